@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages the tests drive for real: Chromium (browser tests), Xvfb and Tk (the X11
+# source and the customer's window), Redis and PostgreSQL (scale-out), coturn (TURN), fonts.
+SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core redis-server postgresql coturn
+
+.PHONY: run test lint bench schema clean system-deps
+
+$(STAMP): pyproject.toml package.json package-lock.json
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	npm ci --silent --no-audit --no-fund
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mayday demo
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) system-deps
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/signaling.py
+	$(BIN)/python bench/device.py
+	$(BIN)/python bench/console.py
+
+schema: $(STAMP)
+	$(BIN)/python -m signaling.schema
+
+clean:
+	rm -rf $(VENV) .mayday .pytest_cache .mypy_cache .ruff_cache

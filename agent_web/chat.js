@@ -1,0 +1,89 @@
+// Text chat with the customer: chat.send out, chat.message in (for both parties' lines, ours
+// included, so the list shows exactly what went into the session's record, in its order).
+//
+// Lines are keyed by their timeline `seq`: the same line arriving as an event and again from the
+// timeline after a reload is shown once.
+
+import { clear, formatClock, h } from "./dom.js";
+
+export class ChatPanel extends EventTarget {
+  constructor({ root, signaling, toasts }) {
+    super();
+    this.signaling = signaling;
+    this.toasts = toasts;
+    this.list = root.querySelector(".chat-list");
+    this.form = root.querySelector(".chat-form");
+    this.input = root.querySelector(".chat-input");
+    this.sendButton = root.querySelector(".chat-send");
+    this.empty = root.querySelector(".chat-empty");
+    this.sessionId = null;
+    this._seen = new Set();
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      // Enter sends, Shift+Enter starts a new line.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+    signaling.on("chat.message", (message) => this.add(message));
+    this.setSession(null);
+  }
+
+  setSession(sessionId) {
+    this.sessionId = sessionId;
+    this._seen.clear();
+    clear(this.list);
+    this.empty.hidden = false;
+    this.setEnabled(Boolean(sessionId));
+  }
+
+  setEnabled(enabled) {
+    this.input.disabled = !enabled;
+    this.sendButton.disabled = !enabled;
+    this.input.placeholder = enabled ? "Message the customer…" : "Chat opens during a session";
+    this.input.title = enabled ? "Enter sends, Shift+Enter starts a new line" : "";
+  }
+
+  async send() {
+    const text = this.input.value.trim();
+    if (!text || !this.sessionId) return;
+    this.sendButton.disabled = true;
+    try {
+      await this.signaling.request("chat.send", { session_id: this.sessionId, text });
+      this.input.value = "";
+    } catch (error) {
+      this.toasts.error("Message not sent", error);
+    } finally {
+      this.sendButton.disabled = !this.sessionId;
+      this.input.focus();
+    }
+  }
+
+  /** One chat.message (or a chat entry of the timeline, converted by the session). */
+  add(message) {
+    if (message.session_id !== this.sessionId || this._seen.has(message.seq)) return;
+    this._seen.add(message.seq);
+    const mine = message.sender === "agent";
+    const item = h(
+      "li",
+      { class: `chat-line ${mine ? "from-agent" : "from-customer"}`, dataset: { seq: message.seq } },
+      h(
+        "div",
+        { class: "chat-meta" },
+        h("span", { class: "chat-sender", text: mine ? "You" : message.name || "Customer" }),
+        h("time", { class: "chat-time", text: formatClock(message.at) }),
+      ),
+      h("p", { class: "chat-text", text: message.text }),
+    );
+    // Keep the list in timeline order even if a history load and live lines interleave.
+    const after = [...this.list.children].find((child) => Number(child.dataset.seq) > message.seq);
+    this.list.insertBefore(item, after ?? null);
+    this.empty.hidden = true;
+    this.list.scrollTop = this.list.scrollHeight;
+    if (!mine) this.dispatchEvent(new CustomEvent("incoming", { detail: message }));
+  }
+}

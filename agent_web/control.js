@@ -1,0 +1,327 @@
+// Remote control with the customer's consent: the request button, the consent state, and turning
+// clicks, drags, the wheel and keys on the video into control.input.
+//
+// Consent belongs to the customer: the device shows the dialog, applies input only while its own
+// consent holds, and the customer can take control back at any moment. The server relays input
+// only while control.state is "granted". So this module never assumes control: it follows
+// control.state, and the session switches to Control mode only while it says "granted".
+//
+// Events: `state` {state, reason, previous}.
+
+import { pictureRect, round4, toPicture } from "./geometry.js";
+
+const NAMED_KEYS = new Set([
+  "Enter",
+  "Backspace",
+  "Tab",
+  "Escape",
+  "ArrowLeft",
+  "ArrowRight",
+  "ArrowUp",
+  "ArrowDown",
+  "Home",
+  "End",
+  "Delete",
+  "PageUp",
+  "PageDown",
+  "Insert",
+  ...Array.from({ length: 12 }, (_, i) => `F${i + 1}`),
+]);
+const DRAG_THRESHOLD_PX = 6; // a press that moves less than this is a tap
+const FLUSH_MS = 12; // gather keystrokes typed in one burst into one message
+const WHEEL_FLUSH_MS = 50;
+const MAX_EVENTS = 50; // signaling/models.py: ControlInput.events max_length
+const MAX_TEXT = 256; // TextInput.text max_length
+const LINE_PX = 40;
+/** After our socket is back, how long to wait for the server's "resumed" before giving up. */
+const RESUME_WAIT_MS = 1500;
+
+/** What the agent is told when control changes, by reason. */
+const REASON_TEXT = {
+  requested: "Waiting for the customer to allow control…",
+  granted: "Your clicks and keys now reach the customer's device.",
+  resumed: "Control is back after the connection blip.",
+  denied: "The customer declined remote control.",
+  revoked: "The customer took control back.",
+  released: "You released control.",
+  suspended: "Control is suspended while the connection recovers.",
+  expired: "Control expired; ask the customer again if you still need it.",
+  ended: "Control ended with the session.",
+};
+
+export const STATUS_TEXT = {
+  requested: "pending",
+  granted: "granted",
+  resumed: "granted",
+  denied: "denied",
+  revoked: "revoked",
+  released: "released",
+  suspended: "suspended",
+  expired: "expired",
+  ended: "ended",
+};
+
+export class RemoteControl extends EventTarget {
+  constructor({ signaling, stage, video, toasts }) {
+    super();
+    this.signaling = signaling;
+    this.stage = stage;
+    this.video = video;
+    this.toasts = toasts;
+    this.sessionId = null;
+    this.state = "none";
+    this.reason = null;
+    this.leaseS = null;
+    this._seq = 0;
+    this._queue = [];
+    this._flushTimer = null;
+    this._press = null;
+    this._wheel = null;
+    this._lastErrorAt = 0;
+    this._localSuspend = false;
+    this._sending = false;
+  }
+
+  get granted() {
+    return this.state === "granted";
+  }
+
+  setSession(sessionId) {
+    this.sessionId = sessionId;
+    this._localSuspend = false;
+    this._seq = 0;
+    this._queue = [];
+    this._press = null;
+    this._wheel = null;
+    this._set({ state: "none", reason: null });
+  }
+
+  async request() {
+    if (!this.sessionId) return;
+    try {
+      const ack = await this.signaling.request("control.request", { session_id: this.sessionId });
+      if (ack.control) this.onState(ack.control);
+    } catch (error) {
+      this.toasts.error("Could not ask for control", error);
+    }
+  }
+
+  async release() {
+    if (!this.sessionId) return;
+    try {
+      const ack = await this.signaling.request("control.release", { session_id: this.sessionId });
+      if (ack.control) this.onState(ack.control);
+    } catch (error) {
+      this.toasts.error("Could not release control", error);
+    }
+  }
+
+  /**
+   * Our own socket dropped. Like the device (docs §10.6), suspend at once: nothing we click can
+   * reach the customer now, and the server may already have suspended or ended control.
+   */
+  connectionLost() {
+    if (this.state !== "granted") return;
+    this._set({ state: "suspended", reason: "suspended" });
+    this._localSuspend = true;
+  }
+
+  /**
+   * Back in the session after a socket drop: the server says "resumed" if the lease still ran,
+   * and nothing at all if it ran out (docs §10.6), so no news soon means control is gone.
+   */
+  afterResume() {
+    if (!this._localSuspend) return;
+    const sessionId = this.sessionId;
+    setTimeout(() => {
+      if (this._localSuspend && this.sessionId === sessionId && this.state === "suspended") {
+        this._set({ state: "none", reason: "expired" });
+      }
+    }, RESUME_WAIT_MS);
+  }
+
+  /** control.state from the server (or the same object from a request/release ack). */
+  onState(data) {
+    if (data.session_id !== this.sessionId) return;
+    this._localSuspend = false;
+    // The ack and the event carry the same state; only react once.
+    if (data.state === this.state && data.reason === this.reason) return;
+    this._set(data);
+  }
+
+  describe() {
+    const text = REASON_TEXT[this.reason] ?? "";
+    if (this.state === "suspended" && this.leaseS !== null) {
+      return `${text} It resumes without a new request if the connection is back within ${Math.round(this.leaseS)} s.`;
+    }
+    return text;
+  }
+
+  // --- input, routed here by the session while in Control mode ---------------------------------
+
+  pointerDown(event) {
+    if (event.button !== 0 || !this.granted) return false;
+    const point = toPicture(pictureRect(this.video), event.clientX, event.clientY);
+    if (!point) return false; // the letterbox is not the customer's screen
+    this._press = { clientX: event.clientX, clientY: event.clientY, point };
+    return true;
+  }
+
+  pointerUp(event) {
+    const press = this._press;
+    this._press = null;
+    if (!press || !this.granted) return;
+    const moved = Math.hypot(event.clientX - press.clientX, event.clientY - press.clientY);
+    if (moved < DRAG_THRESHOLD_PX) {
+      this._push({ type: "tap", x: round4(press.point.x), y: round4(press.point.y) });
+      this._ripple(press.clientX, press.clientY);
+      return;
+    }
+    const end = toPicture(pictureRect(this.video), event.clientX, event.clientY, true);
+    if (!end) return;
+    this._push({
+      type: "drag",
+      x0: round4(press.point.x),
+      y0: round4(press.point.y),
+      x1: round4(end.x),
+      y1: round4(end.y),
+    });
+    this._ripple(event.clientX, event.clientY);
+  }
+
+  pointerCancel() {
+    this._press = null;
+  }
+
+  wheel(event) {
+    if (!this.granted) return;
+    const rect = pictureRect(this.video);
+    const point = toPicture(rect, event.clientX, event.clientY);
+    if (!point) return;
+    event.preventDefault();
+    const unit = event.deltaMode === 1 ? LINE_PX : event.deltaMode === 2 ? rect.height : 1;
+    // Wheel events come in bursts of dozens; send their sum every 50 ms.
+    const wheel = (this._wheel ??= { x: point.x, y: point.y, dx: 0, dy: 0, rect });
+    wheel.dx += event.deltaX * unit;
+    wheel.dy += event.deltaY * unit;
+    wheel.rect = rect;
+    if (!wheel.timer) wheel.timer = setTimeout(() => this._flushWheel(), WHEEL_FLUSH_MS);
+  }
+
+  /** Returns true when the key was sent to the customer (and must not do anything here). */
+  keyDown(event) {
+    if (!this.granted || event.isComposing || event.keyCode === 229) return false;
+    const shortcut = (event.ctrlKey || event.metaKey) && !event.getModifierState?.("AltGraph");
+    if (NAMED_KEYS.has(event.key) && !shortcut && !event.altKey) {
+      this._push({ type: "key", key: event.key });
+      return true;
+    }
+    if ([...event.key].length === 1 && !shortcut) {
+      this._pushText(event.key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Pasting into the focused video types the clipboard's text on the customer's device. */
+  paste(event) {
+    if (!this.granted) return;
+    const text = event.clipboardData?.getData("text/plain") ?? "";
+    if (!text) return;
+    event.preventDefault();
+    this._pushText(text.slice(0, MAX_TEXT * 8));
+  }
+
+  /** Text from an input method (e.g. accented or CJK characters), once composed. */
+  compositionEnd(event) {
+    if (this.granted && event.data) this._pushText(event.data);
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  _set({ state, reason, lease_s: leaseS = null }) {
+    const previous = this.state;
+    this.state = state;
+    this.reason = reason;
+    this.leaseS = leaseS;
+    if (state !== "granted") {
+      // Input typed or clicked before the customer took control back must never go out later.
+      this._queue = [];
+      this._press = null;
+      if (this._wheel?.timer) clearTimeout(this._wheel.timer);
+      this._wheel = null;
+    }
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, reason, previous } }));
+  }
+
+  _pushText(text) {
+    for (const char of text) {
+      const last = this._queue[this._queue.length - 1];
+      if (last?.type === "text" && last.text.length < MAX_TEXT) last.text += char;
+      else this._push({ type: "text", text: char }, false);
+    }
+    this._scheduleFlush();
+  }
+
+  _push(event, schedule = true) {
+    this._queue.push(event);
+    if (schedule) this._scheduleFlush();
+  }
+
+  _scheduleFlush() {
+    if (this._flushTimer === null) this._flushTimer = setTimeout(() => this._flush(), FLUSH_MS);
+  }
+
+  _flushWheel() {
+    const wheel = this._wheel;
+    this._wheel = null;
+    if (!wheel || !this.granted) return;
+    const clamp = (v) => Math.max(-1, Math.min(1, v));
+    const dx = round4(clamp(wheel.dx / wheel.rect.width));
+    const dy = round4(clamp(wheel.dy / wheel.rect.height));
+    if (dx === 0 && dy === 0) return;
+    this._push({ type: "scroll", x: round4(wheel.x), y: round4(wheel.y), dx, dy });
+  }
+
+  /**
+   * Send what is queued, one control.input at a time: the next batch goes only after the ack of
+   * the previous one, and everything typed meanwhile travels together in it. That keeps the order
+   * of input without relying on the receiving side to serialize messages, and it is natural
+   * back-pressure on a slow link.
+   */
+  async _flush() {
+    this._flushTimer = null;
+    if (this._sending) return; // the running loop picks the new events up
+    this._sending = true;
+    try {
+      while (this._queue.length > 0 && this.granted) {
+        const events = this._queue.splice(0, MAX_EVENTS);
+        const payload = { session_id: this.sessionId, seq: ++this._seq, events };
+        try {
+          await this.signaling.request("control.input", payload, { fresh: true });
+        } catch (error) {
+          this._queue = [];
+          const now = performance.now();
+          if (now - this._lastErrorAt > 3000) {
+            this._lastErrorAt = now;
+            this.toasts.error("Your input did not reach the customer", error);
+          }
+        }
+      }
+    } finally {
+      this._sending = false;
+    }
+  }
+
+  /** A short ring where a tap or drag landed, so the agent sees what was sent. */
+  _ripple(clientX, clientY) {
+    const stage = this.stage.getBoundingClientRect();
+    const ripple = document.createElement("span");
+    ripple.className = "tap-ripple";
+    ripple.style.left = `${clientX - stage.left}px`;
+    ripple.style.top = `${clientY - stage.top}px`;
+    this.stage.append(ripple);
+    ripple.addEventListener("animationend", () => ripple.remove());
+    setTimeout(() => ripple.remove(), 1000);
+  }
+}

@@ -1,0 +1,279 @@
+// The agent console's entry point: sign-in, then wiring the panels to one /agent socket.
+//
+// The console is built once per page load. Signing out (or a token that can no longer be used)
+// clears the stored token and reloads the page, so no listener, timer or peer connection of the
+// previous agent can survive into the next sign-in.
+
+import { Api, needsSignIn } from "./api.js";
+import { ChatPanel } from "./chat.js";
+import { $, formatDuration } from "./dom.js";
+import { LocalMedia } from "./media.js";
+import { NotesPanel } from "./notes.js";
+import { Notices, Toasts } from "./notices.js";
+import { Presence } from "./presence.js";
+import { QueuePanel } from "./queue.js";
+import { RingCard } from "./ring.js";
+import { SessionController } from "./session.js";
+import { Shortcuts } from "./shortcuts.js";
+import { Signaling } from "./socket.js";
+import { TimelinePanel } from "./timeline.js";
+
+const FLASH_KEY = "mayday.agent.flash";
+const TITLE = "mayday · Agent console";
+
+const api = new Api();
+const toasts = new Toasts($("#toasts"));
+
+// --- sign-in ----------------------------------------------------------------------------------
+
+function showSignIn() {
+  $("#console").hidden = true;
+  $("#signin").hidden = false;
+  const flash = sessionStorage.getItem(FLASH_KEY);
+  sessionStorage.removeItem(FLASH_KEY);
+  if (flash) signInError(flash);
+  $("#signin-name").focus();
+}
+
+function signInError(text) {
+  const error = $("#signin-error");
+  error.textContent = text;
+  error.hidden = !text;
+}
+
+$("#signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = $("#signin-name").value.trim();
+  const password = $("#signin-password").value;
+  if (!name || !password) {
+    signInError("Enter your name and password.");
+    return;
+  }
+  const submit = $("#signin-submit");
+  submit.disabled = true;
+  submit.textContent = "Signing in…";
+  signInError("");
+  try {
+    await api.login(name, password);
+    $("#signin-password").value = "";
+    startConsole();
+  } catch (error) {
+    signInError(
+      error.code === "unauthorized"
+        ? "Wrong name or password."
+        : `Could not sign in: ${error.message}${error.code ? ` (${error.code})` : ""}`,
+    );
+  } finally {
+    submit.disabled = false;
+    submit.textContent = "Sign in";
+  }
+});
+
+/** Back to the sign-in form with a message, from a clean page. The first reason wins. */
+let leaving = false;
+function signOut(message = "") {
+  if (leaving) return;
+  leaving = true;
+  api.signOut();
+  if (message) sessionStorage.setItem(FLASH_KEY, message);
+  location.reload();
+}
+
+// --- the console --------------------------------------------------------------------------------
+
+/** The right-hand tabs (chat, notes, timeline). Event `change` when another tab is shown. */
+class Tabs extends EventTarget {
+  constructor(root) {
+    super();
+    this.buttons = [...root.querySelectorAll("[data-tab]")];
+    this.current = "chat";
+    for (const button of this.buttons) button.addEventListener("click", () => this.select(button.dataset.tab));
+  }
+
+  select(name) {
+    this.current = name;
+    for (const button of this.buttons) {
+      const on = button.dataset.tab === name;
+      button.setAttribute("aria-selected", String(on));
+      $(`#panel-${button.dataset.tab}`).hidden = !on;
+    }
+    this.dispatchEvent(new CustomEvent("change", { detail: { tab: name } }));
+  }
+}
+
+const REASON_LABEL = {
+  resolved: "Resolved",
+  unresolved: "Unresolved",
+  escalated: "Escalated",
+  other: "Other",
+  peer_lost: "Connection lost",
+  cancelled: "Cancelled",
+  ended: "Ended",
+};
+const ENDED_BY = { agent: "by you", device: "by the customer", system: "by the server" };
+
+function startConsole() {
+  $("#signin").hidden = true;
+  $("#console").hidden = false;
+  $("#me-name").textContent = api.agent?.name ?? "";
+
+  const signaling = new Signaling(() => api.token);
+  const media = new LocalMedia();
+  const notices = new Notices($("#notices"));
+  const tabs = new Tabs($(".right"));
+  const presence = new Presence({ root: $("#presence"), signaling, toasts });
+  const queue = new QueuePanel({ root: $("#queue"), signaling, api });
+  const ring = new RingCard({ root: $("#ring"), signaling, api, toasts });
+  const chat = new ChatPanel({ root: $("#panel-chat"), signaling, toasts });
+  const notes = new NotesPanel({ root: $("#panel-notes"), signaling, toasts });
+  const session = new SessionController({ signaling, api, toasts, notices, media, chat, notes, tabs });
+  const wrapupTimeline = new TimelinePanel({ list: $(".wrapup-timeline"), status: $(".wrapup-status"), api });
+
+  // Debugging and tests reach the pieces through one well-known name; nothing depends on it.
+  window.mayday = { api, signaling, session, presence, queue, ring };
+
+  // Connection state in the top bar.
+  const conn = $("#conn");
+  const connText = { connecting: "Connecting…", connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline" };
+  signaling.addEventListener("status", ({ detail }) => {
+    conn.dataset.state = detail.state;
+    $(".conn-text", conn).textContent =
+      detail.state === "offline" && detail.reason ? `Offline: ${detail.reason}` : connText[detail.state];
+  });
+  signaling.addEventListener("refused", ({ detail }) => {
+    if (needsSignIn(detail)) signOut(`${detail.message}.`);
+    else toasts.error("The server refused the connection", detail);
+  });
+  signaling.addEventListener("replaced", () => {
+    toasts.show("This console was opened in another window or tab, which took over.", "error", "Signed in elsewhere", {
+      action: { label: "Use this window", run: () => signaling.connect() },
+      key: "replaced",
+    });
+  });
+  api.addEventListener("expired", ({ detail }) => signOut(`${detail?.message ?? "Your sign-in has expired"}.`));
+
+  // Centre: idle, ringing, in session, wrap-up.
+  const idle = $("#idle");
+  const wrapup = $("#wrapup");
+  const showCentre = (view) => {
+    idle.hidden = view !== "idle";
+    wrapup.hidden = view !== "wrapup";
+  };
+  const renderIdle = () => {
+    const available = presence.status === "available";
+    $(".idle-title", idle).textContent = available ? "Waiting for the next customer" : "You are away";
+    $(".idle-text", idle).textContent = available
+      ? "Customers who match your languages and skills ring here."
+      : "Switch to Available (left) to receive customers.";
+    idle.dataset.status = presence.status;
+  };
+  presence.addEventListener("change", renderIdle);
+  renderIdle();
+
+  ring.addEventListener("ringing", () => {
+    document.title = `Incoming customer · ${TITLE}`;
+  });
+  ring.addEventListener("over", () => {
+    document.title = session.active ? `In session · ${TITLE}` : TITLE;
+  });
+
+  session.addEventListener("started", () => {
+    ring.dismiss();
+    showCentre("session");
+    tabs.select("chat");
+    document.title = `In session · ${TITLE}`;
+  });
+  session.addEventListener("ended", ({ detail }) => {
+    document.title = TITLE;
+    const who = detail.session?.device?.name ?? "the customer";
+    const reason = REASON_LABEL[detail.reason] ?? detail.reason;
+    $(".wrapup-summary", wrapup).textContent =
+      `${reason} · ended ${ENDED_BY[detail.ended_by] ?? ""} · ${formatDuration(detail.duration)} with ${who}`;
+    showCentre("wrapup");
+    wrapupTimeline.setSession(detail.session_id);
+    wrapupTimeline.refresh();
+    session.timeline.refresh();
+    if (detail.ended_by !== "agent") {
+      toasts.show(
+        detail.reason === "peer_lost" ? "The customer's device did not come back." : "The customer ended the session.",
+        "info",
+        "Session ended",
+      );
+    }
+  });
+  $(".wrapup-done", wrapup).addEventListener("click", () => showCentre("idle"));
+  $(".timeline-refresh").addEventListener("click", () => session.timeline.refresh());
+
+  // Unread chat lines while another tab is showing.
+  const unread = $(".unread");
+  let unreadCount = 0;
+  chat.addEventListener("incoming", () => {
+    if (tabs.current === "chat") return;
+    unreadCount += 1;
+    unread.textContent = String(unreadCount);
+    unread.hidden = false;
+  });
+  tabs.addEventListener("change", () => {
+    if (tabs.current !== "chat") return;
+    unreadCount = 0;
+    unread.hidden = true;
+  });
+
+  // Keyboard shortcuts and their help.
+  const shortcuts = new Shortcuts({ isBlocked: () => session.keysBelongToDevice() });
+  const inSession = () => session.active;
+  shortcuts.bind("P", "Pen", () => session.selectTool("pen"), inSession);
+  shortcuts.bind("A", "Arrow", () => session.selectTool("arrow"), inSession);
+  shortcuts.bind("C", "Circle", () => session.selectTool("circle"), inSession);
+  shortcuts.bind("H", "Highlight", () => session.selectTool("highlight"), inSession);
+  shortcuts.bind("L", "Laser pointer", () => session.selectTool("laser"), inSession);
+  ["1", "2", "3", "4", "5"].forEach((key, index) => {
+    const swatch = document.querySelectorAll(".swatch")[index];
+    if (swatch) shortcuts.bind(key, `Colour: ${swatch.getAttribute("aria-label")}`, () => session.selectColor(swatch.dataset.color), inSession);
+  });
+  shortcuts.bind("Z", "Undo the last mark", () => session.undo(), inSession);
+  shortcuts.bind("X", "Clear all marks", () => session.clearMarks(), inSession);
+  shortcuts.bind("N", "Pin new marks on / off", () => session.togglePin(), inSession);
+  shortcuts.bind("K", "Switch Annotate / Control mode", () => session.toggleMode(), inSession);
+  shortcuts.bind("M", "Mute / unmute your microphone", () => session.toggleMute(), inSession);
+  shortcuts.bind("V", "Camera on / off", () => session.toggleCamera(), inSession);
+  shortcuts.bind("?", "Show this help", () => openHelp());
+  const help = $("#help");
+  shortcuts.renderHelp($(".shortcut-list", help));
+  const openHelp = () => {
+    help.hidden = false;
+    $(".help-close", help).focus();
+  };
+  const closeHelp = () => {
+    help.hidden = true;
+  };
+  $("#help-button").addEventListener("click", openHelp);
+  $(".help-close", help).addEventListener("click", closeHelp);
+  help.addEventListener("click", (event) => {
+    if (event.target === help) closeHelp();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !help.hidden) closeHelp();
+  });
+
+  $("#signout").addEventListener("click", () => {
+    if (session.active) {
+      toasts.show("End the session before signing out.", "warning", "Still in a session");
+      return;
+    }
+    signaling.close();
+    signOut();
+  });
+
+  showCentre("idle");
+  signaling.connect();
+  queue.load();
+}
+
+// --- boot -------------------------------------------------------------------------------------
+
+if (api.hasValidToken()) startConsole();
+else {
+  api.signOut();
+  showSignIn();
+}

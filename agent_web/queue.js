@@ -1,0 +1,84 @@
+// The live queue: who is waiting, for what, in which language, and for how long.
+//
+// queue.update carries the whole queue (first 200 entries) after every change; waiting times are
+// counted up locally once a second from `waiting_since` (server time, see Api.now()).
+
+import { clear, formatDuration, formatLocale, formatWait, h } from "./dom.js";
+
+// Entry layout: position | device name, topic and language | waiting time and state.
+
+export class QueuePanel {
+  constructor({ root, signaling, api }) {
+    this.api = api;
+    this.list = root.querySelector(".queue-list");
+    this.count = root.querySelector(".queue-count");
+    this.summary = root.querySelector(".queue-summary");
+    this.empty = root.querySelector(".queue-empty");
+    this._clocks = [];
+    this._timer = null;
+    signaling.on("queue.update", (update) => this.render(update));
+  }
+
+  async load() {
+    try {
+      this.render(await this.api.get("/api/queue"));
+    } catch {
+      // queue.update follows on connect anyway; nothing to tell the agent here.
+    }
+  }
+
+  render(update) {
+    const entries = Array.isArray(update.entries) ? update.entries : [];
+    const length = Number(update.length ?? entries.length);
+    this.count.textContent = String(length);
+    const free = Number(update.agents_available ?? 0);
+    // The estimate is null while no agent is staffed (docs §7.5): say so rather than "unknown".
+    this.summary.textContent =
+      update.estimated_wait_s === null || update.estimated_wait_s === undefined
+        ? "No wait estimate while no agent is available."
+        : `Wait for new customers: ${formatWait(update.estimated_wait_s)}` +
+          ` · ${free} agent${free === 1 ? "" : "s"} free`;
+    clear(this.list);
+    this._clocks = [];
+    this.empty.hidden = entries.length > 0;
+    for (const entry of entries) this.list.append(this._row(entry));
+    if (length > entries.length) {
+      this.list.append(h("li", { class: "queue-more", text: `and ${length - entries.length} more…` }));
+    }
+    this._tick();
+    if (this._timer === null) this._timer = setInterval(() => this._tick(), 1000);
+  }
+
+  _row(entry) {
+    const waited = h("span", { class: "queue-waited", title: "Waiting for" });
+    this._clocks.push({ node: waited, since: Number(entry.waiting_since) });
+    const ringing = entry.state === "ringing";
+    return h(
+      "li",
+      { class: `queue-entry${ringing ? " is-ringing" : ""}`, dataset: { ticket: entry.ticket_id } },
+      h("span", { class: "queue-position", title: "Position in the queue", text: `#${entry.position}` }),
+      h(
+        "div",
+        { class: "queue-main" },
+        h("span", { class: "queue-device", title: entry.device_name, text: entry.device_name }),
+        h(
+          "span",
+          { class: "queue-meta" },
+          h("span", { class: "tag", text: entry.topic }),
+          h("span", { class: "queue-locale", title: formatLocale(entry.locale), text: entry.locale }),
+        ),
+      ),
+      h(
+        "div",
+        { class: "queue-side" },
+        waited,
+        h("span", { class: `state state-${ringing ? "ringing" : "queued"}`, text: ringing ? "ringing" : "waiting" }),
+      ),
+    );
+  }
+
+  _tick() {
+    const now = this.api.now();
+    for (const clock of this._clocks) clock.node.textContent = formatDuration(now - clock.since);
+  }
+}

@@ -1,0 +1,618 @@
+"""Benchmark: idle authenticated devices one server process holds, and the memory each costs.
+
+Run: ``.venv/bin/python bench/connections.py [--devices 10000] [--workers 4] [--trace]``
+
+One real ``mayday server`` process (SQLite, in-memory live store). N devices are registered
+beforehand, then N websocket Socket.IO connections authenticate on ``/device`` and sit idle,
+answering the server's pings. The clients are :mod:`bench._sioload` worker processes speaking the
+wire protocol over plain aiohttp websockets (python-socketio's client is far heavier), so the
+server sets the pace.
+
+Per server, in this order:
+
+1. warm-up: ``--warmup`` extra devices connect one at a time (the connect latency of an unloaded
+   server) and disconnect, so lazy imports and first-use caches are not counted per connection;
+2. RSS before (VmRSS of the server process);
+3. the first half of the devices connect (``--concurrency`` in flight per worker), RSS mid;
+4. the second half connect, RSS after; connect rate and latency over both halves;
+5. ``--idle`` seconds idle (one server ping cycle is 10 s): every connection must still be open
+   and have answered at least one ping; RSS idle.
+
+Memory per connection is (RSS idle − RSS before) / connected; "marginal" is the slope over the
+second half, (RSS after − RSS mid) / second half, which leaves out costs that stop growing
+early (caches, the connection pool, the allocator's first arenas). Connections are raised to the
+open-file hard limit (``ulimit -Hn``); N is also bounded by the ephemeral ports to one address
+(about 28,000).
+
+The floor is a bare python-socketio ``AsyncServer`` in aiohttp with one namespace that accepts
+everyone (:mod:`bench._bare_server`): no authentication, no database, no rooms of our own.
+
+Devices are registered by inserting their rows straight into the server's SQLite file before it
+starts (``--register db``, the default: 0.2 s for 10,200 rows), hashed with
+:func:`server.auth.hash_device_secret` exactly as ``POST /api/devices`` hashes them.
+Registration is not what is measured here, and going through the API costs about 25 s per run on
+this machine (some 450 registrations/s, each its own SQLite transaction). ``--register api``
+registers through the API instead (``--concurrency`` x ``--workers`` requests at once, before RSS
+before is read) and prints how long that took.
+
+``--trace`` runs both servers under tracemalloc (:mod:`bench._traced`, a benchmark-only wrapper),
+takes a snapshot before, mid and idle, and prints which code allocated the memory the
+connections hold, per connection. Tracing slows the servers down about tenfold: its connect
+rates and RSS figures are not comparable with an untraced run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import linecache
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._server import (
+    ROOT,
+    ServerProcess,
+    bench_env,
+    cpu_seconds,
+    raise_fd_limit,
+    server_process,
+)
+from server.auth import hash_device_secret, new_device_secret
+from server.ids import new_id
+from server.logs import configure_logging
+from server.records import DeviceRow, Records
+
+TARGET_KB = 40.0
+PROTOCOL = 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+
+def auth(device_id: str, secret: str) -> dict[str, Any]:
+    return {"protocol": PROTOCOL, "device_id": device_id, "device_secret": secret}
+
+
+async def seed_devices(data_dir: Path, count: int) -> list[dict[str, Any]]:
+    """Insert ``count`` devices into the SQLite file a server in ``data_dir`` will open."""
+    # The server resolves the same file: its environment has no DATABASE_URL (bench_env).
+    records = Records(f"sqlite+aiosqlite:///{data_dir / 'mayday.db'}")
+    try:
+        await records.create_schema()
+        credentials, rows = [], []
+        now = time.time()
+        for index in range(count):
+            device_id, secret = new_id("dev"), new_device_secret()
+            credentials.append(auth(device_id, secret))
+            rows.append(
+                {
+                    "id": device_id,
+                    "name": f"bench device {index}",
+                    "secret_hash": hash_device_secret(secret),
+                    "created_at": now,
+                }
+            )
+        async with records.engine.begin() as connection:
+            await connection.execute(insert(DeviceRow), rows)
+    finally:
+        await records.close()
+    return credentials
+
+
+async def register_devices(url: str, count: int, concurrency: int) -> list[dict[str, Any]]:
+    """Register ``count`` devices through ``POST /api/devices``, ``concurrency`` at once."""
+    gate = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
+        async def one(index: int) -> dict[str, Any]:
+            async with (
+                gate,
+                http.post(f"{url}/api/devices", json={"name": f"bench device {index}"}) as reply,
+            ):
+                reply.raise_for_status()
+                body = await reply.json()
+                return auth(body["device_id"], body["device_secret"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def fake_devices(count: int) -> list[dict[str, Any]]:
+    """Credentials of the same shape for the floor, which takes anyone."""
+    return [auth(new_id("dev"), new_device_secret()) for _ in range(count)]
+
+
+# --- the load generator processes ----------------------------------------------------------------
+
+
+class LoadWorker:
+    """One :mod:`bench._sioload` process and its line protocol."""
+
+    def __init__(self, process: asyncio.subprocess.Process, size: int) -> None:
+        self.process = process
+        self.size = size
+
+    @classmethod
+    async def start(
+        cls, url: str, credentials: list[dict[str, Any]], workdir: Path, index: int
+    ) -> LoadWorker:
+        path = workdir / f"worker-{index}.json"
+        path.write_text(json.dumps(credentials))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench._sioload",
+            url,
+            str(path),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env=bench_env(workdir),
+            limit=64 * 1024 * 1024,
+        )
+        worker = cls(process, len(credentials))
+        ready = await worker._read()
+        assert ready["ready"] == len(credentials), ready
+        return worker
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("a load worker died")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    async def ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self._read()
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        with contextlib.suppress(ConnectionError):
+            self.process.stdin.write(b"quit\n")
+            await self.process.stdin.drain()
+        try:
+            await asyncio.wait_for(self.process.wait(), 60)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def load_workers(
+    url: str, shares: list[list[dict[str, Any]]], workdir: Path
+) -> Any:  # AsyncIterator[list[LoadWorker]]
+    workers = await asyncio.gather(
+        *(LoadWorker.start(url, share, workdir, i) for i, share in enumerate(shares))
+    )
+    try:
+        yield list(workers)
+    finally:
+        await asyncio.gather(*(w.stop() for w in workers))
+
+
+# --- one run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    name: str
+    devices: int
+    connected: int = 0
+    failed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    connect_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    unloaded_ms: list[float] = field(default_factory=list)
+    rss_kib: dict[str, int] = field(default_factory=dict)
+    open_after_idle: int = 0
+    pings_min: int = 0
+    server_cpu_s: float = 0.0
+    clients_cpu_s: float = 0.0
+    register_s: float | None = None
+    half_rates: list[float] = field(default_factory=list)
+    snapshots: dict[str, Path] = field(default_factory=dict)
+    threads: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.connected / self.connect_s if self.connect_s else 0.0
+
+    def per_connection_kb(self, start: str = "before", end: str = "idle") -> float:
+        connections = self.connected if start == "before" else self.second_half
+        return (self.rss_kib[end] - self.rss_kib[start]) * 1024 / 1000 / max(1, connections)
+
+    second_half: int = 0
+
+
+def split(items: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
+    return [items[i::parts] for i in range(parts)]
+
+
+async def connect_all(
+    workers: list[LoadWorker], halves: list[int], concurrency: int, server: ServerProcess, run: Run
+) -> None:
+    """Each worker connects its next ``halves[i]`` devices, all at once; adds to ``run``."""
+    cpu_server = server.cpu_seconds()
+    cpu_clients = sum(cpu_seconds(w.pid) for w in workers)
+    answers = await asyncio.gather(
+        *(w.ask(f"connect {k} {concurrency}") for w, k in zip(workers, halves, strict=True))
+    )
+    run.server_cpu_s += server.cpu_seconds() - cpu_server
+    run.clients_cpu_s += sum(cpu_seconds(w.pid) for w in workers) - cpu_clients
+    elapsed = max(a["finished"] for a in answers) - min(a["started"] for a in answers)
+    run.connect_s += elapsed
+    run.half_rates.append(sum(a["connected"] for a in answers) / elapsed)
+    for answer in answers:
+        run.connected += answer["connected"]
+        run.failed += answer["failed"]
+        run.latencies_ms.extend(answer["latencies_ms"])
+        for error, count in answer["errors"].items():
+            run.errors[error] = run.errors.get(error, 0) + count
+
+
+async def measure(
+    name: str,
+    module_args: list[str],
+    args: argparse.Namespace,
+    *,
+    trace: bool,
+) -> Run:
+    n, warmup, parts = args.devices, args.warmup, args.workers
+    run = Run(name=name, devices=n)
+    with tempfile.TemporaryDirectory(prefix="mayday-conn-") as tmp:
+        data_dir = Path(tmp)
+        credentials: list[dict[str, Any]] = []
+        real = "server.cli" in module_args  # a mayday server: its devices must exist
+        if real and args.register == "db":
+            credentials = await seed_devices(data_dir, n + warmup)
+        elif not real:
+            credentials = fake_devices(n + warmup)
+        with server_process(module_args, data_dir, traced=trace, python=args.python) as server:
+            if real and args.register == "api":
+                started = time.monotonic()
+                credentials = await register_devices(
+                    server.url, n + warmup, args.concurrency * parts
+                )
+                run.register_s = time.monotonic() - started
+            warm, rest = credentials[:warmup], credentials[warmup:]
+            shares = split(rest, parts)
+            shares[0] = warm + shares[0]
+            async with load_workers(server.url, shares, data_dir) as workers:
+                if warmup:
+                    answer = await workers[0].ask(f"connect {warmup} 1")
+                    if answer["failed"]:
+                        raise SystemExit(f"{name}: warm-up connections failed: {answer['errors']}")
+                    run.unloaded_ms = answer["latencies_ms"]
+                    await workers[0].ask("closeall")
+                await asyncio.sleep(args.settle)
+                run.rss_kib["before"] = server.rss_kib()
+                if trace:
+                    run.snapshots["before"] = await server.snapshot()
+                sizes = [len(s) - (warmup if i == 0 else 0) for i, s in enumerate(shares)]
+                first = [size // 2 for size in sizes]
+                second = [size - half for size, half in zip(sizes, first, strict=True)]
+                await connect_all(workers, first, args.concurrency, server, run)
+                connected_first = run.connected
+                await asyncio.sleep(args.settle)
+                run.rss_kib["mid"] = server.rss_kib()
+                if trace:
+                    run.snapshots["mid"] = await server.snapshot()
+                await connect_all(workers, second, args.concurrency, server, run)
+                run.second_half = run.connected - connected_first
+                await asyncio.sleep(args.settle)
+                run.rss_kib["after"] = server.rss_kib()
+                print(
+                    f"  {name}: {run.connected}/{n} connected in {run.connect_s:.1f} s, "
+                    f"idle {args.idle:.0f} s ...",
+                    flush=True,
+                )
+                await asyncio.sleep(args.idle)
+                reports = await asyncio.gather(*(w.ask("report") for w in workers))
+                run.open_after_idle = sum(r["open"] for r in reports)
+                run.pings_min = min(r["pings_min"] for r in reports)
+                run.rss_kib["idle"] = server.rss_kib()
+                run.threads = server.threads()
+                if trace:
+                    run.snapshots["idle"] = await server.snapshot()
+                    for key in ("before", "mid", "idle"):
+                        keep = Path(tempfile.mkstemp(prefix=f"snapshot-{name}-{key}-")[1])
+                        run.snapshots[key].replace(keep)
+                        run.snapshots[key] = keep
+    return run
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.1f}"
+
+
+def print_table(runs: list[Run], args: argparse.Namespace) -> None:
+    today = datetime.date.today().isoformat()
+    print(
+        f"\ncores: {os.cpu_count()}   date: {today}   devices: {args.devices}   "
+        f"load: {args.workers} worker processes x {args.concurrency} connects in flight   "
+        f"idle: {args.idle:.0f} s   registered via: {args.register}"
+    )
+    if args.python != sys.executable:
+        print(f"servers run on {args.python}")
+    print(
+        f"{'server':<8} {'connected':>9} {'open after idle':>15} {'connects/s':>10} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'unloaded p50 ms':>15} {'CPU ms/connect':>14}"
+    )
+    for run in runs:
+        lat = run.latencies_ms or [0.0]
+        unloaded = statistics.median(run.unloaded_ms) if run.unloaded_ms else 0.0
+        print(
+            f"{run.name:<8} {run.connected:>9} {run.open_after_idle:>15} {run.rate:>10.0f} "
+            f"{percentile(lat, 50):>7.1f} {percentile(lat, 95):>7.1f} {percentile(lat, 99):>7.1f} "
+            f"{unloaded:>15.2f} {1000 * run.server_cpu_s / max(1, run.connected):>14.2f}"
+        )
+    print(
+        f"\n{'server':<8} {'RSS before':>10} {'mid':>7} {'after':>7} {'idle':>7} "
+        f"{'KB/connection':>13} {'marginal KB':>11} {'threads':>7}"
+    )
+    for run in runs:
+        print(
+            f"{run.name:<8} {mib(run.rss_kib['before']):>10} {mib(run.rss_kib['mid']):>7} "
+            f"{mib(run.rss_kib['after']):>7} {mib(run.rss_kib['idle']):>7} "
+            f"{run.per_connection_kb():>13.1f} {run.per_connection_kb('mid', 'after'):>11.1f} "
+            f"{run.threads:>7}"
+        )
+    print(
+        "RSS in MiB. KB/connection = (RSS idle - RSS before) / connected, 1 KB = 1000 bytes;\n"
+        "marginal = (RSS after - RSS mid) / connections of the second half. Latency: TCP connect\n"
+        "-> 40/device ack, with the connects in flight above; unloaded: one at a time (warm-up).\n"
+        "CPU ms/connect: the server's CPU time while connecting (pings included) / connected."
+    )
+    for run in runs:
+        cpu = run.server_cpu_s / run.connect_s * 100 if run.connect_s else 0.0
+        clients = run.clients_cpu_s / run.connect_s * 100 if run.connect_s else 0.0
+        registered = (
+            f"; POST /api/devices x{run.devices + args.warmup} took {run.register_s:.1f} s"
+            if run.register_s is not None
+            else ""
+        )
+        print(
+            f"{run.name}: connects/s first half {run.half_rates[0]:.0f}, second half "
+            f"{run.half_rates[1]:.0f}; while connecting the server used {cpu:.0f} % of a core, "
+            f"the load workers {clients:.0f} % in all; fewest pings answered by a socket while "
+            f"idle: {run.pings_min}{registered}"
+        )
+        if run.failed:
+            print(f"{run.name}: {run.failed} connects failed: {run.errors}")
+        if run.open_after_idle != run.connected:
+            print(f"{run.name}: only {run.open_after_idle} of {run.connected} stayed open")
+    if len(runs) == 2:
+        ours, floor = runs
+        per, marginal = ours.per_connection_kb(), ours.per_connection_kb("mid", "after")
+        verdict = "under" if per < TARGET_KB else "OVER"
+        print(
+            f"mayday / floor: memory per connection {per / floor.per_connection_kb():.2f}x, "
+            f"marginal {marginal / floor.per_connection_kb('mid', 'after'):.2f}x, "
+            f"connect rate {ours.rate / floor.rate:.2f}x. "
+            f"{per:.1f} KB per connection is {verdict} the {TARGET_KB:.0f} KB target."
+        )
+
+
+# --- where the memory goes (tracemalloc) ----------------------------------------------------------
+
+PACKAGES = (
+    "aiohttp",
+    "engineio",
+    "socketio",
+    "bidict",
+    "multidict",
+    "yarl",
+    "sqlalchemy",
+    "aiosqlite",
+    "pydantic",
+    "structlog",
+    "prometheus_client",
+    "signaling",
+    "server",
+    "bench",
+)
+
+
+def component(filename: str) -> str | None:
+    """The package a source file belongs to, or ``None`` for the standard library."""
+    path = Path(filename)
+    parts = path.parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    with contextlib.suppress(ValueError):
+        relative = path.relative_to(ROOT)
+        return relative.parts[0]
+    return None
+
+
+def site(frame: tracemalloc.Frame) -> str:
+    path = Path(frame.filename)
+    parts = path.parts
+    if "site-packages" in parts:
+        short = "/".join(parts[parts.index("site-packages") + 1 :])
+    elif path.is_relative_to(ROOT):
+        short = str(path.relative_to(ROOT))
+    else:
+        short = "/".join(parts[-2:])
+    source = linecache.getline(frame.filename, frame.lineno).strip()
+    return f"{short}:{frame.lineno}  {source[:70]}"
+
+
+def caller_site(traceback: tracemalloc.Traceback) -> tuple[str, str]:
+    """The innermost frame outside the standard library that led to an allocation, and its package.
+
+    An asyncio Task or a dict made by the standard library is charged to the library code that
+    asked for it (engineio starting its writer task, aiohttp building a request).
+    """
+    for frame in reversed(traceback):  # most recent last
+        package = component(frame.filename)
+        if package is not None:
+            return site(frame), package
+    return site(traceback[-1]), "stdlib"
+
+
+OURS = (
+    "server",
+    "signaling",
+    "sqlalchemy",
+    "aiosqlite",
+    "structlog",
+    "pydantic",
+    "socketio",
+    "bidict",
+)
+"""Packages whose share is shown caller by caller: ours, and what only our server does per socket
+(records, logging, validation, rooms)."""
+
+
+Rows = dict[str, list[int]]
+"""key -> [bytes, blocks]"""
+
+
+def attribute(
+    snapshots: dict[str, tracemalloc.Snapshot], start: str, end: str
+) -> tuple[int, Rows, Rows, Rows, dict[str, set[str]]]:
+    """Allocations alive at ``end`` and not at ``start``: by package, by caller, by line."""
+    by_package: Rows = defaultdict(lambda: [0, 0])
+    by_caller: Rows = defaultdict(lambda: [0, 0])
+    by_line: Rows = defaultdict(lambda: [0, 0])
+    callers_of: dict[str, set[str]] = defaultdict(set)
+    total = 0
+    for stat in snapshots[end].compare_to(snapshots[start], "traceback"):
+        if stat.size_diff == 0:
+            continue
+        total += stat.size_diff
+        where, package = caller_site(stat.traceback)
+        callers_of[package].add(where)
+        line = site(stat.traceback[-1])
+        for rows, key in ((by_package, package), (by_caller, where), (by_line, line)):
+            rows[key][0] += stat.size_diff
+            rows[key][1] += stat.count_diff
+    return total, by_package, by_caller, by_line, callers_of
+
+
+def explain(run: Run, top: int) -> None:
+    """Which code allocated what the idle connections hold, per connection.
+
+    The tables are for the second half of the connections (snapshot mid -> idle): caches that
+    fill up with the first connections and then stop growing (SQLAlchemy's, the connection
+    pool's) are not a cost per connection. The whole run (before -> idle) is shown per package.
+    """
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    snapshots = {
+        key: tracemalloc.Snapshot.load(str(path)).filter_traces(ignore)
+        for key, path in run.snapshots.items()
+    }
+    whole, whole_packages, *_ = attribute(snapshots, "before", "idle")
+    total, by_package, by_caller, by_line, callers_of = attribute(snapshots, "mid", "idle")
+    n, half = max(1, run.connected), max(1, run.second_half)
+    print(
+        f"\n{run.name}: traced Python allocations held per idle connection: {total / half:.0f} "
+        f"bytes over the second half ({half} connections), {whole / n:.0f} over all {n}"
+    )
+
+    def show(title: str, rows: Rows, keys: list[str] | None = None) -> None:
+        chosen = sorted(keys if keys is not None else rows, key=lambda k: -rows[k][0])[:top]
+        chosen = [k for k in chosen if abs(rows[k][0]) >= half]  # at least a byte per connection
+        if not chosen:
+            return
+        width = max(len(title), *(len(k) for k in chosen))
+        print(f"{title:<{width}} {'bytes/conn':>10} {'blocks/conn':>11}")
+        for key in chosen:
+            size, count = rows[key]
+            print(f"{key:<{width}} {size / half:>10.0f} {count / half:>11.2f}")
+
+    print(f"{'package whose code asked':<26} {'bytes/conn':>10} {'whole run':>10}")
+    for key in sorted(by_package.keys() | whole_packages.keys(), key=lambda k: -by_package[k][0]):
+        second, first = by_package[key][0] / half, whole_packages[key][0] / n
+        if abs(second) >= 1 or abs(first) >= 1:
+            print(f"{key:<26} {second:>10.0f} {first:>10.0f}")
+    show("innermost caller outside the standard library", by_caller)
+    show("allocation site", by_line)
+    for package in OURS:
+        if abs(by_package.get(package, [0])[0]) >= half:
+            show(f"  {package}: callers", by_caller, sorted(callers_of[package]))
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def removing(paths: list[Path]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--devices", type=int, default=None, help="default 10000 (1000 traced)")
+    parser.add_argument("--workers", type=int, default=4, help="load generator processes")
+    parser.add_argument("--concurrency", type=int, default=32, help="connects in flight per worker")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds before reading RSS")
+    parser.add_argument("--idle", type=float, default=12.0)
+    parser.add_argument("--register", choices=("db", "api"), default="db")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc breakdown")
+    parser.add_argument("--top", type=int, default=25, help="rows of the breakdown")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter of the servers (another Python with their packages installed)",
+    )
+    parser.add_argument(
+        "--servers", default="mayday,floor", help="which to run, comma-separated (mayday,floor)"
+    )
+    args = parser.parse_args()
+    configure_logging(level="warning")
+    if args.devices is None:
+        args.devices = 1000 if args.trace else 10000
+    per_worker = (args.devices + args.warmup) // args.workers + 1
+    raise_fd_limit(max(args.devices + args.warmup + 256, per_worker + 256))
+
+    commands = {"mayday": ["server.cli", "server"], "floor": ["bench._bare_server"]}
+    names = [name for name in commands if name in args.servers.split(",")]
+    runs = [await measure(name, commands[name], args, trace=args.trace) for name in names]
+    print_table(runs, args)
+    if args.trace:
+        with removing([p for run in runs for p in run.snapshots.values()]):
+            for run in runs:
+                explain(run, args.top)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,191 @@
+"""Benchmark: session set-up throughput and latency for 1, 2 and 4 server processes on Redis.
+
+Run: ``.venv/bin/python bench/scaleout.py [--sessions 400] [--agents 40]``
+
+Signaling only (no media), so thousands of sessions fit this machine. Devices and agents are
+plain socket.io clients spread evenly over the processes; every device presses help at once;
+agents accept every ring at once and end the session as soon as it has started, then take the
+next. Set-up latency is help press → ``session.started`` at the device; throughput is sessions
+per second from the first press to the last set-up. The in-memory store (one process, no Redis)
+is the floor for comparison. All processes, Redis and the clients share this machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._server import PASSWORD, free_port, mayday
+from tests.support import Client, agent_auth, device_auth
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.3)
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait()
+
+
+@contextlib.contextmanager
+def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[list[str]]:
+    with tempfile.TemporaryDirectory(prefix="mayday-scaleout-") as data_dir:
+        env = {
+            **os.environ,
+            "MAYDAY_DATA_DIR": data_dir,
+            "MAYDAY_LOG_LEVEL": "warning",
+            "MAYDAY_SECRET_KEY": "scaleout-bench-key-" + "x" * 24,
+        }
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        for name in agents:
+            mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
+        running: list[subprocess.Popen[bytes]] = []
+        urls = []
+        for _ in range(processes):
+            port = free_port()
+            running.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", "server", "--port", str(port)],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        try:
+            for url in urls:
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+                            break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("server did not start") from None
+                        time.sleep(0.05)
+            yield urls
+        finally:
+            for process in running:
+                process.terminate()
+                process.wait()
+
+
+async def agent_loop(client: Client, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            ring = await client.next("ring", timeout=0.5)
+        except TimeoutError:
+            continue
+        ack = await client.call("ring.accept", {"ring_id": ring["ring_id"]})
+        if ack.get("ok"):
+            await client.call(
+                "session.end", {"session_id": ack["session_id"], "reason": "resolved"}
+            )
+
+
+async def run(urls: list[str], sessions: int, agent_names: list[str]) -> tuple[float, list[float]]:
+    clients: list[Client] = []
+    async with aiohttp.ClientSession() as http:
+        agents = []
+        for index, name in enumerate(agent_names):
+            url = urls[index % len(urls)]
+            async with http.post(
+                f"{url}/api/agents/login", json={"name": name, "password": PASSWORD}
+            ) as response:
+                token = (await response.json())["token"]
+            client = await Client(url, "agent").connect(agent_auth(token))
+            await client.call("presence.set", {"status": "available"})
+            agents.append(client)
+        devices = []
+        for index in range(sessions):
+            url = urls[index % len(urls)]
+            async with http.post(f"{url}/api/devices", json={"name": f"d{index}"}) as response:
+                registered = await response.json()
+            devices.append(await Client(url, "device").connect(device_auth(registered)))
+        clients = agents + devices
+        stop = asyncio.Event()
+        workers = [asyncio.create_task(agent_loop(a, stop)) for a in agents]
+
+        async def one(device: Client) -> float:
+            pressed = time.perf_counter()
+            await device.call("help.request", {})
+            await device.next("session.started", timeout=120)
+            return time.perf_counter() - pressed
+
+        started = time.perf_counter()
+        latencies = await asyncio.gather(*(one(d) for d in devices))
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await asyncio.gather(*workers)
+        for client in clients:
+            await client.close()
+    return sessions / elapsed, list(latencies)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=400)
+    parser.add_argument("--agents", type=int, default=40)
+    args = parser.parse_args()
+    names = [f"agent{i:03d}" for i in range(args.agents)]
+    rows = []
+    with fleet(1, None, names) as urls:
+        rows.append(("memory", 1, *(await run(urls, args.sessions, names))))
+    for processes in (1, 2, 4):
+        with redis_server() as redis_url, fleet(processes, redis_url, names) as urls:
+            rows.append(("redis", processes, *(await run(urls, args.sessions, names))))
+    floor = rows[0][2]
+    print(f"cores: {os.cpu_count()}   sessions per run: {args.sessions}   agents: {args.agents}")
+    print(
+        f"{'store':<8} {'processes':>9} {'sessions/s':>11} {'vs memory':>10} {'p50 ms':>8} {'p95 ms':>8}"
+    )
+    for store, processes, rate, latencies in rows:
+        ms = [1000 * v for v in latencies]
+        print(
+            f"{store:<8} {processes:>9} {rate:>11.1f} {rate / floor:>9.2f}x "
+            f"{statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

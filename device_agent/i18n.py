@@ -1,0 +1,141 @@
+"""What the customer reads on the device, in English and German.
+
+The language comes from a BCP 47 locale (``"de-DE"``, ``"de"``, ``"de_AT"``, ``"en-GB"``): its
+primary language subtag picks the catalogue, and anything unknown or missing falls back to
+English. Placeholders use :meth:`str.format` names, for example ``{agent}``.
+
+    >>> text("de-DE", "connected", agent="Anna")
+    'Verbunden mit Anna'
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "keys",
+    "language",
+    "placeholders",
+    "queue_status",
+    "text",
+]
+
+DEFAULT_LANGUAGE = "en"
+
+_EN: dict[str, str] = {
+    # The floating button and the request that follows it.
+    "help": "Help",
+    "help_requested": "Help requested",
+    # Waiting in line.
+    "queue_position": "You are number {position} in line · about {minutes} min",
+    "queue_position_unknown_wait": "You are number {position} in line",
+    "queue_waiting": "You are in line. Someone will be with you shortly.",
+    "cancel": "Cancel",
+    # Connecting and connected.
+    "connecting": "Connecting…",
+    "connected": "Connected to {agent}",
+    "agent_sees_screen": "{agent} can see your screen",
+    "agent_fallback": "Support",
+    "sharing_paused": "Sharing paused",
+    "sharing_paused_detail": "{agent} can’t see your screen right now",
+    "pause": "Pause sharing",
+    "resume": "Resume sharing",
+    "end": "End",
+    # Remote control.
+    "consent_title": "{agent} from {organisation} wants to control your screen",
+    "consent_title_no_org": "{agent} wants to control your screen",
+    "consent_body": "{agent} will be able to tap and type on your screen. You can stop this at any time.",
+    "allow": "Allow",
+    "you": "You",
+    "deny": "Deny",
+    "control_active": "{agent} is controlling your screen",
+    "stop_control": "Stop control",
+    # After the session.
+    "session_ended": "Session ended",
+    "rating_prompt": "How was your help?",
+    "rating_low": "Poor",
+    "rating_high": "Excellent",
+    "rating_star": "{stars} of 5 stars",
+    "thanks": "Thanks!",
+}
+
+_DE: dict[str, str] = {
+    "help": "Hilfe",
+    "help_requested": "Hilfe angefordert",
+    "queue_position": "Sie sind Nummer {position} in der Warteschlange · etwa {minutes} Min.",
+    "queue_position_unknown_wait": "Sie sind Nummer {position} in der Warteschlange",
+    "queue_waiting": "Sie sind in der Warteschlange. Gleich ist jemand für Sie da.",
+    "cancel": "Abbrechen",
+    "connecting": "Verbindung wird hergestellt …",
+    "connected": "Verbunden mit {agent}",
+    "agent_sees_screen": "{agent} sieht Ihren Bildschirm",
+    "agent_fallback": "Support",
+    "sharing_paused": "Freigabe pausiert",
+    "sharing_paused_detail": "{agent} sieht Ihren Bildschirm gerade nicht",
+    "pause": "Freigabe pausieren",
+    "resume": "Freigabe fortsetzen",
+    "end": "Beenden",
+    "consent_title": "{agent} von {organisation} möchte Ihren Bildschirm steuern",
+    "consent_title_no_org": "{agent} möchte Ihren Bildschirm steuern",
+    "consent_body": "{agent} kann dann auf Ihrem Bildschirm tippen und schreiben. Sie können das jederzeit beenden.",
+    "allow": "Erlauben",
+    "you": "Sie",
+    "deny": "Ablehnen",
+    "control_active": "{agent} steuert Ihren Bildschirm",
+    "stop_control": "Steuerung beenden",
+    "session_ended": "Sitzung beendet",
+    "rating_prompt": "Wie zufrieden waren Sie mit der Hilfe?",
+    "rating_low": "Schlecht",
+    "rating_high": "Sehr gut",
+    "rating_star": "{stars} von 5 Sternen",
+    "thanks": "Vielen Dank!",
+}
+
+_CATALOGUES: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}
+
+LANGUAGES: tuple[str, ...] = tuple(_CATALOGUES)
+"""The languages with a catalogue, as primary language subtags."""
+
+
+def language(locale: str | None) -> str:
+    """The catalogue for a BCP 47 locale: ``"de-DE"`` → ``"de"``; unknown or empty → ``"en"``."""
+    if not locale:
+        return DEFAULT_LANGUAGE
+    primary = locale.strip().replace("_", "-").split("-", 1)[0].lower()
+    return primary if primary in _CATALOGUES else DEFAULT_LANGUAGE
+
+
+def text(locale: str | None, key: str, **params: object) -> str:
+    """The string ``key`` in the locale's language, with ``params`` filled in.
+
+    An unknown key or a missing parameter is a programming error and raises ``KeyError``.
+    """
+    template = _CATALOGUES[language(locale)][key]
+    return template.format(**params)
+
+
+def queue_status(locale: str | None, position: int | None, estimated_wait_s: float | None) -> str:
+    """The line the customer reads while waiting: position and, when known, the wait in minutes.
+
+    The wait is rounded up to whole minutes and never shown as less than one.
+    """
+    if position is None:
+        return text(locale, "queue_waiting")
+    if estimated_wait_s is None or estimated_wait_s < 0 or math.isnan(estimated_wait_s):
+        return text(locale, "queue_position_unknown_wait", position=position)
+    minutes = max(1, math.ceil(estimated_wait_s / 60))
+    return text(locale, "queue_position", position=position, minutes=minutes)
+
+
+def keys(language_code: str) -> frozenset[str]:
+    """The string keys a language has (for tests that compare catalogues)."""
+    return frozenset(_CATALOGUES[language_code])
+
+
+def placeholders(language_code: str, key: str) -> frozenset[str]:
+    """The parameter names a string expects (for tests that compare catalogues)."""
+    template = _CATALOGUES[language_code][key]
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)

@@ -1,0 +1,202 @@
+"""Assembles one server process: aiohttp for REST and static files, python-socketio for sockets.
+
+Resources (database, live store, writer, desk) are opened in a cleanup context and closed on
+shutdown, in reverse order, under typed app keys (see :mod:`server.appkeys`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import socketio
+import structlog
+from aiohttp import web
+
+from .appkeys import DESK, METRICS, NODE, RECORDS, SETTINGS, SIGNER, SIO, STORE, WRITER
+from .auth import TokenSigner
+from .desk import HelpDesk
+from .emitter import Emitter
+from .live.memory import MemoryStore
+from .live.records import LiveSession, SessionState
+from .live.store import LiveStore
+from .metrics import Metrics
+from .records import Records
+from .rest import error_middleware, routes
+from .settings import Settings
+from .sockets import AgentNamespace, DeviceNamespace
+from .writer import RecordWriter
+
+__all__ = ["WEB_ROOT", "create_app"]
+
+log = structlog.get_logger("mayday.app")
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB_ROOT = ROOT / "agent_web"
+VENDOR = {
+    # Browser libraries from npm (``npm ci``), served as they are; none of it is in the repo.
+    "socket.io.esm.min.js": ROOT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
+}
+CLOSE_TIMEOUT_S = 5.0
+PING_INTERVAL_S = 10
+PING_TIMEOUT_S = 10
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.max_message_bytes
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    node = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    app[NODE] = node
+    manager = (
+        # Emits reach sockets held by any process of the system, through Redis pub/sub.
+        socketio.AsyncRedisManager(settings.redis_url, channel="mayday-socketio")
+        if settings.redis_url
+        else None
+    )
+    sio = socketio.AsyncServer(
+        client_manager=manager,
+        async_mode="aiohttp",
+        cors_allowed_origins=_origin_checker(settings.allowed_origins),
+        transports=["websocket"],
+        # Hard cap enforced by engine.io (closes the socket); the softer per-event cap in
+        # sockets.py answers with a payload_too_large error instead.
+        max_http_buffer_size=settings.max_message_bytes * 2,
+        async_handlers=False,
+        namespaces=[],  # only /device and /agent; no unauthenticated default namespace
+        ping_interval=PING_INTERVAL_S,
+        ping_timeout=PING_TIMEOUT_S,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.register_namespace(DeviceNamespace(app))
+    sio.register_namespace(AgentNamespace(app))
+    sio.attach(app)
+    app[SIO] = sio
+    app.cleanup_ctx.append(_resources)
+    app.add_routes(routes)
+    app.router.add_get("/vendor/{name}", _vendor)
+    app.router.add_get("/", _index)
+    # The console's files; never /api/, /vendor/ or /socket.io/, so an API path with the wrong
+    # method still answers 405 with an error body instead of falling through to a file lookup.
+    app.router.add_get(r"/{path:(?!api/|vendor/|socket\.io/)[A-Za-z0-9_./-]+}", _asset)
+    return app
+
+
+def _origin_checker(allowed: list[str]) -> Callable[[str, dict[str, Any]], bool]:
+    """Browsers may open a socket from the server's own origin or from the allow-list; never '*'.
+
+    Requests without an Origin header (devices, not browsers) never reach this check; they are
+    let through to the connect handler, which authenticates them like everyone else.
+    """
+    extra = frozenset(allowed)
+
+    def check(origin: str, environ: dict[str, Any]) -> bool:
+        if origin in extra:
+            return True
+        # Behind a reverse proxy that terminates TLS, the browser's origin is the proxy's:
+        # take its forwarded scheme and host (the first hop's, when proxies are chained).
+        scheme = _first(environ.get("HTTP_X_FORWARDED_PROTO")) or environ.get(
+            "wsgi.url_scheme", "http"
+        )
+        host = _first(environ.get("HTTP_X_FORWARDED_HOST")) or environ.get("HTTP_HOST", "")
+        return bool(host) and origin == f"{scheme}://{host}"
+
+    return check
+
+
+def _first(header: str | None) -> str:
+    return header.split(",")[0].strip() if header else ""
+
+
+async def _vendor(request: web.Request) -> web.FileResponse:
+    path = VENDOR.get(request.match_info["name"])
+    if path is None or not path.exists():
+        raise web.HTTPNotFound(text="not a vendored file; did `npm ci` run?")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def _index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_ROOT / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def _asset(request: web.Request) -> web.FileResponse:
+    relative = request.match_info["path"]
+    path = (WEB_ROOT / relative).resolve()
+    hidden = any(part.startswith(".") for part in Path(relative).parts)
+    if hidden or not path.is_relative_to(WEB_ROOT) or not path.is_file():
+        raise web.HTTPNotFound(text="no such file")
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+def _open_store(settings: Settings) -> LiveStore:
+    if settings.redis_url:
+        from .live.redis import RedisStore
+
+        return RedisStore(
+            settings.redis_url, default_handling_time_s=settings.default_handling_time_s
+        )
+    return MemoryStore(default_handling_time_s=settings.default_handling_time_s)
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    records = Records(settings.resolved_database_url())
+    await records.create_schema()
+    app[RECORDS] = records
+    key = settings.secret_key or await records.secret("token_key")
+    app[SIGNER] = TokenSigner(key, settings.token_ttl_s)
+    store = _open_store(settings)
+    app[STORE] = store
+
+    async def forget_ended(saved: list[LiveSession]) -> None:
+        for session in saved:
+            if session.state is SessionState.ENDED:
+                await store.forget_session(session.id)
+
+    writer = RecordWriter(records, on_saved=forget_ended)
+    writer.start()
+    app[WRITER] = writer
+    app[DESK] = HelpDesk(
+        store=store,
+        records=records,
+        writer=writer,
+        emitter=Emitter(app[SIO], app[NODE]),
+        settings=settings,
+        metrics=app[METRICS],
+        node=app[NODE],
+    )
+    app[DESK].start()
+    log.info(
+        "server.started",
+        database=records.engine.dialect.name,
+        store=type(store).__name__,
+        node=app[NODE],
+    )
+    try:
+        yield
+    finally:
+        # Each resource gets a bounded time to close: one that hangs (a database or Redis gone
+        # away) must not keep the process, or the next resource's cleanup, waiting for ever.
+        for name, closing in (
+            ("desk", app[DESK].close()),
+            ("sockets", app[SIO].shutdown()),
+            ("writer", writer.close()),
+            ("store", store.close()),
+            ("records", records.close()),
+        ):
+            try:
+                await asyncio.wait_for(closing, CLOSE_TIMEOUT_S)
+            except Exception:
+                log.exception("server.close_failed", resource=name)
+        log.info("server.stopped")

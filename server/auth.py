@@ -1,0 +1,111 @@
+"""Credentials: agent passwords (argon2), agent tokens (signed JWT), device secrets (SHA-256).
+
+Device secrets are 256 random bits made by the server, so a fast hash is enough: nobody can guess
+one, and a slow password hash would only make every device reconnect cost ~50 ms of CPU. Agent
+passwords are chosen by people, so they get argon2, verified in a worker thread to keep the
+event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from signaling import ErrorCode, ProtocolError
+
+__all__ = [
+    "AgentClaims",
+    "TokenSigner",
+    "hash_device_secret",
+    "hash_password",
+    "new_device_secret",
+    "verify_device_secret",
+    "verify_password",
+]
+
+_hasher = PasswordHasher()
+_TOKEN_AUDIENCE = "mayday-agent"  # noqa: S105 (a JWT audience, not a secret)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def new_device_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_device_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def verify_device_secret(secret_hash: str, secret: str) -> bool:
+    return hmac.compare_digest(secret_hash, hash_device_secret(secret))
+
+
+@dataclass(frozen=True)
+class AgentClaims:
+    agent_id: str
+    name: str
+    expires_at: float
+
+
+class TokenSigner:
+    """Issues and checks the short-lived bearer tokens agents use for REST and their socket."""
+
+    def __init__(self, key: str, ttl_s: int) -> None:
+        self._key = key
+        self.ttl_s = ttl_s
+
+    def issue(self, agent_id: str, name: str, *, now: float | None = None) -> tuple[str, float]:
+        issued = time.time() if now is None else now
+        expires = issued + self.ttl_s
+        claims = {
+            "sub": agent_id,
+            "name": name,
+            "aud": _TOKEN_AUDIENCE,
+            "iat": int(issued),
+            "exp": int(expires),
+        }
+        return jwt.encode(claims, self._key, algorithm="HS256"), float(int(expires))
+
+    def verify(self, token: str) -> AgentClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                audience=_TOKEN_AUDIENCE,
+                options={"require": ["sub", "exp", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise ProtocolError(
+                ErrorCode.TOKEN_EXPIRED, "the agent token has expired; sign in again"
+            ) from None
+        except jwt.InvalidTokenError:
+            raise ProtocolError(
+                ErrorCode.UNAUTHORIZED, "the agent token is not valid; sign in again"
+            ) from None
+        return AgentClaims(
+            agent_id=str(claims["sub"]),
+            name=str(claims.get("name", "")),
+            expires_at=float(claims["exp"]),
+        )

@@ -1,0 +1,215 @@
+"""The ``mayday`` command: ``mayday server``, ``mayday agents add|list|remove``, ``mayday device``,
+``mayday db upgrade``.
+
+Each subcommand lives in a small function; heavy imports happen inside them so that
+``mayday --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from .settings import Settings
+
+__all__ = ["main"]
+
+SHUTDOWN_TIMEOUT_S = 3.0
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip().lower() for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mayday", description="Self-hostable remote support: help button to agent on screen."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    server = commands.add_parser("server", help="run a server process")
+    server.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    server.add_argument("--data-dir", help="where the SQLite database lives (default .mayday)")
+
+    demo = commands.add_parser(
+        "demo", help="a server, a demo agent and a simulated tablet with its customer preview"
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address of the console (default 127.0.0.1)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="the agent console's port (default 8080)"
+    )
+    demo.add_argument(
+        "--preview-port", type=int, default=None, help="the customer's tablet (default: port + 1)"
+    )
+    demo.add_argument("--data-dir", default=".mayday", help="where the demo keeps its SQLite file")
+    demo.add_argument("--locale", default="en", help="the tablet's language, en or de (default en)")
+
+    device = commands.add_parser(
+        "device", help="run a customer's device (a simulated tablet or X11)"
+    )
+    from device_agent.cli import add_arguments as add_device_arguments
+
+    add_device_arguments(device)
+
+    agents = commands.add_parser("agents", help="manage support agent accounts")
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True, metavar="ACTION")
+    add = agent_commands.add_parser("add", help="create an agent (password prompted or on stdin)")
+    add.add_argument("name")
+    add.add_argument("--languages", type=_csv, default=["en"], help="e.g. de,en (default en)")
+    add.add_argument(
+        "--skills", type=_csv, default=[], help="topics the agent handles, e.g. kindle"
+    )
+    add.add_argument("--data-dir")
+    listing = agent_commands.add_parser("list", help="list agents")
+    listing.add_argument("--data-dir")
+    remove = agent_commands.add_parser("remove", help="delete an agent")
+    remove.add_argument("name")
+    remove.add_argument("--data-dir")
+
+    db = commands.add_parser("db", help="manage the database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="migrate to the newest schema (servers also do this when they start)"
+    )
+    upgrade.add_argument("--data-dir")
+
+    sim = commands.add_parser("sim", help="run support sessions from scenario files, measure them")
+    from .sim.cli import add_arguments as add_sim_arguments
+
+    add_sim_arguments(sim)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    for name in ("host", "port", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _read_password(name: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"password for {name}: ")
+        if first != getpass.getpass("again: "):
+            raise SystemExit("the passwords differ; nothing was changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _agents(args: argparse.Namespace) -> int:
+    from .auth import hash_password
+    from .records import Records
+
+    settings = _settings(args)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    records = Records(settings.resolved_database_url())
+    try:
+        await records.create_schema()
+        if args.agents_command == "add":
+            if await records.agent_by_name(args.name):
+                print(f"agent {args.name!r} exists already", file=sys.stderr)
+                return 1
+            password = _read_password(args.name)
+            if len(password) < 8:
+                print("the password needs at least 8 characters", file=sys.stderr)
+                return 1
+            row = await records.add_agent(
+                args.name, hash_password(password), args.languages, args.skills
+            )
+            print(
+                f"added agent {row.name} ({row.id}) languages={row.languages} skills={row.skills}"
+            )
+        elif args.agents_command == "list":
+            for row in await records.list_agents():
+                languages, skills = ",".join(row.languages), ",".join(row.skills) or "-"
+                print(f"{row.name}\t{row.id}\tlanguages={languages}\tskills={skills}")
+        elif args.agents_command == "remove":
+            if not await records.remove_agent(args.name):
+                print(f"no agent {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"removed agent {args.name}")
+        return 0
+    finally:
+        await records.close()
+
+
+async def _db(args: argparse.Namespace) -> int:
+    from .records import Records
+
+    settings = _settings(args)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    records = Records(settings.resolved_database_url())
+    try:
+        await records.create_schema()
+    finally:
+        await records.close()
+    print(f"the {records.engine.dialect.name} database is at the newest schema")
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+    from .logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
+    print(f"mayday server on http://{settings.host}:{settings.port}", flush=True)
+    # On SIGTERM, close the remaining sockets after a short wait rather than waiting for every
+    # client to time out: they reconnect to another process and resume within the grace period.
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "server":
+        return _server(args)
+    if args.command == "agents":
+        return asyncio.run(_agents(args))
+    if args.command == "db":
+        return asyncio.run(_db(args))
+    if args.command == "demo":
+        from pathlib import Path
+
+        from .demo import run_demo
+        from .logs import configure_logging
+
+        configure_logging(level="warning")
+        preview_port = args.preview_port if args.preview_port is not None else args.port + 1
+        return asyncio.run(
+            run_demo(args.host, args.port, preview_port, Path(args.data_dir), args.locale)
+        )
+    if args.command == "sim":
+        from .sim.cli import run as run_sim
+
+        return run_sim(args)
+    if args.command == "device":
+        from device_agent.cli import run as run_device
+
+        from .logs import configure_logging
+
+        configure_logging(level="info")
+        return run_device(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

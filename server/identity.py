@@ -1,0 +1,36 @@
+"""Who is on the other end of a socket, as the server verified them at connect time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signaling import Role
+
+from .live.records import Actor
+
+__all__ = ["AgentIdentity", "DeviceIdentity", "Identity"]
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    id: str
+    name: str
+    role: Role = "device"
+
+    def actor(self) -> Actor:
+        return Actor(kind="device", id=self.id, name=self.name)
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    id: str
+    name: str
+    languages: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    role: Role = "agent"
+
+    def actor(self) -> Actor:
+        return Actor(kind="agent", id=self.id, name=self.name)
+
+
+Identity = DeviceIdentity | AgentIdentity

@@ -1,0 +1,153 @@
+"""The default live store: plain objects in this process's memory.
+
+Atomicity comes from the event loop: :meth:`atomically` never awaits between reading and writing.
+It hands the operation deep copies, so an operation that raises half-way leaves nothing changed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from .records import (
+    WAITING_STATES,
+    AgentPresence,
+    ControlState,
+    LiveSession,
+    RingRecord,
+    SessionState,
+    Stats,
+)
+from .store import Due, LiveStore, Txn
+
+__all__ = ["MemoryStore"]
+
+T = TypeVar("T")
+
+
+class MemoryStore(LiveStore):
+    def __init__(self, default_handling_time_s: float) -> None:
+        self._sessions: dict[str, LiveSession] = {}
+        self._agents: dict[str, AgentPresence] = {}
+        self._rings: dict[str, RingRecord] = {}
+        self._stats = Stats(handling_time_s=default_handling_time_s)
+        self._queue: list[tuple[float, str]] = []
+        self._by_device: dict[str, str] = {}
+
+    async def atomically(
+        self,
+        fn: Callable[[Txn], T],
+        *,
+        sessions: Iterable[str | None] = (),
+        agents: Iterable[str | None] = (),
+        rings: Iterable[str | None] = (),
+        stats: bool = False,
+    ) -> T:
+        txn = Txn(
+            sessions={k: _copy(self._sessions.get(k)) for k in sessions if k},
+            agents={k: _copy(self._agents.get(k)) for k in agents if k},
+            rings={k: _copy(self._rings.get(k)) for k in rings if k},
+            stats=self._stats.model_copy() if stats else None,
+        )
+        result = fn(txn)
+        for session_id, session in txn.sessions.items():
+            self._put_session(session_id, session)
+        for agent_id, agent in txn.agents.items():
+            _put(self._agents, agent_id, agent)
+        for ring_id, ring in txn.rings.items():
+            _put(self._rings, ring_id, ring)
+        if txn.stats is not None:
+            self._stats = txn.stats
+        return result
+
+    def _put_session(self, session_id: str, session: LiveSession | None) -> None:
+        old = self._sessions.pop(session_id, None)
+        if old is not None:
+            if old.state in WAITING_STATES:
+                self._queue.remove((old.queue_score, session_id))
+            if self._by_device.get(old.device_id) == session_id:
+                del self._by_device[old.device_id]
+        if session is None:
+            return
+        self._sessions[session_id] = session
+        if session.state in WAITING_STATES:
+            bisect.insort(self._queue, (session.queue_score, session_id))
+        if session.state is not SessionState.ENDED:
+            self._by_device[session.device_id] = session_id
+
+    async def get_session(self, session_id: str) -> LiveSession | None:
+        return _copy(self._sessions.get(session_id))
+
+    async def session_for_device(self, device_id: str) -> LiveSession | None:
+        session_id = self._by_device.get(device_id)
+        return _copy(self._sessions.get(session_id)) if session_id else None
+
+    async def waiting(self, limit: int | None = None) -> list[LiveSession]:
+        # Shallow copies: routing reads these on the hot path and never mutates them.
+        entries = self._queue if limit is None else self._queue[:limit]
+        return [self._sessions[sid].model_copy() for _, sid in entries]
+
+    async def position(self, session_id: str) -> int | None:
+        session = self._sessions.get(session_id)
+        if session is None or session.state not in WAITING_STATES:
+            return None
+        return bisect.bisect_left(self._queue, (session.queue_score, session_id)) + 1
+
+    async def live_sessions(self) -> list[LiveSession]:
+        # Shallow copies, read-only: only metrics and operator views use this.
+        return [session.model_copy() for session in self._sessions.values()]
+
+    async def get_agent(self, agent_id: str) -> AgentPresence | None:
+        return _copy(self._agents.get(agent_id))
+
+    async def agents(self) -> list[AgentPresence]:
+        return [agent.model_copy(deep=True) for agent in self._agents.values()]
+
+    async def get_ring(self, ring_id: str) -> RingRecord | None:
+        return _copy(self._rings.get(ring_id))
+
+    async def stats(self) -> Stats:
+        return self._stats.model_copy()
+
+    async def due(self, now: float, *, grace_s: float) -> Due:
+        cutoff = now - grace_s
+        live = [s for s in self._sessions.values() if s.state is not SessionState.ENDED]
+        return Due(
+            rings=[r.ring_id for r in self._rings.values() if r.expires_at <= now],
+            lost_sessions=[
+                s.id for s in live if s.device_lost_at is not None and s.device_lost_at <= cutoff
+            ],
+            lost_agents=[
+                a.agent_id
+                for a in self._agents.values()
+                if a.lost_at is not None and a.lost_at <= cutoff
+            ],
+            expired_leases=[
+                s.id
+                for s in live
+                if s.control is ControlState.SUSPENDED
+                and s.control_lease_until is not None
+                and s.control_lease_until <= now
+            ],
+        )
+
+    async def forget_session(self, session_id: str) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None and session.state is SessionState.ENDED:
+            self._put_session(session_id, None)
+
+
+R = TypeVar("R", LiveSession, AgentPresence, RingRecord)
+V = TypeVar("V")
+
+
+def _copy(record: R | None) -> R | None:
+    return None if record is None else record.model_copy(deep=True)
+
+
+def _put(table: dict[str, V], key: str, value: V | None) -> None:
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value

@@ -1,0 +1,186 @@
+"""The help desk's operations on live records, as pure functions over a :class:`Txn`.
+
+Each function checks everything it relies on (the ring still belongs to this agent, the session is
+still waiting, ...) before it changes anything, raising :class:`ProtocolError` otherwise, so the store
+can run it atomically and another process's concurrent change shows up as a refusal, not a
+corruption. Audit events are appended to the session's timeline through :mod:`.machine`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from signaling import ErrorCode, ProtocolError
+
+from .control import change_control
+from .machine import audit, transition
+from .records import (
+    Actor,
+    AgentPresence,
+    ControlState,
+    LiveSession,
+    RingRecord,
+    SessionState,
+    Stats,
+)
+from .store import StaleRead, Txn
+
+__all__ = [
+    "ARRIVAL_TAU_S",
+    "HANDLING_TIME_WEIGHT",
+    "accept_ring",
+    "close_ring",
+    "end_session",
+    "mark_active",
+    "note_arrival",
+    "note_handling_time",
+    "open_ring",
+]
+
+S = SessionState
+ARRIVAL_TAU_S = 900.0
+"""Time constant of the decayed arrival rate: about the last quarter hour counts."""
+HANDLING_TIME_WEIGHT = 0.2
+"""Weight of the newest session in the handling-time average."""
+
+
+def open_ring(
+    txn: Txn, session_id: str, agent_id: str, ring_id: str, *, now: float, timeout_s: float
+) -> tuple[LiveSession, AgentPresence, RingRecord]:
+    """Offer a queued customer to an available agent: exactly one ring per agent and per session."""
+    session, agent = txn.session(session_id), txn.agent(agent_id)
+    if session.state is not S.QUEUED or not session.device_connected:
+        raise ProtocolError(ErrorCode.CONFLICT, f"session {session_id} is not waiting to be rung")
+    if not agent.routable:
+        raise ProtocolError(ErrorCode.CONFLICT, f"agent {agent_id} cannot take a ring now")
+    transition(session, S.RINGING, actor=Actor.system(), at=now, reason=f"ringing {agent.name}")
+    session.ring_id = ring_id
+    agent.ring_id = ring_id
+    ring = RingRecord(
+        ring_id=ring_id,
+        session_id=session_id,
+        agent_id=agent_id,
+        started_at=now,
+        expires_at=now + timeout_s,
+    )
+    txn.rings[ring_id] = ring
+    return session, agent, ring
+
+
+def accept_ring(txn: Txn, ring_id: str, agent_id: str, *, now: float) -> LiveSession:
+    """The agent takes the ring: the session starts connecting and the agent is busy."""
+    ring = txn.ring(ring_id)
+    if ring.agent_id != agent_id:
+        raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
+    if now > ring.expires_at:
+        raise ProtocolError(ErrorCode.CONFLICT, f"ring {ring_id} has timed out")
+    session, agent = txn.session(ring.session_id), txn.agent(agent_id)
+    if session.ring_id != ring_id or agent.ring_id != ring_id:
+        raise ProtocolError(ErrorCode.CONFLICT, f"ring {ring_id} is no longer current")
+    transition(session, S.CONNECTING, actor=_agent_actor(agent), at=now, reason="ring accepted")
+    session.ring_id = None
+    session.agent_id = agent.agent_id
+    session.agent_name = agent.name
+    agent.ring_id = None
+    agent.session_id = session.id
+    txn.rings[ring_id] = None
+    return session
+
+
+def close_ring(
+    txn: Txn, ring_id: str, *, reason: str, actor: Actor, now: float
+) -> tuple[RingRecord, LiveSession | None, AgentPresence | None]:
+    """End a ring without an accept (declined, timed out, agent gone); the customer waits on.
+
+    An agent who let a ring time out is set ``away``: they are not at their desk, and ringing
+    them again would only keep the next customer waiting for another timeout.
+    """
+    ring = txn.ring(ring_id)
+    if ring.session_id not in txn.sessions or ring.agent_id not in txn.agents:
+        raise StaleRead(f"ring {ring_id} was read without its session or agent")
+    session = txn.sessions[ring.session_id]
+    agent = txn.agents[ring.agent_id]
+    if session is not None and session.ring_id == ring_id:
+        session.ring_id = None
+        if reason == "declined" and ring.agent_id not in session.declined_by:
+            session.declined_by.append(ring.agent_id)
+        audit(
+            session,
+            f"ring.{reason}",
+            actor=actor,
+            at=now,
+            reason=reason,
+            detail={"agent_id": ring.agent_id},
+        )
+        if session.state is S.RINGING:
+            transition(session, S.QUEUED, actor=actor, at=now, reason=f"ring {reason}")
+    if agent is not None and agent.ring_id == ring_id:
+        agent.ring_id = None
+        if reason == "timeout":
+            agent.status = "away"
+    txn.rings[ring_id] = None
+    return ring, session, agent
+
+
+def end_session(
+    txn: Txn, session_id: str, *, actor: Actor, reason: str, now: float
+) -> tuple[LiveSession, RingRecord | None]:
+    """End a session in any state but ``ended``: cancels its ring and frees its agent."""
+    session = txn.session(session_id)
+    ring = txn.rings.get(session.ring_id) if session.ring_id else None
+    linked_agents = [session.agent_id, ring.agent_id if ring else None]
+    if (session.ring_id and ring is None) or any(
+        agent_id and agent_id not in txn.agents for agent_id in linked_agents
+    ):
+        raise StaleRead(f"session {session_id} changed while it was being ended")
+    if session.control is not ControlState.NONE:
+        change_control(
+            session, ControlState.NONE, actor=actor, at=now, kind="control.ended", reason=reason
+        )
+    transition(session, S.ENDED, actor=actor, at=now, reason=reason)
+    for agent in txn.agents.values():
+        if agent is None:
+            continue
+        if ring is not None and agent.ring_id == ring.ring_id:
+            agent.ring_id = None
+        if agent.session_id == session_id:
+            agent.session_id = None
+            agent.idle_since = now
+    if ring is not None:
+        txn.rings[ring.ring_id] = None
+    session.ring_id = None
+    return session, ring
+
+
+def mark_active(txn: Txn, session_id: str, *, actor: Actor, now: float) -> bool:
+    """The first report of a connected peer makes a connecting session active; later ones no-op."""
+    session = txn.session(session_id)
+    if session.state is not S.CONNECTING:
+        return False
+    transition(session, S.ACTIVE, actor=actor, at=now, reason="media connected")
+    return True
+
+
+def note_arrival(stats: Stats, now: float) -> None:
+    """Fold one help request into the decayed arrival rate."""
+    stats.arrival_rate = arrival_rate(stats, now) + 1.0 / ARRIVAL_TAU_S
+    stats.arrival_at = now
+
+
+def arrival_rate(stats: Stats, now: float) -> float:
+    elapsed = max(0.0, now - stats.arrival_at)
+    return stats.arrival_rate * math.exp(-elapsed / ARRIVAL_TAU_S)
+
+
+def note_handling_time(stats: Stats, seconds: float) -> None:
+    """Fold one session's accepted → ended time into the handling-time average."""
+    if stats.handled == 0:
+        stats.handling_time_s = seconds
+    else:
+        w = HANDLING_TIME_WEIGHT
+        stats.handling_time_s = (1 - w) * stats.handling_time_s + w * seconds
+    stats.handled += 1
+
+
+def _agent_actor(agent: AgentPresence) -> Actor:
+    return Actor(kind="agent", id=agent.agent_id, name=agent.name)

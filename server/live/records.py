@@ -1,0 +1,179 @@
+"""The live records every server process shares through the store: sessions, agents, rings.
+
+They are plain pydantic models so that the in-memory store can keep them as objects and the Redis
+store can keep them as JSON, with the same validation on the way back in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "WAITING_STATES",
+    "Actor",
+    "AgentPresence",
+    "AuditEvent",
+    "ControlState",
+    "LiveSession",
+    "RingRecord",
+    "SessionState",
+    "Stats",
+]
+
+
+class SessionState(StrEnum):
+    QUEUED = "queued"
+    RINGING = "ringing"
+    CONNECTING = "connecting"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class ControlState(StrEnum):
+    NONE = "none"
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    SUSPENDED = "suspended"
+    """Consent was given, but a party dropped off; it comes back without a new dialog if the
+    same session resumes before the lease runs out."""
+
+
+WAITING_STATES = frozenset({SessionState.QUEUED, SessionState.RINGING})
+"""States in which the customer holds a place in the queue."""
+
+ActorKind = Literal["device", "agent", "system"]
+
+
+class Actor(BaseModel):
+    """Who caused something: a device, an agent (by id), or the server itself."""
+
+    kind: ActorKind
+    id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(kind="system")
+
+    def label(self) -> str:
+        return f"{self.kind}:{self.id}" if self.id else self.kind
+
+
+class AuditEvent(BaseModel):
+    """One line of a session's timeline: who did what, when and why."""
+
+    session_id: str
+    seq: int
+    at: float
+    actor: Actor
+    kind: str
+    """``transition`` for state changes; otherwise what happened (``ring.declined``, ...)."""
+    from_state: SessionState | None = None
+    to_state: SessionState | None = None
+    reason: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class LiveSession(BaseModel):
+    """A customer's request for help, from the press of the button to the end of the session.
+
+    The ticket id and the session id are the same id: one record follows the request through every
+    state, so its timeline tells the whole story.
+    """
+
+    id: str
+    device_id: str
+    device_name: str
+    topic: str
+    locale: str
+    state: SessionState = SessionState.QUEUED
+    created_at: float
+    queue_score: float
+    """Order in the queue; a request that goes back to the queue keeps its place."""
+    rung_at: float | None = None
+    accepted_at: float | None = None
+    active_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    ended_by: ActorKind | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    ring_id: str | None = None
+    declined_by: list[str] = Field(default_factory=list)
+    notes: str = ""
+    """The agent's own notes on the session."""
+    control: ControlState = ControlState.NONE
+    """Remote-control consent, a sub-state of a connecting or active session (see ``control.py``)."""
+    control_request_id: str | None = None
+    control_lease_until: float | None = None
+    device_sid: str | None = None
+    device_node: str | None = None
+    """The server process holding the device's socket, to notice when that process dies."""
+    device_lost_at: float | None = None
+    agent_lost_at: float | None = None
+    timeline: list[AuditEvent] = Field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        return self.locale.replace("_", "-").split("-")[0].lower()
+
+    @property
+    def device_connected(self) -> bool:
+        return self.device_lost_at is None
+
+
+class AgentPresence(BaseModel):
+    """A signed-in agent as routing sees them."""
+
+    agent_id: str
+    name: str
+    languages: list[str]
+    skills: list[str]
+    status: Literal["available", "away"] = "away"
+    sid: str | None = None
+    node: str | None = None
+    lost_at: float | None = None
+    idle_since: float
+    ring_id: str | None = None
+    session_id: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.sid is not None and self.lost_at is None
+
+    @property
+    def routable(self) -> bool:
+        """Can be rung right now."""
+        return (
+            self.connected
+            and self.status == "available"
+            and self.ring_id is None
+            and self.session_id is None
+        )
+
+    @property
+    def staffed(self) -> bool:
+        """Counts as capacity for the wait estimate (available, ringing or in a session)."""
+        return self.connected and (self.status == "available" or self.session_id is not None)
+
+
+class RingRecord(BaseModel):
+    ring_id: str
+    session_id: str
+    agent_id: str
+    started_at: float
+    expires_at: float
+
+
+class Stats(BaseModel):
+    """Observed figures behind the wait estimate, shared by all processes."""
+
+    handling_time_s: float
+    """Exponentially weighted mean of accepted → ended durations."""
+    handled: int = 0
+    arrival_rate: float = 0.0
+    """Decayed arrivals per second (time constant ``ARRIVAL_TAU_S``)."""
+    arrival_at: float = 0.0

@@ -1,0 +1,178 @@
+"""Pushing the queue to agents and tickets to customers.
+
+Each process pushes to the sockets it holds (agents connected to it, devices whose socket it
+holds), through python-socketio without the Redis queue; what changed elsewhere reaches it through
+the sweeper's periodic push. Pushes are coalesced over a short window and deduplicated, so a burst
+of changes costs one push and an unchanged queue costs none.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from signaling import ErrorCode, Event, ProtocolError
+from signaling import models as m
+
+from . import estimate
+from .live import ops
+from .live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
+
+if TYPE_CHECKING:
+    from .desk import HelpDesk
+
+__all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
+
+QUEUE_PUBLISH_DELAY_S = 0.05
+"""Queue and ticket pushes are coalesced over this window, so a burst costs one push."""
+SHARED_QUEUE_PUBLISH_DELAY_S = 0.25
+"""The same with a shared store, where reading the queue means parsing it from Redis."""
+QUEUE_ENTRIES_SHOWN = 200
+
+
+class QueuePublisher:
+    def __init__(self, desk: HelpDesk) -> None:
+        self.desk = desk
+        self._pending = False
+        self._last_ticket: dict[str, tuple[str, int, float | None]] = {}
+        self._last_queue_update: m.QueueUpdate | None = None
+
+    def forget_ticket(self, session_id: str) -> None:
+        """The next push re-sends this ticket (its device reconnected)."""
+        self._last_ticket.pop(session_id, None)
+
+    def request(self) -> None:
+        """Push the queue and tickets soon; requests within the window make one push."""
+        if self._pending:
+            return
+        self._pending = True
+        delay = SHARED_QUEUE_PUBLISH_DELAY_S if self.desk.store.shared else QUEUE_PUBLISH_DELAY_S
+        self.desk.background.call_later("queue-publish", delay, self._publish)
+
+    async def _publish(self) -> None:
+        self._pending = False
+        waiting = await self.desk.store.waiting()
+        agents = await self.desk.store.agents()
+        stats = await self.desk.store.stats()
+        tickets = _tickets(waiting, agents, stats)
+        for session, ticket in zip(waiting, tickets, strict=True):
+            if session.device_node != self.desk.node:
+                continue  # the process holding that device's socket tells it
+            key = (ticket.state, ticket.position, ticket.estimated_wait_s)
+            if self._last_ticket.get(ticket.id) != key:
+                self._last_ticket[ticket.id] = key
+                await self.desk.emit.send(
+                    "device",
+                    session.device_id,
+                    Event.TICKET_UPDATE,
+                    m.TicketUpdate(ticket=ticket),
+                    local=True,
+                )
+        waiting_ids = {s.id for s in waiting}
+        for stale in [k for k in self._last_ticket if k not in waiting_ids]:
+            del self._last_ticket[stale]
+        update = _queue_update(waiting, agents, stats, self.desk.clock())
+        if update != self._last_queue_update:
+            self._last_queue_update = update
+            await self.desk.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
+
+    async def snapshot(self) -> m.QueueUpdate:
+        waiting = await self.desk.store.waiting()
+        return _queue_update(
+            waiting,
+            await self.desk.store.agents(),
+            await self.desk.store.stats(),
+            self.desk.clock(),
+        )
+
+    async def refresh_gauges(self) -> None:
+        """Set the state gauges from the store; called when /metrics is scraped."""
+        sessions = await self.desk.store.live_sessions()
+        for state in SessionState:
+            self.desk.metrics.sessions.labels(state=state.value).set(
+                sum(1 for s in sessions if s.state is state)
+            )
+        self.desk.metrics.queue_length.set(sum(1 for s in sessions if s.state in WAITING_STATES))
+        agents = await self.desk.store.agents()
+        for status in ("available", "away"):
+            self.desk.metrics.agents.labels(status=status).set(
+                sum(1 for a in agents if a.connected and a.status == status)
+            )
+
+    async def ticket_of(self, session_id: str) -> m.Ticket:
+        """One customer's ticket, from the queue index: no need to read the whole queue."""
+        session = await self.desk.store.get_session(session_id)
+        position = await self.desk.store.position(session_id)
+        if session is None or position is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
+        agents = await self.desk.store.agents()
+        ticket = _ticket(session, position, agents, await self.desk.store.stats())
+        self._last_ticket[ticket.id] = (ticket.state, ticket.position, ticket.estimated_wait_s)
+        return ticket
+
+
+def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
+    return m.QueueEntry(
+        ticket_id=session.id,
+        topic=session.topic,
+        locale=session.locale,
+        device_name=session.device_name,
+        state="ringing" if session.state is SessionState.RINGING else "queued",
+        position=position,
+        waiting_since=session.created_at,
+    )
+
+
+def _ticket(
+    session: LiveSession, position: int, agents: list[AgentPresence], stats: Stats
+) -> m.Ticket:
+    return _tickets([session], agents, stats, first_position=position)[0]
+
+
+def _tickets(
+    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, first_position: int = 1
+) -> list[m.Ticket]:
+    staffed = sum(1 for a in agents if a.staffed)
+    # An agent being rung is about to take a customer: count them with the free ones.
+    free = sum(1 for a in agents if a.routable or (a.connected and a.ring_id))
+    tickets = []
+    for index, session in enumerate(waiting):
+        if session.state is SessionState.RINGING:
+            wait: float | None = 0.0
+        else:
+            wait = estimate.wait_at_position(
+                index + first_position,
+                staffed=staffed,
+                free=free,
+                handling_time_s=stats.handling_time_s,
+            )
+        tickets.append(
+            m.Ticket(
+                id=session.id,
+                state="ringing" if session.state is SessionState.RINGING else "queued",
+                position=index + first_position,
+                estimated_wait_s=None if wait is None else round(wait),
+            )
+        )
+    return tickets
+
+
+def _queue_update(
+    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, now: float
+) -> m.QueueUpdate:
+    staffed = sum(1 for a in agents if a.staffed)
+    free = sum(1 for a in agents if a.routable)
+    wait = estimate.wait_for_new_arrival(
+        staffed=staffed,
+        free=free,
+        queued=len(waiting),
+        arrival_rate=ops.arrival_rate(stats, now),
+        handling_time_s=stats.handling_time_s,
+    )
+    return m.QueueUpdate(
+        length=len(waiting),
+        entries=[
+            queue_entry(s, position=i + 1) for i, s in enumerate(waiting[:QUEUE_ENTRIES_SHOWN])
+        ],
+        agents_available=free,
+        estimated_wait_s=None if wait is None else round(wait, 1),
+    )

@@ -1,0 +1,345 @@
+"""Durable records: agents, devices, session history and its audit timeline.
+
+SQLAlchemy 2 (async) so the same code runs on SQLite (a file, the default) and on PostgreSQL
+(``DATABASE_URL``). The models here are the truth; the schema is created and changed by the Alembic
+revisions in :mod:`server.migrations`, which must match them (a test compares the two). Nothing here is on the help-press → ring path: the desk hands finished facts to
+:class:`server.writer.RecordWriter`, which writes them behind the live traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .ids import new_id
+from .live.records import AuditEvent, LiveSession
+
+__all__ = ["AgentRow", "DeviceRow", "Records", "SessionEventRow", "SessionRow"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_name: Mapped[str] = mapped_column(String(80), default="")
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    agent_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(35))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+    rung_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accepted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    active_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class SessionEventRow(Base):
+    __tablename__ = "session_events"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SecretRow(Base):
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+_schema_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Several processes may share the file (the CLI next to a server, migrations at start-up):
+    # wait for another writer instead of failing after SQLite's default 5 s.
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Records:
+    """The durable side of the system, one instance per process."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            sync_engine: Engine = self.engine.sync_engine
+            event.listen(sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def create_schema(self) -> None:
+        """Migrate the database to the newest schema (Alembic, see :mod:`server.migrations`).
+
+        Safe when several processes start at once: one migrates, the others find it done.
+        """
+        from .migrations import upgrade_to_head
+
+        # Alembic keeps its running context in module globals: one upgrade at a time per process.
+        # Between processes, upgrade_to_head locks the database itself.
+        lock = _schema_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with lock, self.engine.begin() as conn:
+            await conn.run_sync(upgrade_to_head)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- secrets ------------------------------------------------------------------------------
+
+    async def secret(self, name: str) -> str:
+        """A server-wide random secret, created once and shared by every process."""
+        async with self._sessions.begin() as db:
+            await db.execute(
+                self._insert(SecretRow)
+                .values(name=name, value=secrets.token_urlsafe(48))
+                .on_conflict_do_nothing()
+            )
+        async with self._sessions() as db:
+            return (await db.execute(select(SecretRow.value).filter_by(name=name))).scalar_one()
+
+    # --- agents -------------------------------------------------------------------------------
+
+    async def add_agent(
+        self, name: str, password_hash: str, languages: Sequence[str], skills: Sequence[str]
+    ) -> AgentRow:
+        row = AgentRow(
+            id=new_id("agt"),
+            name=name,
+            password_hash=password_hash,
+            languages=list(languages),
+            skills=list(skills),
+            created_at=time.time(),
+        )
+        async with self._sessions.begin() as db:
+            db.add(row)
+        return row
+
+    async def agent_by_name(self, name: str) -> AgentRow | None:
+        async with self._sessions() as db:
+            return (await db.execute(select(AgentRow).filter_by(name=name))).scalar_one_or_none()
+
+    async def agent_by_id(self, agent_id: str) -> AgentRow | None:
+        async with self._sessions() as db:
+            return await db.get(AgentRow, agent_id)
+
+    async def list_agents(self) -> list[AgentRow]:
+        async with self._sessions() as db:
+            return list((await db.execute(select(AgentRow).order_by(AgentRow.name))).scalars())
+
+    async def remove_agent(self, name: str) -> bool:
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(AgentRow).filter_by(name=name))
+        return bool(getattr(result, "rowcount", 0))
+
+    # --- devices ------------------------------------------------------------------------------
+
+    async def add_device(self, name: str, secret_hash: str) -> DeviceRow:
+        row = DeviceRow(
+            id=new_id("dev"), name=name, secret_hash=secret_hash, created_at=time.time()
+        )
+        async with self._sessions.begin() as db:
+            db.add(row)
+        return row
+
+    async def device(self, device_id: str) -> DeviceRow | None:
+        async with self._sessions() as db:
+            return await db.get(DeviceRow, device_id)
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    async def save_sessions(self, sessions: Sequence[LiveSession]) -> None:
+        """Upsert each session's row and add the timeline events not stored yet (idempotent)."""
+        if not sessions:
+            return
+        async with self._sessions.begin() as db:
+            for session in sessions:
+                values = _session_values(session)
+                update = {k: v for k, v in values.items() if k != "id"}
+                await db.execute(
+                    self._insert(SessionRow)
+                    .values(**values)
+                    .on_conflict_do_update(index_elements=["id"], set_=update)
+                )
+                if session.timeline:
+                    await db.execute(
+                        self._insert(SessionEventRow)
+                        .values([_event_values(e) for e in session.timeline])
+                        .on_conflict_do_nothing(index_elements=["session_id", "seq"])
+                    )
+
+    async def session(self, session_id: str) -> SessionRow | None:
+        async with self._sessions() as db:
+            return await db.get(SessionRow, session_id)
+
+    async def rate_session(
+        self,
+        session_id: str,
+        device_id: str,
+        rating: int,
+        *,
+        at: float,
+        device_name: str | None = None,
+    ) -> bool:
+        """Set the rating of the device's own ended session and note it in the timeline."""
+        async with self._sessions.begin() as db:
+            row = await db.get(SessionRow, session_id, with_for_update=True)
+            if row is None or row.device_id != device_id or row.ended_at is None:
+                return False
+            row.rating = rating
+            last = (
+                await db.execute(
+                    select(func.max(SessionEventRow.seq)).filter_by(session_id=session_id)
+                )
+            ).scalar_one()
+            db.add(
+                SessionEventRow(
+                    session_id=session_id,
+                    seq=(last or 0) + 1,
+                    at=at,
+                    actor={"kind": "device", "id": device_id, "name": device_name},
+                    kind="session.rated",
+                    reason="",
+                    detail={"rating": rating},
+                )
+            )
+        return True
+
+    async def latest_session_of_device(self, device_id: str) -> SessionRow | None:
+        async with self._sessions() as db:
+            return (
+                await db.execute(
+                    select(SessionRow)
+                    .filter_by(device_id=device_id)
+                    .order_by(SessionRow.created_at.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+
+    async def session_events(self, session_id: str) -> list[AuditEvent]:
+        async with self._sessions() as db:
+            rows = (
+                await db.execute(
+                    select(SessionEventRow)
+                    .filter_by(session_id=session_id)
+                    .order_by(SessionEventRow.seq)
+                )
+            ).scalars()
+            return [_event_from_row(row) for row in rows]
+
+    def _insert(self, table: type[Base]) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+def _session_values(session: LiveSession) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "device_id": session.device_id,
+        "device_name": session.device_name,
+        "agent_id": session.agent_id,
+        "agent_name": session.agent_name,
+        "topic": session.topic,
+        "locale": session.locale,
+        "state": session.state.value,
+        "created_at": session.created_at,
+        "rung_at": session.rung_at,
+        "accepted_at": session.accepted_at,
+        "active_at": session.active_at,
+        "ended_at": session.ended_at,
+        "end_reason": session.end_reason,
+        "ended_by": session.ended_by,
+        "notes": session.notes,
+    }
+
+
+def _event_values(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "session_id": event.session_id,
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor.model_dump(),
+        "kind": event.kind,
+        "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value if event.to_state else None,
+        "reason": event.reason,
+        "detail": json.loads(json.dumps(event.detail)),
+    }
+
+
+def _event_from_row(row: SessionEventRow) -> AuditEvent:
+    return AuditEvent.model_validate(
+        {
+            "session_id": row.session_id,
+            "seq": row.seq,
+            "at": row.at,
+            "actor": row.actor,
+            "kind": row.kind,
+            "from_state": row.from_state,
+            "to_state": row.to_state,
+            "reason": row.reason,
+            "detail": row.detail or {},
+        }
+    )

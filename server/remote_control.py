@@ -1,0 +1,345 @@
+"""Remote control with the customer's consent, as the server sees it.
+
+The customer's device is the enforcement point: it shows the dialog, applies input only while its
+own consent holds, and drops everything else. The server is the second line and the record:
+
+* only the session's agent can ask, and only the session's device can answer, for the request
+  that is open now (a stale or foreign ``request_id`` is refused);
+* ``control.input`` is relayed to the device only while consent is ``granted``; anything else is
+  refused with ``forbidden`` and written to the timeline;
+* a party dropping off suspends control at once; the same session coming back within the lease
+  (``MAYDAY_CONTROL_LEASE_S``, default 10 s) resumes it without a new dialog, after that consent
+  is gone and must be asked again;
+* every request, grant, denial, revocation, release, suspension, expiry and dropped input is an
+  audit event of the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import structlog
+
+from signaling import ErrorCode, Event, ProtocolError, Role
+from signaling import models as m
+
+from .identity import AgentIdentity, DeviceIdentity
+from .ids import new_id
+from .live.control import change_control
+from .live.machine import audit
+from .live.records import Actor, ControlState, LiveSession, SessionState
+from .live.store import Txn
+
+if TYPE_CHECKING:
+    from .desk import HelpDesk
+
+__all__ = ["RemoteControl"]
+
+log = structlog.get_logger("mayday.control")
+
+C = ControlState
+T = TypeVar("T")
+Reason = Literal[
+    "requested",
+    "granted",
+    "denied",
+    "revoked",
+    "released",
+    "suspended",
+    "resumed",
+    "expired",
+    "ended",
+]
+
+
+class RemoteControl:
+    def __init__(self, desk: HelpDesk) -> None:
+        self.desk = desk
+
+    # --- agent ----------------------------------------------------------------------------------
+
+    async def request(self, agent: AgentIdentity, session_id: str) -> m.ControlState:
+        session = await self.desk.session_of_party(agent, session_id)
+        if session.control is C.GRANTED:
+            raise ProtocolError(ErrorCode.CONFLICT, "you already have control of this session")
+        request_id = new_id("ctl")
+        now = self.desk.clock()
+
+        def ask(txn: Txn) -> LiveSession:
+            live = txn.session(session_id)
+            change_control(
+                live,
+                C.REQUESTED,
+                actor=agent.actor(),
+                at=now,
+                kind="control.requested",
+                detail={"request_id": request_id},
+            )
+            live.control_request_id = request_id
+            return live
+
+        live = await self._apply(ask, session_id)
+        await self.desk.emit.send(
+            "device",
+            live.device_id,
+            Event.CONTROL_REQUEST,
+            m.ControlRequest(
+                session_id=session_id,
+                request_id=request_id,
+                agent=m.AgentInfo(id=agent.id, name=agent.name),
+                organisation=self.desk.settings.organisation,
+            ),
+        )
+        return await self._publish(live, "requested")
+
+    async def release(self, agent: AgentIdentity, session_id: str) -> m.ControlState:
+        await self.desk.session_of_party(agent, session_id)
+        return await self._to_none(session_id, agent.actor(), "released")
+
+    async def input(self, agent: AgentIdentity, payload: m.ControlInput) -> None:
+        session = await self.desk.session_of_party(agent, payload.session_id)
+        if session.control is not C.GRANTED:
+            now = self.desk.clock()
+
+            def note(txn: Txn) -> LiveSession:
+                live = txn.session(session.id)
+                audit(
+                    live,
+                    "control.input_refused",
+                    actor=agent.actor(),
+                    at=now,
+                    reason=f"control is {live.control.value}",
+                    detail={"seq": payload.seq, "count": len(payload.events)},
+                )
+                return live
+
+            await self._apply(note, session.id)
+            if session.control is C.SUSPENDED:
+                advice = "a party is reconnecting; control resumes by itself within the lease"
+            elif session.control is C.REQUESTED:
+                advice = "wait for the customer's answer (control.state granted)"
+            else:
+                advice = "send control.request and wait for control.state granted"
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"the customer has not allowed control (control is {session.control.value}); {advice}",
+            )
+        await self.desk.emit.send("device", session.device_id, Event.CONTROL_INPUT, payload)
+
+    # --- device ---------------------------------------------------------------------------------
+
+    async def answer(
+        self, device: DeviceIdentity, payload: m.ControlAnswer, *, grant: bool
+    ) -> m.ControlState:
+        session = await self.desk.session_of_party(device, payload.session_id)
+        if session.control is not C.REQUESTED or session.control_request_id != payload.request_id:
+            raise ProtocolError(
+                ErrorCode.CONFLICT,
+                f"control request {payload.request_id} is not open (control is {session.control.value})",
+            )
+        now = self.desk.clock()
+        to, kind = (C.GRANTED, "control.granted") if grant else (C.NONE, "control.denied")
+
+        def decide(txn: Txn) -> LiveSession:
+            live = txn.session(payload.session_id)
+            if live.control is not C.REQUESTED or live.control_request_id != payload.request_id:
+                raise ProtocolError(ErrorCode.CONFLICT, "the control request changed meanwhile")
+            change_control(
+                live,
+                to,
+                actor=device.actor(),
+                at=now,
+                kind=kind,
+                detail={"request_id": payload.request_id},
+            )
+            return live
+
+        live = await self._apply(decide, payload.session_id)
+        return await self._publish(
+            live, "granted" if grant else "denied", request_id=payload.request_id
+        )
+
+    async def revoke(self, device: DeviceIdentity, session_id: str) -> m.ControlState:
+        await self.desk.session_of_party(device, session_id)
+        return await self._to_none(session_id, device.actor(), "revoked")
+
+    async def dropped(self, device: DeviceIdentity, payload: m.ControlDropped) -> None:
+        session = await self.desk.session_of_party(device, payload.session_id)
+        now = self.desk.clock()
+
+        def note(txn: Txn) -> LiveSession:
+            live = txn.session(session.id)
+            audit(
+                live,
+                "control.input_dropped",
+                actor=device.actor(),
+                at=now,
+                reason=payload.reason,
+                detail={"seq": payload.seq, "count": payload.count},
+            )
+            return live
+
+        await self._apply(note, session.id)
+
+    # --- hooks from the desk --------------------------------------------------------------------
+
+    async def party_lost(self, session_id: str, who: Actor) -> None:
+        """A party dropped off: granted control is suspended at once, an open request lapses."""
+        now = self.desk.clock()
+        lease = self.desk.settings.control_lease_s
+
+        def suspend(txn: Txn) -> tuple[LiveSession, Reason] | None:
+            live = txn.session(session_id)
+            if live.control is C.GRANTED:
+                change_control(
+                    live,
+                    C.SUSPENDED,
+                    actor=who,
+                    at=now,
+                    kind="control.suspended",
+                    reason=f"{who.kind} disconnected",
+                )
+                live.control_lease_until = now + lease
+                return live, "suspended"
+            if live.control is C.REQUESTED:
+                change_control(
+                    live,
+                    C.NONE,
+                    actor=who,
+                    at=now,
+                    kind="control.expired",
+                    reason=f"{who.kind} disconnected before the answer",
+                )
+                return live, "expired"
+            return None
+
+        result = await self._apply_optional(suspend, session_id)
+        if result is None:
+            return
+        live, reason = result
+        self.desk.writer.save(live)
+        await self._publish(live, reason)
+        if reason == "suspended":
+            self.desk.background.call_later(
+                ("control-lease", session_id), lease, lambda: self.lease_over(session_id)
+            )
+
+    async def party_back(self, session_id: str, who: Actor) -> None:
+        """Both parties are connected again: a suspended grant resumes if its lease still runs."""
+        now = self.desk.clock()
+
+        def resume(txn: Txn) -> LiveSession | None:
+            live = txn.session(session_id)
+            if live.control is not C.SUSPENDED or not live.device_connected or live.agent_lost_at:
+                return None
+            if live.control_lease_until is None or now > live.control_lease_until:
+                return None
+            change_control(
+                live,
+                C.GRANTED,
+                actor=who,
+                at=now,
+                kind="control.resumed",
+                reason="same session back within the lease",
+            )
+            return live
+
+        live = await self._apply_optional(resume, session_id)
+        if live is not None:
+            self.desk.writer.save(live)
+            self.desk.background.cancel(("control-lease", session_id))
+            await self._publish(live, "resumed")
+
+    async def tell_current(self, session_id: str, to: tuple[Role, ...]) -> None:
+        """Tell a (re)connected party where control stands, so it never acts on a stale view."""
+        live = await self.desk.store.get_session(session_id)
+        if live is None or live.state is SessionState.ENDED:
+            return
+        reasons: dict[ControlState, Reason] = {
+            C.NONE: "released",
+            C.REQUESTED: "requested",
+            C.GRANTED: "granted",
+            C.SUSPENDED: "suspended",
+        }
+        reason = reasons[live.control]
+        await self._publish(live, reason, to=to)
+
+    async def tell_ended(self, ended: LiveSession) -> None:
+        """The session ended with control on: both parties hear that control is over."""
+        await self._publish(ended, "ended")
+
+    async def lease_over(self, session_id: str) -> None:
+        """The lease ran out (a local timer, or any process's sweeper): consent is gone."""
+        now = self.desk.clock()
+
+        def expire(txn: Txn) -> LiveSession | None:
+            live = txn.session(session_id)
+            if live.control is not C.SUSPENDED:
+                return None
+            change_control(
+                live,
+                C.NONE,
+                actor=Actor.system(),
+                at=now,
+                kind="control.expired",
+                reason="the lease ran out; consent must be asked again",
+            )
+            return live
+
+        live = await self._apply_optional(expire, session_id)
+        if live is not None:
+            self.desk.writer.save(live)
+            await self._publish(live, "expired")
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    async def _to_none(self, session_id: str, actor: Actor, reason: Reason) -> m.ControlState:
+        now = self.desk.clock()
+
+        def stop(txn: Txn) -> LiveSession:
+            live = txn.session(session_id)
+            if live.control is not C.NONE:
+                change_control(live, C.NONE, actor=actor, at=now, kind=f"control.{reason}")
+            return live
+
+        live = await self._apply(stop, session_id)
+        self.desk.background.cancel(("control-lease", session_id))
+        return await self._publish(live, reason)
+
+    async def _apply(self, fn: Callable[[Txn], LiveSession], session_id: str) -> LiveSession:
+        live = await self.desk.store.atomically(fn, sessions=[session_id])
+        self.desk.writer.save(live)
+        return live
+
+    async def _apply_optional(self, fn: Callable[[Txn], T], session_id: str) -> T | None:
+        """Like :meth:`_apply` for hooks: a session that ended meanwhile is simply skipped."""
+        try:
+            return await self.desk.store.atomically(fn, sessions=[session_id])
+        except ProtocolError:
+            return None
+
+    async def _publish(
+        self,
+        live: LiveSession,
+        reason: Reason,
+        *,
+        request_id: str | None = None,
+        to: tuple[Role, ...] = ("device", "agent"),
+    ) -> m.ControlState:
+        lease = None
+        if live.control is C.SUSPENDED and live.control_lease_until is not None:
+            lease = round(max(0.0, live.control_lease_until - self.desk.clock()), 1)
+        state = m.ControlState(
+            session_id=live.id,
+            state=live.control.value,
+            reason=reason,
+            request_id=request_id or live.control_request_id,
+            lease_s=lease,
+        )
+        log.info("control.state", session_id=live.id, state=state.state, reason=reason)
+        if "device" in to:
+            await self.desk.emit.send("device", live.device_id, Event.CONTROL_STATE, state)
+        if "agent" in to and live.agent_id:
+            await self.desk.emit.send("agent", live.agent_id, Event.CONTROL_STATE, state)
+        return state

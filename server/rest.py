@@ -1,0 +1,259 @@
+"""REST API. Open: ``/healthz``, ``/metrics``, device registration and agent login. Everything
+else under ``/api`` needs ``Authorization: Bearer <agent token>``.
+
+Errors have the same body as socket acks, ``{"error": {"code", "message"}}``, with the HTTP status
+that matches the code; one middleware does the conversion, so no handler formats an error itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from signaling import ErrorCode, ProtocolError, error_body
+from signaling import models as m
+from signaling.codec import describe_validation_error
+
+from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER
+from .auth import AgentClaims, hash_device_secret, new_device_secret, verify_password
+from .ice import ice_servers
+from .live.records import LiveSession
+from .metrics import CONTENT_TYPE_LATEST
+
+__all__ = ["CLAIMS", "error_middleware", "routes"]
+
+log = structlog.get_logger("mayday.rest")
+
+CLAIMS = web.RequestKey("claims", AgentClaims)
+OPEN_PATHS = frozenset({"/healthz", "/metrics", "/api/devices", "/api/agents/login"})
+
+_STATUS = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNKNOWN_EVENT: 400,
+    ErrorCode.PROTOCOL_MISMATCH: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_PARTY: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.INTERNAL: 500,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+routes = web.RouteTableDef()
+
+
+def _error_response(code: ErrorCode, message: str) -> web.Response:
+    headers = {"WWW-Authenticate": "Bearer"} if _STATUS[code] == 401 else None
+    return web.json_response(error_body(code, message), status=_STATUS[code], headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate ``/api`` and turn every failure into the one error body."""
+    try:
+        if request.path.startswith("/api/") and request.path not in OPEN_PATHS:
+            request[CLAIMS] = _bearer_claims(request)
+        return await handler(request)
+    except ProtocolError as exc:
+        return _error_response(exc.code, exc.message)
+    except web.HTTPRequestEntityTooLarge:
+        return _error_response(ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            code = ErrorCode.NOT_FOUND if exc.status == 404 else ErrorCode.BAD_REQUEST
+            response = web.json_response(
+                error_body(code, f"{request.method} {request.path}: {exc.reason}"),
+                status=exc.status,
+            )
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        raise
+    except Exception:
+        log.exception("rest.failed", method=request.method, path=request.path)
+        return _error_response(ErrorCode.INTERNAL, "the server failed; nothing was changed")
+
+
+def _bearer_claims(request: web.Request) -> AgentClaims:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProtocolError(
+            ErrorCode.UNAUTHORIZED,
+            "send 'Authorization: Bearer <token>'; get a token from POST /api/agents/login",
+        )
+    return request.app[SIGNER].verify(token.strip())
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    if not await request.read():
+        data: Any = {}
+    else:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "the body must be a JSON object") from None
+    try:
+        return model.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, describe_validation_error(exc)) from None
+
+
+def _json(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(model.model_dump(mode="json"), status=status)
+
+
+@routes.get("/healthz")
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    await request.app[DESK].queue.refresh_gauges()
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@routes.post("/api/devices")
+async def register_device(request: web.Request) -> web.Response:
+    registration = await _body(request, m.DeviceRegistration)
+    expected = request.app[SETTINGS].enrollment_key
+    if expected is not None and not hmac.compare_digest(
+        (registration.enrollment_key or "").encode(), expected.encode()
+    ):
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, "this server needs the enrollment key your operator gave you"
+        )
+    secret = new_device_secret()
+    row = await request.app[RECORDS].add_device(registration.name, hash_device_secret(secret))
+    log.info("device.registered", device_id=row.id, name=row.name)
+    return _json(m.DeviceRegistrationResponse(device_id=row.id, device_secret=secret), 201)
+
+
+@routes.post("/api/agents/login")
+async def login(request: web.Request) -> web.Response:
+    creds = await _body(request, m.AgentLoginRequest)
+    row = await request.app[RECORDS].agent_by_name(creds.name)
+    if row is None or not await verify_password(row.password_hash, creds.password):
+        log.warning("agent.login_failed", name=creds.name[:80])
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong name or password")
+    token, expires = request.app[SIGNER].issue(row.id, row.name)
+    log.info("agent.login", agent_id=row.id)
+    return _json(
+        m.AgentLoginResponse(
+            token=token,
+            expires_at=expires,
+            agent=m.AgentInfo(id=row.id, name=row.name),
+            languages=list(row.languages),
+            skills=list(row.skills),
+        )
+    )
+
+
+@routes.post("/api/agents/refresh")
+async def refresh(request: web.Request) -> web.Response:
+    claims: AgentClaims = request[CLAIMS]
+    row = await request.app[RECORDS].agent_by_id(claims.agent_id)
+    if row is None:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "this agent account no longer exists")
+    token, expires = request.app[SIGNER].issue(row.id, row.name)
+    return _json(
+        m.AgentLoginResponse(
+            token=token,
+            expires_at=expires,
+            agent=m.AgentInfo(id=row.id, name=row.name),
+            languages=list(row.languages),
+            skills=list(row.skills),
+        )
+    )
+
+
+@routes.get("/api/queue")
+async def queue(request: web.Request) -> web.Response:
+    return _json(await request.app[DESK].queue.snapshot())
+
+
+@routes.get("/api/ice-servers")
+async def ice(request: web.Request) -> web.Response:
+    claims: AgentClaims = request[CLAIMS]
+    servers = ice_servers(request.app[SETTINGS], f"agent-{claims.agent_id}")
+    return web.json_response({"ice_servers": [s.model_dump(exclude_none=True) for s in servers]})
+
+
+@routes.get("/api/sessions/{session_id}")
+async def session(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    live = await request.app[DESK].session(session_id)
+    if live is not None:
+        return web.json_response(_live_session_body(live))
+    row = await request.app[RECORDS].session(session_id)
+    if row is None:
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no session {session_id[:64]}")
+    return web.json_response(
+        {
+            "id": row.id,
+            "state": row.state,
+            "topic": row.topic,
+            "locale": row.locale,
+            "device": {"id": row.device_id, "name": row.device_name, "connected": False},
+            "agent": {"id": row.agent_id, "name": row.agent_name} if row.agent_id else None,
+            "created_at": row.created_at,
+            "rung_at": row.rung_at,
+            "accepted_at": row.accepted_at,
+            "active_at": row.active_at,
+            "ended_at": row.ended_at,
+            "end_reason": row.end_reason,
+            "ended_by": row.ended_by,
+            "rating": row.rating,
+            "notes": row.notes,
+        }
+    )
+
+
+@routes.get("/api/sessions/{session_id}/events")
+async def session_events(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    live = await request.app[DESK].session(session_id)
+    if live is not None:
+        events = live.timeline
+    else:
+        events = await request.app[RECORDS].session_events(session_id)
+        if not events and await request.app[RECORDS].session(session_id) is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no session {session_id[:64]}")
+    return web.json_response(
+        {"session_id": session_id, "events": [e.model_dump(mode="json") for e in events]}
+    )
+
+
+def _live_session_body(live: LiveSession) -> dict[str, Any]:
+    return {
+        "id": live.id,
+        "state": live.state.value,
+        "topic": live.topic,
+        "locale": live.locale,
+        "device": {
+            "id": live.device_id,
+            "name": live.device_name,
+            "connected": live.device_connected,
+        },
+        "agent": {"id": live.agent_id, "name": live.agent_name} if live.agent_id else None,
+        "created_at": live.created_at,
+        "rung_at": live.rung_at,
+        "accepted_at": live.accepted_at,
+        "active_at": live.active_at,
+        "ended_at": live.ended_at,
+        "end_reason": live.end_reason,
+        "ended_by": live.ended_by,
+        "rating": None,
+        "notes": live.notes,
+    }

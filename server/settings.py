@@ -1,0 +1,79 @@
+"""Server settings: embedded defaults that run out of the box, overridden by ``MAYDAY_*`` variables.
+
+``REDIS_URL`` and ``DATABASE_URL`` are read without the prefix, the way hosting platforms set them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAYDAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".mayday")
+    """Where the SQLite file lives when ``DATABASE_URL`` is not set."""
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "MAYDAY_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "MAYDAY_REDIS_URL")
+    )
+    secret_key: str | None = None
+    """Signs agent tokens. Unset: a random key is created once and kept in the database."""
+    token_ttl_s: int = Field(default=3600, ge=60)
+    enrollment_key: str | None = None
+    """When set, ``POST /api/devices`` requires it: only your own devices can register."""
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Browser origins allowed to open a websocket; empty means the server's own origin only."""
+    max_message_bytes: int = Field(default=64 * 1024, ge=4096)
+    ring_timeout_s: float = Field(default=15.0, gt=0)
+    grace_period_s: float = Field(default=20.0, ge=0)
+    control_lease_s: float = Field(default=10.0, ge=0)
+    """After a disconnect, how long granted control may resume without a new consent dialog."""
+    default_handling_time_s: float = Field(default=300.0, gt=0)
+    """Prior for the wait estimate until the first sessions have been handled."""
+    organisation: str = "Mayday Support"
+    """Shown to the customer so they know who is asking to see and control their screen."""
+    stun_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: str | None = None
+    turn_ttl_s: int = Field(default=3600, ge=60)
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    """``relay`` makes every peer use TURN only (no direct paths): hides addresses, costs relay."""
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "info"
+
+    @field_validator("allowed_origins", "stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed: list the console's origins explicitly")
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL: SQLite in ``data_dir`` unless ``DATABASE_URL`` says otherwise."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'mayday.db'}"
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url

@@ -1,0 +1,195 @@
+"""The people of a simulation: signed-in headless agents shared by every run, and device slots.
+
+Agents sign in the way the console does (``POST /api/agents/login``, then the ``/agent`` socket
+and ``presence.set available``); the server decides who is rung, exactly as in production. Each
+ring names the customer's device (``ticket.device_name``), and every device slot has a unique
+name, so the pool hands the ring to the run driving that device. Rings for devices the
+simulation does not drive are declined at once (on a shared server they belong to real agents).
+
+A device slot is a registered device identity (``POST /api/devices``); each run starts a fresh
+:class:`~device_agent.DeviceAgent` with a fresh simulated tablet on it, so every run starts
+from the same screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import structlog
+
+from signaling import Event, ProtocolError
+
+from .agent import HeadlessAgent
+
+__all__ = [
+    "AgentPool",
+    "DeviceSlot",
+    "PooledAgent",
+    "RingOffer",
+    "SimSetupError",
+    "register_devices",
+]
+
+log = structlog.get_logger("mayday.sim.pool")
+
+
+class SimSetupError(Exception):
+    """The simulation cannot start: the server is unreachable, an agent cannot sign in, ..."""
+
+
+@dataclass
+class PooledAgent:
+    name: str
+    agent: HeadlessAgent
+    token: str
+    sessions: int = 0
+    busy: list[tuple[float, float]] = field(default_factory=list)
+    """``(accepted, ended)`` perf_counter times of every session this agent handled."""
+
+
+@dataclass(frozen=True)
+class RingOffer:
+    agent: PooledAgent
+    ring_id: str
+    ticket_id: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class DeviceSlot:
+    index: int
+    name: str
+    device_id: str
+    device_secret: str
+
+
+async def register_devices(
+    http: aiohttp.ClientSession, url: str, count: int, tag: str
+) -> list[DeviceSlot]:
+    """Register ``count`` devices named ``sim-<tag>-tablet-NNN``."""
+
+    async def one(index: int) -> DeviceSlot:
+        name = f"sim-{tag}-tablet-{index:03d}"
+        async with http.post(f"{url}/api/devices", json={"name": name}) as response:
+            if response.status != 201:
+                raise SimSetupError(
+                    f"registering device {name} failed: HTTP {response.status} "
+                    f"{(await response.text())[:200]}"
+                )
+            body = await response.json()
+        return DeviceSlot(index, name, str(body["device_id"]), str(body["device_secret"]))
+
+    return list(await asyncio.gather(*(one(i + 1) for i in range(count))))
+
+
+class AgentPool:
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.http = http
+        self.agents: list[PooledAgent] = []
+        self.ring_timeouts = 0
+        """Rings nobody answered in time (the server then set the agent away; the pool sets it
+        available again, as a person would)."""
+        self.foreign_rings = 0
+        self.cancelled_rings: set[str] = set()
+        """Rings the server took back (timeout, the customer cancelled or dropped off)."""
+        self._boards: dict[str, asyncio.Queue[RingOffer]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    async def start(self, names: list[str], password: str) -> None:
+        tokens = await asyncio.gather(*(self._login(name, password) for name in names))
+        for name, token in zip(names, tokens, strict=True):
+            pooled = PooledAgent(name, HeadlessAgent(self.url, token), token)
+            self._watch(pooled)
+            self.agents.append(pooled)
+        try:
+            await asyncio.gather(*(p.agent.start(available=True) for p in self.agents))
+        except Exception as exc:
+            raise SimSetupError(f"an agent could not connect to {self.url}: {exc}") from exc
+        for pooled in self.agents:
+            self._tasks.append(asyncio.create_task(self._dispatch(pooled)))
+
+    async def _login(self, name: str, password: str) -> str:
+        try:
+            async with self.http.post(
+                f"{self.url}/api/agents/login", json={"name": name, "password": password}
+            ) as response:
+                body = await response.json(content_type=None)
+                if response.status != 200:
+                    message = (
+                        body.get("error", {}).get("message") if isinstance(body, dict) else body
+                    )
+                    raise SimSetupError(
+                        f"agent {name!r} cannot sign in at {self.url}: HTTP {response.status} "
+                        f"{message}; create it with `mayday agents add {name}` on the server"
+                    )
+                return str(body["token"])
+        except aiohttp.ClientError as exc:
+            raise SimSetupError(f"cannot reach {self.url}: {exc}") from exc
+
+    def _watch(self, pooled: PooledAgent) -> None:
+        async def on_presence(data: dict[str, Any]) -> None:
+            if data.get("status") == "away" and data.get("reason") == "ring not answered":
+                self.ring_timeouts += 1
+                log.warning("sim.ring_not_answered", agent=pooled.name)
+                if not self._closing:
+                    with contextlib.suppress(Exception):
+                        await pooled.agent.set_presence("available")
+
+        async def on_ring_cancelled(data: dict[str, Any]) -> None:
+            self.cancelled_rings.add(str(data.get("ring_id")))
+
+        pooled.agent.client.on(Event.PRESENCE_UPDATE, on_presence)
+        pooled.agent.client.on(Event.RING_CANCELLED, on_ring_cancelled)
+
+    async def _dispatch(self, pooled: PooledAgent) -> None:
+        while True:
+            ring = await pooled.agent.rings.get()
+            ticket = ring.get("ticket") or {}
+            device = str(ticket.get("device_name", ""))
+            offer = RingOffer(
+                agent=pooled,
+                ring_id=str(ring.get("ring_id")),
+                ticket_id=str(ticket.get("ticket_id", "")),
+                received_at=float(ring.get("_received_at", time.perf_counter())),
+            )
+            board = self._boards.get(device)
+            if board is None:
+                self.foreign_rings += 1
+                await self.decline(offer)
+                continue
+            board.put_nowait(offer)
+
+    def open_board(self, device_name: str) -> asyncio.Queue[RingOffer]:
+        """Rings for ``device_name`` from now on (a run calls this before its customer asks)."""
+        board: asyncio.Queue[RingOffer] = asyncio.Queue()
+        self._boards[device_name] = board
+        return board
+
+    async def close_board(self, device_name: str) -> None:
+        """The run is over: rings still waiting for it are declined."""
+        board = self._boards.pop(device_name, None)
+        while board is not None and not board.empty():
+            await self.decline(board.get_nowait())
+
+    async def decline(self, offer: RingOffer) -> None:
+        with contextlib.suppress(ProtocolError, Exception):
+            await offer.agent.agent.decline(offer.ring_id)
+
+    def any_token(self) -> str:
+        return self.agents[0].token
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.gather(*(p.agent.close() for p in self.agents), return_exceptions=True)
