@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
 import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import (
     JSON,
     Float,
@@ -37,7 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
 
-__all__ = ["AgentRow", "DeviceRow", "Records", "SessionEventRow", "SessionRow"]
+__all__ = ["AgentRow", "DeviceRow", "Records", "SessionEventRow", "SessionRow", "sqlite_setup"]
 
 
 class Base(DeclarativeBase):
@@ -109,15 +111,52 @@ _schema_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock
 )
 
 
+_WAL_ATTEMPTS = 50
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
+    """Per-connection SQLite settings, run by the pool on every new connection."""
+    dbapi_connection.run_async(sqlite_setup)
+
+
+async def sqlite_setup(connection: aiosqlite.Connection) -> None:
+    """Settings every SQLite connection gets: shared-file friendly, WAL, foreign keys on."""
     # Several processes may share the file (the CLI next to a server, migrations at start-up):
     # wait for another writer instead of failing after SQLite's default 5 s.
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    await _pragma(connection, "busy_timeout=30000")
+    await _ensure_wal(connection)
+    await _pragma(connection, "synchronous=NORMAL")
+    await _pragma(connection, "foreign_keys=ON")
+
+
+async def _pragma(connection: aiosqlite.Connection, statement: str) -> str | None:
+    """Run one PRAGMA and return its value, closing the cursor at once.
+
+    A PRAGMA that answers with a row keeps its statement, and with it a lock on the file, until
+    the cursor is closed: an open one would make every other process wait for it.
+    """
+    async with connection.execute(f"PRAGMA {statement}") as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def _ensure_wal(connection: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode (readers never wait for the writer) once, whoever opens it first.
+
+    Switching a new file to WAL needs its exclusive lock, and SQLite answers "database is locked"
+    at once, without the busy timeout, when another process is switching it at the same moment.
+    WAL mode is stored in the file, so read it first and retry the switch briefly on that answer.
+    """
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            if await _pragma(connection, "journal_mode") in ("wal", "memory"):
+                return
+            await _pragma(connection, "journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
 
 
 class Records:
