@@ -18,7 +18,18 @@ import socketio
 import structlog
 from aiohttp import web
 
-from .appkeys import DESK, METRICS, NODE, RECORDS, SETTINGS, SIGNER, SIO, STORE, WRITER
+from .appkeys import (
+    DESK,
+    METRICS,
+    NODE,
+    RECORDS,
+    SETTINGS,
+    SIGNER,
+    SIO,
+    STORE,
+    THROTTLE,
+    WRITER,
+)
 from .auth import TokenSigner
 from .desk import HelpDesk
 from .emitter import Emitter
@@ -30,6 +41,7 @@ from .records import Records
 from .rest import error_middleware, routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
+from .throttle import LoginThrottle
 from .writer import RecordWriter
 
 __all__ = ["WEB_ROOT", "create_app"]
@@ -158,6 +170,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[SIGNER] = TokenSigner(key, settings.token_ttl_s)
     store = _open_store(settings)
     app[STORE] = store
+    app[THROTTLE] = LoginThrottle(
+        store, max_failures=settings.login_max_failures, window_s=settings.login_window_s
+    )
 
     async def forget_ended(saved: list[LiveSession]) -> None:
         for session in saved:

@@ -11,9 +11,21 @@ from .live.store import LiveStore
 from .metrics import Metrics
 from .records import Records
 from .settings import Settings
+from .throttle import LoginThrottle
 from .writer import RecordWriter
 
-__all__ = ["DESK", "METRICS", "NODE", "RECORDS", "SETTINGS", "SIGNER", "SIO", "STORE", "WRITER"]
+__all__ = [
+    "DESK",
+    "METRICS",
+    "NODE",
+    "RECORDS",
+    "SETTINGS",
+    "SIGNER",
+    "SIO",
+    "STORE",
+    "THROTTLE",
+    "WRITER",
+]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -21,6 +33,7 @@ RECORDS = web.AppKey("records", Records)
 STORE = web.AppKey("store", LiveStore)
 WRITER = web.AppKey("writer", RecordWriter)
 SIGNER = web.AppKey("signer", TokenSigner)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
 DESK = web.AppKey("desk", HelpDesk)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 NODE = web.AppKey("node", str)

@@ -9,6 +9,7 @@ event loop free.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -39,14 +40,25 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-async def verify_password(password_hash: str, password: str) -> bool:
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check ``password``; with no hash (no such agent), spend the same time and say no.
+
+    Answering an unknown name faster than a wrong password would tell a guesser which names exist.
+    """
+
     def check() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            matches = _hasher.verify(password_hash or _unknown_agent_hash(), password)
         except (VerificationError, InvalidHashError):
             return False
+        return matches and password_hash is not None
 
     return await asyncio.to_thread(check)
+
+
+@functools.cache
+def _unknown_agent_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_device_secret() -> str:

@@ -8,6 +8,7 @@ that matches the code; one middleware does the conversion, so no handler formats
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from signaling import ErrorCode, ProtocolError, error_body
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
-from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER
+from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, THROTTLE
 from .auth import AgentClaims, hash_device_secret, new_device_secret, verify_password
 from .ice import ice_servers
 from .live.records import LiveSession
@@ -43,6 +44,7 @@ _STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -51,8 +53,12 @@ M = TypeVar("M", bound=BaseModel)
 routes = web.RouteTableDef()
 
 
-def _error_response(code: ErrorCode, message: str) -> web.Response:
-    headers = {"WWW-Authenticate": "Bearer"} if _STATUS[code] == 401 else None
+def _error_response(
+    code: ErrorCode, message: str, *, retry_after_s: float | None = None
+) -> web.Response:
+    headers = {"WWW-Authenticate": "Bearer"} if _STATUS[code] == 401 else {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(math.ceil(retry_after_s))
     return web.json_response(error_body(code, message), status=_STATUS[code], headers=headers)
 
 
@@ -64,7 +70,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             request[CLAIMS] = _bearer_claims(request)
         return await handler(request)
     except ProtocolError as exc:
-        return _error_response(exc.code, exc.message)
+        return _error_response(exc.code, exc.message, retry_after_s=exc.retry_after_s)
     except web.HTTPRequestEntityTooLarge:
         return _error_response(ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
     except web.HTTPException as exc:
@@ -143,10 +149,14 @@ async def register_device(request: web.Request) -> web.Response:
 @routes.post("/api/agents/login")
 async def login(request: web.Request) -> web.Response:
     creds = await _body(request, m.AgentLoginRequest)
+    throttle = request.app[THROTTLE]
+    await throttle.attempt(creds.name)
     row = await request.app[RECORDS].agent_by_name(creds.name)
-    if row is None or not await verify_password(row.password_hash, creds.password):
-        log.warning("agent.login_failed", name=creds.name[:80])
+    valid = await verify_password(row.password_hash if row else None, creds.password)
+    if row is None or not valid:
+        log.warning("agent.login_failed", name=creds.name[:80], known=row is not None)
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong name or password")
+    await throttle.succeeded(creds.name)
     token, expires = request.app[SIGNER].issue(row.id, row.name)
     log.info("agent.login", agent_id=row.id)
     return _json(

@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     """The agent token has expired: sign in again."""
     PAYLOAD_TOO_LARGE = "payload_too_large"
     """The message exceeds the server's size cap."""
+    RATE_LIMITED = "rate_limited"
+    """Too many attempts (failed sign-ins for one name): wait as long as the message says."""
     INTERNAL = "internal"
     """A bug on the server; the state was not changed. Retry, and report it if it persists."""
 
@@ -48,10 +50,14 @@ def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
 class ProtocolError(Exception):
     """A failure that is answered to the client with its ``code``, never raised past a handler."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, *, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"{code.value}: {message}")
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
+        """When to try again, for :attr:`ErrorCode.RATE_LIMITED` (REST sends ``Retry-After``)."""
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message)

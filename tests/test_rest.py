@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import time
 from typing import Any
 
+import pytest
+
 from server.appkeys import WRITER
 
-from .conftest import Desk, DeskFactory
+from .conftest import AGENT_PASSWORD, Desk, DeskFactory
 from .support import assert_eventually
 
 
@@ -122,6 +125,76 @@ async def test_login_errors_are_clear(desk: Desk) -> None:
     assert (status, body["error"]["code"]) == (400, "bad_request")
     status, body = await _post(desk, "/api/devices", data=b"x" * 100_000)
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
+
+
+async def _sign_in(desk: Desk, name: str, password: str) -> tuple[int, Any, str | None]:
+    body = {"name": name, "password": password}
+    async with desk.http.post(f"{desk.url}/api/agents/login", json=body) as response:
+        return response.status, await response.json(), response.headers.get("Retry-After")
+
+
+async def test_failed_sign_ins_lock_the_name_for_a_window(make_desk: DeskFactory) -> None:
+    desk = await make_desk(login_max_failures=3, login_window_s=600)
+    await desk.add_agent("alice")
+    await desk.add_agent("bob")
+    for name in ("alice", "nobody"):  # an unknown name is counted the same: no name probing
+        for _ in range(3):
+            status, body, _ = await _sign_in(desk, name, "guess")
+            assert (status, body["error"]["code"]) == (401, "unauthorized")
+        status, body, retry_after = await _sign_in(desk, name, "guess")
+        assert (status, body["error"]["code"]) == (429, "rate_limited")
+        assert retry_after is not None
+        assert 1 <= int(retry_after) <= 600
+        assert f"try again in {retry_after} s" in body["error"]["message"]
+    # Locked means locked: the right password is not even checked until the window ends.
+    status, body, _ = await _sign_in(desk, "alice", AGENT_PASSWORD)
+    assert (status, body["error"]["code"]) == (429, "rate_limited")
+    status, body, _ = await _sign_in(desk, "bob", AGENT_PASSWORD)
+    assert status == 200, body
+
+
+async def test_concurrent_guesses_cannot_slip_past_the_bound(make_desk: DeskFactory) -> None:
+    desk = await make_desk(login_max_failures=3, login_window_s=600)
+    await desk.add_agent("alice")
+    results = await asyncio.gather(*(_sign_in(desk, "alice", "guess") for _ in range(12)))
+    assert sorted(status for status, _, _ in results) == [401] * 3 + [429] * 9
+
+
+async def test_a_successful_sign_in_clears_the_failures(make_desk: DeskFactory) -> None:
+    desk = await make_desk(login_max_failures=3, login_window_s=600)
+    await desk.add_agent("alice")
+    for _ in range(2):
+        for _ in range(2):
+            assert (await _sign_in(desk, "alice", "guess"))[0] == 401
+        status, body, _ = await _sign_in(desk, "alice", AGENT_PASSWORD)
+        assert status == 200, body
+
+
+async def test_a_lock_out_ends_with_its_window(make_desk: DeskFactory) -> None:
+    desk = await make_desk(login_max_failures=2, login_window_s=0.5)
+    await desk.add_agent("alice")
+    for _ in range(2):
+        assert (await _sign_in(desk, "alice", "guess"))[0] == 401
+    assert (await _sign_in(desk, "alice", AGENT_PASSWORD))[0] == 429
+
+    async def signs_in() -> bool:
+        return (await _sign_in(desk, "alice", AGENT_PASSWORD))[0] == 200
+
+    await assert_eventually(signs_in, message="the lock-out outlived its window")
+
+
+async def test_every_process_counts_the_same_failures(
+    make_desk: DeskFactory, live_store: str | None
+) -> None:
+    if live_store is None:
+        pytest.skip("one process's memory is its own: only a shared store counts system-wide")
+    first = await make_desk(login_max_failures=3, login_window_s=600)
+    second = await make_desk(login_max_failures=3, login_window_s=600)
+    await first.add_agent("alice")
+    for desk in (first, second, first):
+        assert (await _sign_in(desk, "alice", "guess"))[0] == 401
+    for desk in (first, second):
+        assert (await _sign_in(desk, "alice", AGENT_PASSWORD))[0] == 429
 
 
 async def test_token_refresh(desk: Desk) -> None:

@@ -7,6 +7,7 @@ It hands the operation deep copies, so an operation that raises half-way leaves 
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -21,7 +22,7 @@ from .records import (
 )
 from .store import Due, LiveStore, Txn
 
-__all__ = ["MemoryStore"]
+__all__ = ["MAX_ATTEMPT_KEYS", "MemoryStore"]
 
 T = TypeVar("T")
 
@@ -34,6 +35,8 @@ class MemoryStore(LiveStore):
         self._stats = Stats(handling_time_s=default_handling_time_s)
         self._queue: list[tuple[float, str]] = []
         self._by_device: dict[str, str] = {}
+        self._attempts: dict[str, tuple[int, float]] = {}
+        """Attempt counters: key -> (count, monotonic time it is forgotten)."""
 
     async def atomically(
         self,
@@ -137,9 +140,31 @@ class MemoryStore(LiveStore):
         if session is not None and session.state is SessionState.ENDED:
             self._put_session(session_id, None)
 
+    async def count_attempt(self, key: str, window_s: float) -> tuple[int, float]:
+        now = time.monotonic()
+        count, until = self._attempts.get(key, (0, now))
+        if until <= now:  # a new window
+            count, until = 0, now + window_s
+            if len(self._attempts) >= MAX_ATTEMPT_KEYS:
+                self._forget_old_attempts(now)
+        self._attempts[key] = (count + 1, until)
+        return count + 1, until - now
+
+    async def clear_attempts(self, key: str) -> None:
+        self._attempts.pop(key, None)
+
+    def _forget_old_attempts(self, now: float) -> None:
+        """Bound the table: someone trying many names must not grow it without end."""
+        self._attempts = {k: v for k, v in self._attempts.items() if v[1] > now}
+        for key in list(self._attempts)[: max(0, len(self._attempts) - MAX_ATTEMPT_KEYS + 1)]:
+            del self._attempts[key]  # still full: the oldest counters go first
+
 
 R = TypeVar("R", LiveSession, AgentPresence, RingRecord)
 V = TypeVar("V")
+
+
+MAX_ATTEMPT_KEYS = 10_000
 
 
 def _copy(record: R | None) -> R | None:

@@ -147,5 +147,16 @@ class LiveStore(ABC):
         """Processes with a heartbeat since ``since``; only meaningful for shared stores."""
         return set()
 
+    @abstractmethod
+    async def count_attempt(self, key: str, window_s: float) -> tuple[int, float]:
+        """Count one attempt under ``key``, atomically; the count lives ``window_s`` from the first.
+
+        Returns the count including this attempt and the seconds until it is forgotten.
+        """
+
+    @abstractmethod
+    async def clear_attempts(self, key: str) -> None:
+        """Forget the attempts counted under ``key``."""
+
     async def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the in-memory store has none."""
