@@ -149,14 +149,14 @@ async def register_device(request: web.Request) -> web.Response:
 @routes.post("/api/agents/login")
 async def login(request: web.Request) -> web.Response:
     creds = await _body(request, m.AgentLoginRequest)
-    throttle = request.app[THROTTLE]
-    await throttle.attempt(creds.name)
-    row = await request.app[RECORDS].agent_by_name(creds.name)
-    valid = await verify_password(row.password_hash if row else None, creds.password)
-    if row is None or not valid:
-        log.warning("agent.login_failed", name=creds.name[:80], known=row is not None)
-        raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong name or password")
-    await throttle.succeeded(creds.name)
+    async with request.app[THROTTLE].attempt(creds.name) as attempt:
+        row = await request.app[RECORDS].agent_by_name(creds.name)
+        valid = await verify_password(row.password_hash if row else None, creds.password)
+        if row is None or not valid:
+            log.warning("agent.login_failed", name=creds.name[:80], known=row is not None)
+            await attempt.failed()
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong name or password")
+        await attempt.succeeded()
     token, expires = request.app[SIGNER].issue(row.id, row.name)
     log.info("agent.login", agent_id=row.id)
     return _json(

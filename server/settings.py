@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     """Signs agent tokens. Unset: a random key is created once and kept in the database."""
     token_ttl_s: int = Field(default=3600, ge=60)
-    login_max_failures: int = Field(default=10, ge=1)
+    login_max_failures: int = Field(default=20, ge=1)
     """Failed sign-ins one agent name may have per window before its attempts are refused."""
     login_window_s: float = Field(default=900.0, gt=0)
     """How long failed sign-ins are counted, from the first (and how long a lock-out lasts)."""

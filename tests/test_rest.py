@@ -160,6 +160,15 @@ async def test_concurrent_guesses_cannot_slip_past_the_bound(make_desk: DeskFact
     assert sorted(status for status, _, _ in results) == [401] * 3 + [429] * 9
 
 
+async def test_concurrent_sign_ins_with_the_right_password_all_succeed(
+    make_desk: DeskFactory,
+) -> None:
+    desk = await make_desk(login_max_failures=3, login_window_s=600)
+    await desk.add_agent("alice")
+    results = await asyncio.gather(*(_sign_in(desk, "alice", AGENT_PASSWORD) for _ in range(8)))
+    assert [status for status, _, _ in results] == [200] * 8
+
+
 async def test_a_successful_sign_in_clears_the_failures(make_desk: DeskFactory) -> None:
     desk = await make_desk(login_max_failures=3, login_window_s=600)
     await desk.add_agent("alice")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.live import ops
-from server.live.memory import MAX_ATTEMPT_KEYS, MemoryStore
+from server.live.memory import MAX_FAILURE_KEYS, MemoryStore
 from server.live.records import Actor, AgentPresence, LiveSession, RingRecord, SessionState, Stats
 from server.live.store import StaleRead, Txn
 from signaling import ErrorCode, ProtocolError
@@ -723,18 +723,19 @@ async def test_forget_session_drops_an_ended_session(store: MemoryStore) -> None
     assert (await agent(store, "a")).routable
 
 
-async def test_attempt_counters_count_within_their_window(store: MemoryStore) -> None:
-    assert (await store.count_attempt("login:alice", 600))[0] == 1
-    count, remaining_s = await store.count_attempt("login:alice", 1)  # the first one's window
+async def test_failure_counters_count_within_their_window(store: MemoryStore) -> None:
+    assert await store.count_failure("login:alice", 600) == 1
+    assert await store.count_failure("login:alice", 1) == 2  # the window is the first one's
+    count, remaining_s = await store.failures("login:alice")
     assert count == 2
     assert 599 < remaining_s <= 600
-    await store.clear_attempts("login:alice")
-    assert (await store.count_attempt("login:alice", 600))[0] == 1
+    await store.clear_failures("login:alice")
+    assert (await store.failures("login:alice"))[0] == 0
 
 
-async def test_attempt_counters_stay_bounded(store: MemoryStore) -> None:
+async def test_failure_counters_stay_bounded(store: MemoryStore) -> None:
     """Guessing at many names must not grow the table without end: the oldest counters go."""
-    for i in range(MAX_ATTEMPT_KEYS + 10):
-        await store.count_attempt(f"login:name{i}", 600)
-    assert (await store.count_attempt(f"login:name{MAX_ATTEMPT_KEYS + 9}", 600))[0] == 2
-    assert (await store.count_attempt("login:name0", 600))[0] == 1  # forgotten
+    for i in range(MAX_FAILURE_KEYS + 10):
+        await store.count_failure(f"login:name{i}", 600)
+    assert (await store.failures("login:name0"))[0] == 0
+    assert (await store.failures(f"login:name{MAX_FAILURE_KEYS + 9}"))[0] == 1

@@ -22,7 +22,7 @@ from .records import (
 )
 from .store import Due, LiveStore, Txn
 
-__all__ = ["MAX_ATTEMPT_KEYS", "MemoryStore"]
+__all__ = ["MAX_FAILURE_KEYS", "MemoryStore"]
 
 T = TypeVar("T")
 
@@ -35,8 +35,8 @@ class MemoryStore(LiveStore):
         self._stats = Stats(handling_time_s=default_handling_time_s)
         self._queue: list[tuple[float, str]] = []
         self._by_device: dict[str, str] = {}
-        self._attempts: dict[str, tuple[int, float]] = {}
-        """Attempt counters: key -> (count, monotonic time it is forgotten)."""
+        self._failures: dict[str, tuple[int, float]] = {}
+        """Failure counters: key -> (count, monotonic time it is forgotten)."""
 
     async def atomically(
         self,
@@ -140,31 +140,40 @@ class MemoryStore(LiveStore):
         if session is not None and session.state is SessionState.ENDED:
             self._put_session(session_id, None)
 
-    async def count_attempt(self, key: str, window_s: float) -> tuple[int, float]:
+    async def count_failure(self, key: str, window_s: float) -> int:
         now = time.monotonic()
-        count, until = self._attempts.get(key, (0, now))
-        if until <= now:  # a new window
-            count, until = 0, now + window_s
-            if len(self._attempts) >= MAX_ATTEMPT_KEYS:
-                self._forget_old_attempts(now)
-        self._attempts[key] = (count + 1, until)
-        return count + 1, until - now
+        count, until = self._live_failures(key, now)
+        if count == 0:  # a new window
+            until = now + window_s
+            if len(self._failures) >= MAX_FAILURE_KEYS:
+                self._forget_old_failures(now)
+        self._failures[key] = (count + 1, until)
+        return count + 1
 
-    async def clear_attempts(self, key: str) -> None:
-        self._attempts.pop(key, None)
+    async def failures(self, key: str) -> tuple[int, float]:
+        now = time.monotonic()
+        count, until = self._live_failures(key, now)
+        return count, until - now
 
-    def _forget_old_attempts(self, now: float) -> None:
+    async def clear_failures(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def _live_failures(self, key: str, now: float) -> tuple[int, float]:
+        count, until = self._failures.get(key, (0, now))
+        return (count, until) if until > now else (0, now)
+
+    def _forget_old_failures(self, now: float) -> None:
         """Bound the table: someone trying many names must not grow it without end."""
-        self._attempts = {k: v for k, v in self._attempts.items() if v[1] > now}
-        for key in list(self._attempts)[: max(0, len(self._attempts) - MAX_ATTEMPT_KEYS + 1)]:
-            del self._attempts[key]  # still full: the oldest counters go first
+        self._failures = {k: v for k, v in self._failures.items() if v[1] > now}
+        for key in list(self._failures)[: max(0, len(self._failures) - MAX_FAILURE_KEYS + 1)]:
+            del self._failures[key]  # still full: the oldest counters go first
 
 
 R = TypeVar("R", LiveSession, AgentPresence, RingRecord)
 V = TypeVar("V")
 
 
-MAX_ATTEMPT_KEYS = 10_000
+MAX_FAILURE_KEYS = 10_000
 
 
 def _copy(record: R | None) -> R | None:

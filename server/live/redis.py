@@ -16,7 +16,7 @@ Keys (prefix ``mayday:``):
   process's sweeper finds expired rings, grace periods and leases even if the process that armed
   the timer has died;
 * ``nodes``: server processes by last heartbeat;
-* ``attempts:<key>``: attempt counters (sign-ins), expiring with their window.
+* ``failures:<key>``: failure counters (sign-ins), expiring with their window.
 
 All index entries are derived from the records on every write, in the same transaction.
 """
@@ -269,18 +269,27 @@ class RedisStore(LiveStore):
     async def live_nodes(self, since: float) -> set[str]:
         return set(_strs(await self.redis.zrangebyscore(self._k("nodes"), since, "+inf")))
 
-    async def count_attempt(self, key: str, window_s: float) -> tuple[int, float]:
-        name = self._k("attempts", key)
+    async def count_failure(self, key: str, window_s: float) -> int:
+        name = self._k("failures", key)
         # SET NX starts the window with its expiry; INCR keeps the expiry (any Redis version).
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(name, 0, px=max(1, round(window_s * 1000)), nx=True)
             pipe.incr(name)
-            pipe.pttl(name)
-            _, count, ttl_ms = await pipe.execute()
-        return int(count), max(0.0, ttl_ms / 1000)
+            _, count = await pipe.execute()
+        return int(count)
 
-    async def clear_attempts(self, key: str) -> None:
-        await self.redis.delete(self._k("attempts", key))
+    async def failures(self, key: str) -> tuple[int, float]:
+        name = self._k("failures", key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(name)
+            pipe.pttl(name)
+            count, ttl_ms = await pipe.execute()
+        if count is None or ttl_ms < 0:
+            return 0, 0.0
+        return int(count), ttl_ms / 1000
+
+    async def clear_failures(self, key: str) -> None:
+        await self.redis.delete(self._k("failures", key))
 
     async def _many(self, model: type[M], kind: str, ids: Sequence[str]) -> list[M]:
         if not ids:

@@ -148,15 +148,19 @@ class LiveStore(ABC):
         return set()
 
     @abstractmethod
-    async def count_attempt(self, key: str, window_s: float) -> tuple[int, float]:
-        """Count one attempt under ``key``, atomically; the count lives ``window_s`` from the first.
+    async def count_failure(self, key: str, window_s: float) -> int:
+        """Count one failure under ``key``, atomically; the count lives ``window_s`` from the first.
 
-        Returns the count including this attempt and the seconds until it is forgotten.
+        Returns the count including this failure.
         """
 
     @abstractmethod
-    async def clear_attempts(self, key: str) -> None:
-        """Forget the attempts counted under ``key``."""
+    async def failures(self, key: str) -> tuple[int, float]:
+        """The failures counted under ``key``, and the seconds until they are forgotten."""
+
+    @abstractmethod
+    async def clear_failures(self, key: str) -> None:
+        """Forget the failures counted under ``key``."""
 
     async def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the in-memory store has none."""
