@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+import structlog
 from sqlalchemy import (
     JSON,
     Float,
@@ -40,6 +41,9 @@ from .ids import new_id
 from .live.records import AuditEvent, LiveSession
 
 __all__ = ["AgentRow", "DeviceRow", "Records", "SessionEventRow", "SessionRow", "sqlite_setup"]
+
+
+log = structlog.get_logger("mayday.records")
 
 
 class Base(DeclarativeBase):
@@ -151,7 +155,9 @@ async def _ensure_wal(connection: aiosqlite.Connection) -> None:
         try:
             if await _pragma(connection, "journal_mode") in ("wal", "memory"):
                 return
-            await _pragma(connection, "journal_mode=WAL")
+            mode = await _pragma(connection, "journal_mode=WAL")
+            if mode != "wal":  # e.g. a file system without shared memory: works, just slower
+                log.warning("records.sqlite_not_wal", journal_mode=mode)
             return
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:

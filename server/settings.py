@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=20, ge=1)
     """Failed sign-ins one agent name may have per window before its attempts are refused."""
     login_window_s: float = Field(default=900.0, gt=0)
-    """How long failed sign-ins are counted, from the first (and how long a lock-out lasts)."""
+    """How long failed sign-ins are counted, from the first; a lock-out lasts the rest of it."""
     enrollment_key: str | None = None
     """When set, ``POST /api/devices`` requires it: only your own devices can register."""
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

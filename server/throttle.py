@@ -44,7 +44,7 @@ class LoginAttempt:
         await self._throttle.count_failure(self._name)
 
     async def succeeded(self) -> None:
-        await self._throttle.store.clear_failures(self._throttle.key(self._name))
+        await self._throttle.clear(self._name)
 
 
 class LoginThrottle:
@@ -74,13 +74,18 @@ class LoginThrottle:
         if count == self._max_failures:
             log.warning("agent.login_locked", name=name[:80], window_s=self._window_s)
 
+    async def clear(self, name: str) -> None:
+        await self.store.clear_failures(self.key(name))
+
     @staticmethod
     def key(name: str) -> str:
         return f"login:{name}"
 
     @asynccontextmanager
     async def _turn(self, name: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(name, (asyncio.Lock(), 0))
+        if name not in self._locks:
+            self._locks[name] = (asyncio.Lock(), 0)
+        lock, users = self._locks[name]
         self._locks[name] = (lock, users + 1)
         try:
             async with lock:

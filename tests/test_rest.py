@@ -180,7 +180,7 @@ async def test_a_successful_sign_in_clears_the_failures(make_desk: DeskFactory) 
 
 
 async def test_a_lock_out_ends_with_its_window(make_desk: DeskFactory) -> None:
-    desk = await make_desk(login_max_failures=2, login_window_s=0.5)
+    desk = await make_desk(login_max_failures=2, login_window_s=2)
     await desk.add_agent("alice")
     for _ in range(2):
         assert (await _sign_in(desk, "alice", "guess"))[0] == 401

@@ -733,9 +733,13 @@ async def test_failure_counters_count_within_their_window(store: MemoryStore) ->
     assert (await store.failures("login:alice"))[0] == 0
 
 
-async def test_failure_counters_stay_bounded(store: MemoryStore) -> None:
-    """Guessing at many names must not grow the table without end: the oldest counters go."""
-    for i in range(MAX_FAILURE_KEYS + 10):
+async def test_failure_counters_stay_bounded_and_keep_the_largest(store: MemoryStore) -> None:
+    """Guessing at many names must neither grow the table without end nor unlock the target."""
+    for _ in range(20):
+        await store.count_failure("login:alice", 600)
+    for i in range(2 * MAX_FAILURE_KEYS):
         await store.count_failure(f"login:name{i}", 600)
-    assert (await store.failures("login:name0"))[0] == 0
-    assert (await store.failures(f"login:name{MAX_FAILURE_KEYS + 9}"))[0] == 1
+    assert (await store.failures("login:alice"))[0] == 20
+    assert (await store.failures(f"login:name{2 * MAX_FAILURE_KEYS - 1}"))[0] == 1
+    kept = [i for i in range(2 * MAX_FAILURE_KEYS) if (await store.failures(f"login:name{i}"))[0]]
+    assert len(kept) < MAX_FAILURE_KEYS

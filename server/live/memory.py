@@ -7,6 +7,7 @@ It hands the operation deep copies, so an operation that raises half-way leaves 
 from __future__ import annotations
 
 import bisect
+import heapq
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -25,6 +26,9 @@ from .store import Due, LiveStore, Txn
 __all__ = ["MAX_FAILURE_KEYS", "MemoryStore"]
 
 T = TypeVar("T")
+
+MAX_FAILURE_KEYS = 10_000
+"""Failure counters kept at most; beyond it the expired, then the smallest counts are dropped."""
 
 
 class MemoryStore(LiveStore):
@@ -163,17 +167,22 @@ class MemoryStore(LiveStore):
         return (count, until) if until > now else (0, now)
 
     def _forget_old_failures(self, now: float) -> None:
-        """Bound the table: someone trying many names must not grow it without end."""
+        """Bound the table: someone trying many names must not grow it without end.
+
+        Expired counters go first; if it is still full, the smallest tenth (a name locked out
+        has the largest counts), so flooding the table with new names cannot unlock the one
+        attacked. A tenth at a time keeps a flood from paying for a full scan per new name.
+        """
         self._failures = {k: v for k, v in self._failures.items() if v[1] > now}
-        for key in list(self._failures)[: max(0, len(self._failures) - MAX_FAILURE_KEYS + 1)]:
-            del self._failures[key]  # still full: the oldest counters go first
+        if len(self._failures) < MAX_FAILURE_KEYS:
+            return
+        excess = len(self._failures) - MAX_FAILURE_KEYS + MAX_FAILURE_KEYS // 10
+        for key, _ in heapq.nsmallest(excess, self._failures.items(), key=lambda kv: kv[1]):
+            del self._failures[key]
 
 
 R = TypeVar("R", LiveSession, AgentPresence, RingRecord)
 V = TypeVar("V")
-
-
-MAX_FAILURE_KEYS = 10_000
 
 
 def _copy(record: R | None) -> R | None:

@@ -270,12 +270,8 @@ class RedisStore(LiveStore):
         return set(_strs(await self.redis.zrangebyscore(self._k("nodes"), since, "+inf")))
 
     async def count_failure(self, key: str, window_s: float) -> int:
-        name = self._k("failures", key)
-        # SET NX starts the window with its expiry; INCR keeps the expiry (any Redis version).
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(name, 0, px=max(1, round(window_s * 1000)), nx=True)
-            pipe.incr(name)
-            _, count = await pipe.execute()
+        window_ms = max(1, round(window_s * 1000))
+        count = await self.redis.eval(_COUNT_IN_WINDOW, 1, self._k("failures", key), window_ms)
         return int(count)
 
     async def failures(self, key: str) -> tuple[int, float]:
@@ -297,6 +293,15 @@ class RedisStore(LiveStore):
         raw = await self.redis.mget([self._k(kind, i) for i in ids])
         return [record for record in (_parse(model, value) for value in raw) if record is not None]
 
+
+_COUNT_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+"""Count one more under KEYS[1]; the first starts a window of ARGV[1] ms. A script, because the
+clock stands still inside one: a window cannot expire between the count and its expiry, which
+``MULTI`` only guarantees from Redis 7."""
 
 _DEL_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
