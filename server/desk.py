@@ -26,7 +26,7 @@ from .ice import ice_servers
 from .identity import AgentIdentity, DeviceIdentity, Identity
 from .ids import new_id
 from .live import ops
-from .live.machine import audit
+from .live.machine import audit, count_kind
 from .live.records import (
     WAITING_STATES,
     Actor,
@@ -53,6 +53,9 @@ log = structlog.get_logger("mayday.desk")
 ROUTING_WINDOW = 200
 """A routing pass considers the first this many waiting customers: further back, a customer is
 only rung before those ahead when no agent can take any of them, which the next pass revisits."""
+MAX_CHAT_LINES = 500
+"""Chat lines one session keeps. Every line lives in the session's live record until it ends, so
+a party flooding the chat must not grow it (and every read of it) without end."""
 MISSED_END_NOTICE_S = 3600.0
 """A device reconnecting this long after its session ended without it is still told so."""
 _RETRIES = 8
@@ -580,6 +583,12 @@ class HelpDesk:
 
         def write(txn: Txn) -> tuple[LiveSession, int]:
             live = txn.session(session.id)
+            if count_kind(live, "chat") >= MAX_CHAT_LINES:
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    f"this session's chat is full ({MAX_CHAT_LINES} lines); "
+                    "talk, or end the session and start a new one",
+                )
             event = audit(live, "chat", actor=party.actor(), at=now, detail={"text": payload.text})
             return live, event.seq
 

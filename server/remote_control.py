@@ -27,7 +27,7 @@ from signaling import models as m
 from .identity import AgentIdentity, DeviceIdentity
 from .ids import new_id
 from .live.control import change_control
-from .live.machine import audit
+from .live.machine import audit, count_kind
 from .live.records import Actor, ControlState, LiveSession, SessionState
 from .live.store import Txn
 
@@ -40,6 +40,11 @@ log = structlog.get_logger("mayday.control")
 
 C = ControlState
 T = TypeVar("T")
+
+MAX_INPUT_NOTES = 50
+"""Refused (and dropped) input batches written to one session's timeline, each kind. An agent
+hammering a control it does not have, or a device reporting drops in a loop, is recorded up to
+here, the last entry saying so; the refusals themselves go on."""
 Reason = Literal[
     "requested",
     "granted",
@@ -100,21 +105,13 @@ class RemoteControl:
     async def input(self, agent: AgentIdentity, payload: m.ControlInput) -> None:
         session = await self.desk.session_of_party(agent, payload.session_id)
         if session.control is not C.GRANTED:
-            now = self.desk.clock()
-
-            def note(txn: Txn) -> LiveSession:
-                live = txn.session(session.id)
-                audit(
-                    live,
-                    "control.input_refused",
-                    actor=agent.actor(),
-                    at=now,
-                    reason=f"control is {live.control.value}",
-                    detail={"seq": payload.seq, "count": len(payload.events)},
-                )
-                return live
-
-            await self._apply(note, session.id)
+            await self._note_input(
+                session,
+                "control.input_refused",
+                agent.actor(),
+                reason=f"control is {session.control.value}",
+                detail={"seq": payload.seq, "count": len(payload.events)},
+            )
             if session.control is C.SUSPENDED:
                 advice = "a party is reconnecting; control resumes by itself within the lease"
             elif session.control is C.REQUESTED:
@@ -166,21 +163,49 @@ class RemoteControl:
 
     async def dropped(self, device: DeviceIdentity, payload: m.ControlDropped) -> None:
         session = await self.desk.session_of_party(device, payload.session_id)
+        await self._note_input(
+            session,
+            "control.input_dropped",
+            device.actor(),
+            reason=payload.reason,
+            detail={"seq": payload.seq, "count": payload.count},
+        )
+
+    async def _note_input(
+        self,
+        session: LiveSession,
+        kind: Literal["control.input_refused", "control.input_dropped"],
+        actor: Actor,
+        *,
+        reason: str,
+        detail: dict[str, int],
+    ) -> None:
+        """Write a refused or dropped input batch to the timeline, up to :data:`MAX_INPUT_NOTES`."""
+        if count_kind(session, kind) >= MAX_INPUT_NOTES:
+            return
         now = self.desk.clock()
 
-        def note(txn: Txn) -> LiveSession:
+        def note(txn: Txn) -> LiveSession | None:
             live = txn.session(session.id)
+            noted = count_kind(live, kind)
+            if noted >= MAX_INPUT_NOTES:
+                return None
+            last = noted == MAX_INPUT_NOTES - 1
             audit(
                 live,
-                "control.input_dropped",
-                actor=device.actor(),
+                kind,
+                actor=actor,
                 at=now,
-                reason=payload.reason,
-                detail={"seq": payload.seq, "count": payload.count},
+                reason=f"{reason}; further ones in this session are not recorded"
+                if last
+                else reason,
+                detail=detail,
             )
             return live
 
-        await self._apply(note, session.id)
+        live = await self.desk.store.atomically(note, sessions=[session.id])
+        if live is not None:
+            self.desk.writer.save(live)
 
     # --- hooks from the desk --------------------------------------------------------------------
 

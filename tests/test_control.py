@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.remote_control import MAX_INPUT_NOTES
+
 from .conftest import Desk, DeskFactory
 from .support import Client, device_auth
 
@@ -84,6 +86,27 @@ async def test_input_is_relayed_only_while_consent_holds(desk: Desk) -> None:
     for kind in ("control.requested", "control.granted", "control.revoked"):
         assert kind in kinds
     assert kinds.count("control.input_refused") == 3
+
+
+async def test_refused_and_dropped_input_is_recorded_up_to_a_cap(desk: Desk) -> None:
+    """A flood of input without consent stays refused, but does not grow the timeline forever."""
+    device, agent, _, session_id = await _session(desk)
+    for seq in range(MAX_INPUT_NOTES + 5):
+        payload = {"session_id": session_id, "seq": seq, "events": [TAP]}
+        assert (await agent.call("control.input", payload))["error"]["code"] == "forbidden"
+        dropped = {"session_id": session_id, "seq": seq, "count": 1, "reason": "not_allowed"}
+        assert (await device.call("control.dropped", dropped))["ok"] is True
+    assert device.drain("control.input") == []
+    events = await _events(desk, session_id)
+    for kind in ("control.input_refused", "control.input_dropped"):
+        noted = [e for e in events if e["kind"] == kind]
+        assert len(noted) == MAX_INPUT_NOTES
+        assert [e["detail"]["seq"] for e in noted] == list(range(MAX_INPUT_NOTES))
+        assert noted[-1]["reason"].endswith("further ones in this session are not recorded")
+    # Consent still works as before once the customer allows it.
+    await _grant(device, agent, session_id)
+    payload = {"session_id": session_id, "seq": 999, "events": [TAP]}
+    assert await agent.call("control.input", payload) == {"ok": True}
 
 
 async def test_customer_denies(desk: Desk) -> None:

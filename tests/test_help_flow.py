@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+import server.desk
+
 from .conftest import Desk, DeskFactory
 from .support import assert_eventually
 
@@ -198,6 +202,26 @@ async def test_session_started_carries_ice_servers_without_nulls(make_desk: Desk
     await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
     started = await device.next("session.started")
     assert started["ice_servers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+
+
+async def test_a_full_chat_refuses_more_lines_and_the_session_goes_on(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server.desk, "MAX_CHAT_LINES", 3)
+    agent = await desk.agent("alice")
+    device, _ = await desk.device()
+    session_id = (await device.call("help.request", {}))["ticket"]["id"]
+    ring = await agent.next("ring")
+    await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
+    for i in range(3):
+        sender = device if i % 2 else agent
+        assert (await sender.call("chat.send", {"session_id": session_id, "text": f"{i}"}))["ok"]
+    for sender in (device, agent):
+        full = await sender.call("chat.send", {"session_id": session_id, "text": "more"})
+        assert full["error"]["code"] == "rate_limited"
+        assert "chat is full (3 lines)" in full["error"]["message"]
+    assert (await agent.call("session.end", {"session_id": session_id}))["ok"] is True
+    await device.next("session.ended")
 
 
 async def test_chat_reaches_both_parties_and_the_timeline_and_notes_are_kept(desk: Desk) -> None:

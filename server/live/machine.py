@@ -15,7 +15,7 @@ from signaling import ErrorCode, ProtocolError
 
 from .records import Actor, AuditEvent, LiveSession, SessionState
 
-__all__ = ["ALLOWED", "IllegalTransition", "audit", "transition"]
+__all__ = ["ALLOWED", "IllegalTransition", "audit", "count_kind", "transition"]
 
 log = structlog.get_logger("mayday.session")
 
@@ -60,6 +60,11 @@ def audit(
     )
     session.timeline.append(event)
     return event
+
+
+def count_kind(session: LiveSession, kind: str) -> int:
+    """How many events of ``kind`` the timeline holds: the caps on what parties add use it."""
+    return sum(1 for event in session.timeline if event.kind == kind)
 
 
 def transition(
