@@ -192,11 +192,9 @@ async def test_a_lock_out_ends_with_its_window(make_desk: DeskFactory) -> None:
     await assert_eventually(signs_in, message="the lock-out outlived its window")
 
 
-async def test_every_process_counts_the_same_failures(
-    make_desk: DeskFactory, live_store: str | None
-) -> None:
-    if live_store is None:
-        pytest.skip("one process's memory is its own: only a shared store counts system-wide")
+@pytest.mark.parametrize("live_store", ["redis"], indirect=True)
+async def test_every_process_counts_the_same_failures(make_desk: DeskFactory) -> None:
+    """Two processes on one Redis (one process's memory is its own, so memory is not tried)."""
     first = await make_desk(login_max_failures=3, login_window_s=600)
     second = await make_desk(login_max_failures=3, login_window_s=600)
     await first.add_agent("alice")
