@@ -7,26 +7,20 @@ import contextlib
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.services import free_port, wait_healthy
 
 PASSWORD = "bench-password-1"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SERVICES = ("DATABASE_URL", "REDIS_URL", "MAYDAY_DATABASE_URL", "MAYDAY_REDIS_URL")
 """Left out of a benchmark server's environment: it runs on its own SQLite file and in memory."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def mayday(*args: str, env: dict[str, str], stdin: str | None = None) -> None:
@@ -38,18 +32,6 @@ def mayday(*args: str, env: dict[str, str], stdin: str | None = None) -> None:
         env=env,
         stdout=subprocess.DEVNULL,
     )
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
-                return
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.05)
 
 
 @contextlib.contextmanager

@@ -37,20 +37,8 @@ from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from server.logs import configure_logging
 from server.sim import HeadlessAgent
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 AGENT = "bench-agent"
 
 # Accept every ring the moment its card shows, and resolve the next first frame of the <video>.

@@ -29,41 +29,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._server import PASSWORD, free_port, mayday
+from bench._server import PASSWORD, mayday
+from tests.services import free_port, run_redis_server
 from tests.support import Client, agent_auth, device_auth
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        time.sleep(0.3)
-        try:
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait()
 
 
 @contextlib.contextmanager
@@ -172,7 +145,7 @@ async def main() -> None:
     with fleet(1, None, names) as urls:
         rows.append(("memory", 1, *(await run(urls, args.sessions, names))))
     for processes in (1, 2, 4):
-        with redis_server() as redis_url, fleet(processes, redis_url, names) as urls:
+        with run_redis_server() as redis_url, fleet(processes, redis_url, names) as urls:
             rows.append(("redis", processes, *(await run(urls, args.sessions, names))))
     floor = rows[0][2]
     print(f"cores: {os.cpu_count()}   sessions per run: {args.sessions}   agents: {args.agents}")

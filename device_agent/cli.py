@@ -176,18 +176,8 @@ async def _run(args: argparse.Namespace) -> int:
     )
     if args.preview_port is not None:
         from .preview import PreviewServer
-        from .screens.base import InputEvent
 
-        def inject(event: InputEvent) -> None:
-            source.inject(event, "customer")
-
-        preview = PreviewServer(
-            render=device.render_for_customer,
-            inject=inject,
-            revision=lambda: device.customer_revision,
-            size=source.size,
-            title=f"mayday device: {credentials.name}",
-        )
+        preview = PreviewServer.of_device(device, source, f"mayday device: {credentials.name}")
         url = await preview.start(port=args.preview_port)
         print(f"customer's view: {url}", flush=True)
     if args.help_now:

@@ -50,7 +50,7 @@ import math
 import re
 from collections.abc import Callable, Hashable
 from functools import partial
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import structlog
@@ -58,7 +58,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 from PIL import Image
 
-from .screens.base import Drag, Frame, InputEvent, Key, Scroll, Tap, Text
+from .screens.base import Drag, Frame, InputEvent, Key, ScreenSource, Scroll, Tap, Text
+
+if TYPE_CHECKING:
+    from .agent import DeviceAgent
 
 __all__ = [
     "KEEPALIVE_S",
@@ -221,6 +224,21 @@ class PreviewServer:
         """Frames rendered and encoded so far (for tests and benchmarks)."""
         self.inputs_applied = 0
         self.bad_messages = 0
+
+    @classmethod
+    def of_device(cls, device: DeviceAgent, source: ScreenSource, title: str) -> PreviewServer:
+        """The customer's view of ``device``: what it shows them, and their input on ``source``."""
+
+        def inject(event: InputEvent) -> None:
+            source.inject(event, "customer")
+
+        return cls(
+            render=device.render_for_customer,
+            inject=inject,
+            revision=lambda: device.customer_revision,
+            size=source.size,
+            title=title,
+        )
 
     @property
     def url(self) -> str | None:

@@ -37,7 +37,7 @@ from .live.memory import MemoryStore
 from .live.records import LiveSession, SessionState
 from .live.store import LiveStore
 from .metrics import Metrics
-from .records import Records
+from .records import open_records
 from .rest import error_middleware, routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
@@ -161,10 +161,7 @@ def _open_store(settings: Settings) -> LiveStore:
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    records = Records(settings.resolved_database_url())
-    await records.create_schema()
+    records = await open_records(settings)
     app[RECORDS] = records
     key = settings.secret_key or await records.secret("token_key")
     app[SIGNER] = TokenSigner(key, settings.token_ttl_s)

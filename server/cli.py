@@ -106,14 +106,10 @@ def _read_password(name: str) -> str:
 
 async def _agents(args: argparse.Namespace) -> int:
     from .auth import hash_password
-    from .records import Records
+    from .records import open_records
 
-    settings = _settings(args)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    records = Records(settings.resolved_database_url())
+    records = await open_records(_settings(args))
     try:
-        await records.create_schema()
         if args.agents_command == "add":
             if await records.agent_by_name(args.name):
                 print(f"agent {args.name!r} exists already", file=sys.stderr)
@@ -143,16 +139,10 @@ async def _agents(args: argparse.Namespace) -> int:
 
 
 async def _db(args: argparse.Namespace) -> int:
-    from .records import Records
+    from .records import open_records
 
-    settings = _settings(args)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    records = Records(settings.resolved_database_url())
-    try:
-        await records.create_schema()
-    finally:
-        await records.close()
+    records = await open_records(_settings(args))
+    await records.close()
     print(f"the {records.engine.dialect.name} database is at the newest schema")
     return 0
 

@@ -41,7 +41,6 @@ async def _register_device(url: str, config: Path) -> tuple[str, str]:
 async def run_demo(host: str, port: int, preview_port: int, data_dir: Path, locale: str) -> int:
     from device_agent.agent import DeviceAgent
     from device_agent.preview import PreviewServer
-    from device_agent.screens.base import InputEvent
     from device_agent.screens.tablet import SimulatedTablet
 
     settings = Settings(host=host, port=port, data_dir=data_dir)
@@ -59,16 +58,7 @@ async def run_demo(host: str, port: int, preview_port: int, data_dir: Path, loca
     )
     await device.start()
 
-    def inject(event: InputEvent) -> None:
-        tablet.inject(event, "customer")
-
-    preview = PreviewServer(
-        render=device.render_for_customer,
-        inject=inject,
-        revision=lambda: device.customer_revision,
-        size=tablet.size,
-        title="mayday demo: the customer's tablet",
-    )
+    preview = PreviewServer.of_device(device, tablet, "mayday demo: the customer's tablet")
     preview_url = await preview.start(host="127.0.0.1", port=preview_port)
     print(
         "\n  mayday demo is running\n\n"

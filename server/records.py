@@ -39,8 +39,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
+from .settings import Settings
 
-__all__ = ["AgentRow", "DeviceRow", "Records", "SessionEventRow", "SessionRow", "sqlite_setup"]
+__all__ = [
+    "AgentRow",
+    "DeviceRow",
+    "Records",
+    "SessionEventRow",
+    "SessionRow",
+    "open_records",
+    "sqlite_setup",
+]
 
 
 log = structlog.get_logger("mayday.records")
@@ -163,6 +172,19 @@ async def _ensure_wal(connection: aiosqlite.Connection) -> None:
             if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.01 * (attempt + 1))
+
+
+async def open_records(settings: Settings) -> Records:
+    """The records ``settings`` name, migrated to the newest schema (the SQLite folder made)."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    records = Records(settings.resolved_database_url())
+    try:
+        await records.create_schema()
+    except BaseException:
+        await records.close()
+        raise
+    return records
 
 
 class Records:

@@ -25,6 +25,7 @@ from .auth import AgentClaims, hash_device_secret, new_device_secret, verify_pas
 from .ice import ice_servers
 from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
+from .records import AgentRow
 
 __all__ = ["CLAIMS", "error_middleware", "routes"]
 
@@ -157,17 +158,8 @@ async def login(request: web.Request) -> web.Response:
             await attempt.failed()
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong name or password")
         await attempt.succeeded()
-    token, expires = request.app[SIGNER].issue(row.id, row.name)
     log.info("agent.login", agent_id=row.id)
-    return _json(
-        m.AgentLoginResponse(
-            token=token,
-            expires_at=expires,
-            agent=m.AgentInfo(id=row.id, name=row.name),
-            languages=list(row.languages),
-            skills=list(row.skills),
-        )
-    )
+    return _token_response(request, row)
 
 
 @routes.post("/api/agents/refresh")
@@ -176,6 +168,11 @@ async def refresh(request: web.Request) -> web.Response:
     row = await request.app[RECORDS].agent_by_id(claims.agent_id)
     if row is None:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "this agent account no longer exists")
+    return _token_response(request, row)
+
+
+def _token_response(request: web.Request, row: AgentRow) -> web.Response:
+    """A fresh token for ``row``: the answer of both login and refresh."""
     token, expires = request.app[SIGNER].issue(row.id, row.name)
     return _json(
         m.AgentLoginResponse(

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -23,16 +25,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """A throw-away redis-server for the whole test run; yields its URL."""
-    given = os.environ.get("MAYDAY_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
+@contextlib.contextmanager
+def run_redis_server() -> Iterator[str]:
+    """Start a throw-away redis-server on a free loopback port, wait until it answers, yield its URL.
+
+    Raises :class:`RuntimeError` if it is not installed or does not come up. The benchmarks use
+    this too.
+    """
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not installed: run `apt-get install -y redis-server`")
+        raise RuntimeError("redis-server is not installed: run `apt-get install -y redis-server`")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="mayday-redis-") as workdir:
         process = subprocess.Popen(
@@ -54,21 +56,55 @@ def redis_server() -> Iterator[str]:
         )
         url = f"redis://127.0.0.1:{port}/0"
         try:
-            client = redis.Redis.from_url(url)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        pytest.fail("redis-server did not start")
-                    time.sleep(0.02)
-            client.close()
+            _wait_for_ping(url, process)
             yield url
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def _wait_for_ping(url: str, process: subprocess.Popen[bytes]) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.02)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A throw-away redis-server for the whole test run; yields its URL."""
+    given = os.environ.get("MAYDAY_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(run_redis_server())
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield url
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until the ``mayday server`` at ``url`` answers ``/healthz``; fail if it dies first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310 (loopback)
+                return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"server {url} did not start") from None
+            time.sleep(0.05)
 
 
 def flush(url: str) -> None:

@@ -28,22 +28,10 @@ from device_agent.screens.base import Rect
 from device_agent.screens.tablet import SimulatedTablet
 from signaling import Event
 
+from .browser import CHROMIUM, CHROMIUM_ARGS
 from .conftest import AGENT_PASSWORD, Desk, DeskFactory
 from .support import assert_eventually, register_device
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
 SMALL: ViewportSize = {"width": 1366, "height": 768}
 LARGE: ViewportSize = {"width": 1920, "height": 1080}
@@ -62,12 +50,12 @@ def live_store() -> str | None:
 @pytest.fixture
 def chromium() -> str:
     """The system's Chromium: the tests fail (never skip) without it."""
-    if shutil.which(str(CHROMIUM)) is None:
+    if shutil.which(CHROMIUM) is None:
         pytest.fail(
             f"Chromium is needed for the console tests but {CHROMIUM} is missing: "
             "run `apt-get install -y chromium` (Playwright's own browser download cannot work here)"
         )
-    return str(CHROMIUM)
+    return CHROMIUM
 
 
 @pytest.fixture

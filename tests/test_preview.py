@@ -20,15 +20,8 @@ from device_agent.preview import MAX_MESSAGE_BYTES, PreviewServer
 from device_agent.screens.base import InputEvent, Key, Rect, Tap
 from device_agent.screens.tablet import CustomerAction, SimulatedTablet
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .browser import CHROMIUM, CHROMIUM_ARGS
+
 FRAMES_AFTER = "(n) => window.__preview !== undefined && window.__preview.frames > n"
 """A predicate for Playwright; a function, since the page's CSP forbids eval of strings."""
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from server.sim import HeadlessAgent
 
-from .services import flush, free_port
+from .services import flush, free_port, wait_healthy
 from .support import Client, agent_auth, assert_eventually, device_auth, login, register_device
 
 PASSWORD = "scale-out-password"
@@ -58,20 +57,6 @@ class Fleet:
         self.processes[index].wait(timeout=10)
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
-                return
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"server {url} did not start") from None
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def fleet(redis_server: str, tmp_path: Path) -> Iterator[Fleet]:
     flush(redis_server)
@@ -97,7 +82,7 @@ def fleet(redis_server: str, tmp_path: Path) -> Iterator[Fleet]:
         fleet.processes.append(process)
         fleet.urls.append(f"http://127.0.0.1:{port}")
     for url, process in zip(fleet.urls, fleet.processes, strict=True):
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
     yield fleet
     for process in fleet.processes:
         if process.poll() is None:

@@ -517,40 +517,27 @@ async def test_end_an_ended_session_is_a_conflict(store: MemoryStore) -> None:
     assert await snapshot(store) == before
 
 
-async def test_end_session_without_the_linked_agent_is_a_stale_read(store: MemoryStore) -> None:
-    await put_in(store, S.CONNECTING)
+@pytest.mark.parametrize(
+    ("state", "loaded"),
+    [
+        (S.CONNECTING, {}),
+        (S.RINGING, {"agents": ["a"]}),
+        (S.RINGING, {"rings": ["r1"]}),
+    ],
+    ids=["without-the-linked-agent", "without-the-ring", "without-the-rung-agent"],
+)
+async def test_end_session_without_a_linked_record_is_a_stale_read(
+    store: MemoryStore, state: SessionState, loaded: dict[str, list[str]]
+) -> None:
+    """An operation must name every record it touches; one it did not load is a stale read."""
+    await put_in(store, state)
     before = await snapshot(store)
     with pytest.raises(StaleRead):
         await store.atomically(
             partial(ops.end_session, session_id="s1", actor=DEVICE, reason="x", now=200.0),
             sessions=["s1"],
             stats=True,
-        )
-    assert await snapshot(store) == before
-
-
-async def test_end_session_without_the_ring_is_a_stale_read(store: MemoryStore) -> None:
-    await put_in(store, S.RINGING)
-    before = await snapshot(store)
-    with pytest.raises(StaleRead):
-        await store.atomically(
-            partial(ops.end_session, session_id="s1", actor=DEVICE, reason="x", now=200.0),
-            sessions=["s1"],
-            agents=["a"],
-            stats=True,
-        )
-    assert await snapshot(store) == before
-
-
-async def test_end_session_without_the_rung_agent_is_a_stale_read(store: MemoryStore) -> None:
-    await put_in(store, S.RINGING)
-    before = await snapshot(store)
-    with pytest.raises(StaleRead):
-        await store.atomically(
-            partial(ops.end_session, session_id="s1", actor=DEVICE, reason="x", now=200.0),
-            sessions=["s1"],
-            rings=["r1"],
-            stats=True,
+            **loaded,
         )
     assert await snapshot(store) == before
 

@@ -131,6 +131,36 @@ def _tick_label(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class _TimeAxis:
+    """The seconds axis shared by the lane charts (sessions, agents): scale and labelled grid."""
+
+    left: float
+    width: float
+    ticks: list[float]
+
+    @classmethod
+    def over(cls, duration: float, left: float, width: float) -> _TimeAxis:
+        return cls(left, width, nice_ticks(0, max(duration, 1), 10))
+
+    def x(self, t: float) -> float:
+        return self.left + max(0.0, t) / self.ticks[-1] * self.width
+
+    def grid(self, top: float, bottom: float) -> list[str]:
+        """A vertical line per tick from ``top`` to ``bottom``, labelled above ``top``."""
+        parts: list[str] = []
+        for tick in self.ticks:
+            x = self.x(tick)
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{bottom}" stroke="{GRID}"/>'
+            )
+            parts.append(
+                f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" fill="{MUTED}">'
+                f"{_tick_label(tick)} s</text>"
+            )
+        return parts
+
+
+@dataclass(frozen=True)
 class Scale:
     unit: str
     factor: float
@@ -343,12 +373,8 @@ def timeline_svg(sessions: Sequence[SessionRecord], duration: float, width: int 
     label_w, right, top, row_h = 210, 16, 26, 20
     plot_w = width - label_w - right
     height = top + row_h * len(sessions) + 10
-    x_ticks = nice_ticks(0, max(duration, 1), 10)
-    x_end = x_ticks[-1]
-
-    def sx(t: float) -> float:
-        return label_w + max(0.0, t) / x_end * plot_w
-
+    axis = _TimeAxis.over(duration, label_w, plot_w)
+    sx = axis.x
     parts = [
         f'<svg viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'font-family="{FONT}" font-size="11">'
@@ -361,14 +387,7 @@ def timeline_svg(sessions: Sequence[SessionRecord], duration: float, width: int 
         )
         + "</defs>",
     ]
-    for tick in x_ticks:
-        x = sx(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height - 8}" stroke="{GRID}"/>'
-        )
-        parts.append(
-            f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" fill="{MUTED}">{_tick_label(tick)} s</text>'
-        )
+    parts += axis.grid(top, height - 8)
     for row, session in enumerate(sessions):
         y = top + row * row_h
         cy = y + row_h / 2
@@ -462,24 +481,13 @@ def agents_svg(agents: Sequence[dict[str, object]], duration: float, width: int 
     label_w, right, top, row_h = 210, 16, 24, 20
     plot_w = width - label_w - right
     height = top + row_h * len(agents) + 8
-    x_ticks = nice_ticks(0, max(duration, 1), 10)
-    x_end = x_ticks[-1]
-
-    def sx(t: float) -> float:
-        return label_w + max(0.0, t) / x_end * plot_w
-
+    axis = _TimeAxis.over(duration, label_w, plot_w)
+    sx = axis.x
     parts = [
         f'<svg viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'font-family="{FONT}" font-size="10.5">'
+        f'font-family="{FONT}" font-size="10.5">',
+        *axis.grid(top, height - 6),
     ]
-    for tick in x_ticks:
-        x = sx(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height - 6}" stroke="{GRID}"/>'
-        )
-        parts.append(
-            f'<text x="{x:.1f}" y="{top - 9}" text-anchor="middle" fill="{MUTED}">{_tick_label(tick)} s</text>'
-        )
     for row, agent in enumerate(agents):
         y = top + row * row_h
         busy = agent.get("busy") or []
