@@ -37,6 +37,7 @@ from .live.records import (
 )
 from .live.store import LiveStore, StaleRead, Txn
 from .metrics import Metrics
+from .nodes import last_seen
 from .queue_push import QueuePublisher, queue_entry
 from .records import Records
 from .remote_control import RemoteControl
@@ -107,18 +108,19 @@ class HelpDesk:
             return
         now = self.clock()
 
-        def reattach(txn: Txn) -> tuple[LiveSession, str | None, bool]:
+        def reattach(txn: Txn) -> tuple[LiveSession, str | None, bool, str | None]:
             live = txn.session(session.id)
             previous_sid, was_lost = live.device_sid, live.device_lost_at is not None
+            previous_node = live.device_node
             live.device_sid = sid
             live.device_node = self.node
             live.device_lost_at = None
             if was_lost:
                 audit(live, "peer.back", actor=device.actor(), at=now, reason="device reconnected")
-            return live, previous_sid, was_lost
+            return live, previous_sid, was_lost, previous_node
 
         try:
-            live, previous_sid, was_lost = await self.store.atomically(
+            live, previous_sid, was_lost, previous_node = await self.store.atomically(
                 reattach, sessions=[session.id]
             )
         except ProtocolError:
@@ -136,7 +138,10 @@ class HelpDesk:
         else:
             await self._send_session_started(live, to=("device",), resumed=True)
             if was_lost:
-                await self.control.party_back(live.id, device.actor())
+                if not await self.control.party_back(live.id, device.actor()):
+                    await self.control.tell_current(live.id, ("device",))
+            elif replaced and previous_node not in (None, self.node):
+                await self._party_moved(live.id, "device", device.actor(), previous_node)
             else:
                 await self.control.tell_current(live.id, ("device",))
             if live.agent_id and was_lost:
@@ -175,9 +180,15 @@ class HelpDesk:
         *,
         sid: str | None = None,
         node: str | None = None,
+        at: float | None = None,
     ) -> None:
-        """The device's socket is gone (it disconnected, or its server process died)."""
+        """The device's socket is gone (it disconnected, or its server process died).
+
+        ``at`` is when it was last known alive (a dead process's last heartbeat): the grace
+        period and the control lease run from then.
+        """
         now = self.clock()
+        lost_at = now if at is None else min(at, now)
 
         def lose(txn: Txn) -> LiveSession:
             live = txn.session(session_id)
@@ -187,8 +198,10 @@ class HelpDesk:
                 node is not None and live.device_node != node
             ):
                 raise StaleRead("device already replaced")
-            live.device_lost_at = now
-            audit(live, "peer.lost", actor=actor, at=now, reason=reason)
+            live.device_lost_at = lost_at
+            audit(
+                live, "peer.lost", actor=actor, at=now, reason=reason, detail=_since(lost_at, now)
+            )
             return live
 
         try:
@@ -207,7 +220,7 @@ class HelpDesk:
         if live.ring_id:
             await self._close_ring(live.ring_id, reason="peer_lost", actor=Actor.system())
         if live.agent_id and live.state not in WAITING_STATES:
-            await self.control.party_lost(live.id, actor)
+            await self.control.party_lost(live.id, actor, at=lost_at)
             await self.emit.send(
                 "agent",
                 live.agent_id,
@@ -215,7 +228,9 @@ class HelpDesk:
                 m.SessionPeer(session_id=live.id, peer="device", connected=False, grace_s=grace),
             )
         self.background.call_later(
-            ("grace", "device", live.device_id), grace, lambda: self.device_grace_over(live.id)
+            ("grace", "device", live.device_id),
+            max(0.0, lost_at + grace - now),
+            lambda: self.device_grace_over(live.id),
         )
 
     async def device_grace_over(self, session_id: str) -> None:
@@ -298,7 +313,7 @@ class HelpDesk:
         older = await self.emit.join(sid, "agent", agent.id)
         now = self.clock()
 
-        def attach(txn: Txn) -> tuple[AgentPresence, str | None, bool]:
+        def attach(txn: Txn) -> tuple[AgentPresence, str | None, bool, str | None]:
             presence = txn.agents.get(agent.id)
             if presence is None:
                 presence = AgentPresence(
@@ -310,14 +325,17 @@ class HelpDesk:
                 )
                 txn.agents[agent.id] = presence
             previous_sid, was_lost = presence.sid, presence.lost_at is not None
+            previous_node = presence.node
             presence.sid = sid
             presence.node = self.node
             presence.lost_at = None
             presence.languages = list(agent.languages)
             presence.skills = list(agent.skills)
-            return presence, previous_sid, was_lost
+            return presence, previous_sid, was_lost, previous_node
 
-        presence, previous_sid, was_lost = await self.store.atomically(attach, agents=[agent.id])
+        presence, previous_sid, was_lost, previous_node = await self.store.atomically(
+            attach, agents=[agent.id]
+        )
         self.background.cancel(("grace", "agent", agent.id))
         replaced = [previous_sid] if previous_sid != sid and not was_lost else []
         await self.emit.drop([*older, *replaced], "agent")
@@ -330,12 +348,15 @@ class HelpDesk:
         )
         await self.emit.send("agent", agent.id, Event.QUEUE_UPDATE, await self.queue.snapshot())
         if presence.session_id:
-            await self._agent_rejoins(agent, presence.session_id, was_lost=was_lost)
+            moved_from = previous_node if replaced and previous_node != self.node else None
+            await self._agent_rejoins(
+                agent, presence.session_id, was_lost=was_lost, moved_from=moved_from
+            )
         self.request_route()
         self.queue.request()
 
     async def _agent_rejoins(
-        self, agent: AgentIdentity, session_id: str, *, was_lost: bool
+        self, agent: AgentIdentity, session_id: str, *, was_lost: bool, moved_from: str | None
     ) -> None:
         """A reconnected (or replacing) agent socket gets its session back; the device re-offers."""
         session = await self.store.get_session(session_id)
@@ -347,7 +368,10 @@ class HelpDesk:
             )
         await self._send_session_started(session, to=("agent",), resumed=True)
         if was_lost:
-            await self.control.party_back(session.id, agent.actor())
+            if not await self.control.party_back(session.id, agent.actor()):
+                await self.control.tell_current(session.id, ("agent",))
+        elif moved_from is not None:
+            await self._party_moved(session.id, "agent", agent.actor(), moved_from)
         else:
             await self.control.tell_current(session.id, ("agent",))
         # Lost or replaced, the agent's new socket has no media yet: the device offers again.
@@ -362,10 +386,20 @@ class HelpDesk:
         await self.agent_lost(agent.id, agent.actor(), sid=sid)
 
     async def agent_lost(
-        self, agent_id: str, actor: Actor, *, sid: str | None = None, node: str | None = None
+        self,
+        agent_id: str,
+        actor: Actor,
+        *,
+        sid: str | None = None,
+        node: str | None = None,
+        at: float | None = None,
     ) -> None:
-        """The agent's socket is gone (it disconnected, or its server process died)."""
+        """The agent's socket is gone (it disconnected, or its server process died).
+
+        ``at`` is when it was last known alive, as for :meth:`device_lost`.
+        """
         now = self.clock()
+        lost_at = now if at is None else min(at, now)
 
         def lose(txn: Txn) -> AgentPresence:
             presence = txn.agent(agent_id)
@@ -375,7 +409,7 @@ class HelpDesk:
                 node is not None and presence.node != node
             ):
                 raise StaleRead("agent already replaced")
-            presence.lost_at = now
+            presence.lost_at = lost_at
             return presence
 
         try:
@@ -387,20 +421,24 @@ class HelpDesk:
         if presence.ring_id:
             await self._close_ring(presence.ring_id, reason="peer_lost", actor=Actor.system())
         if presence.session_id:
-            await self._tell_deviceagent_lost(actor, presence.session_id, grace)
+            await self._tell_device_agent_lost(actor, presence.session_id, grace, lost_at)
         self.background.call_later(
-            ("grace", "agent", agent_id), grace, lambda: self.agent_grace_over(agent_id)
+            ("grace", "agent", agent_id),
+            max(0.0, lost_at + grace - now),
+            lambda: self.agent_grace_over(agent_id),
         )
         self.queue.request()
 
-    async def _tell_deviceagent_lost(self, actor: Actor, session_id: str, grace: float) -> None:
+    async def _tell_device_agent_lost(
+        self, actor: Actor, session_id: str, grace: float, lost_at: float
+    ) -> None:
         try:
             session = await self._audit_session(
-                session_id, "peer.lost", actor, "agent disconnected"
+                session_id, "peer.lost", actor, "agent disconnected", lost_at=lost_at
             )
         except ProtocolError:
             return  # the session ended meanwhile: nobody to tell
-        await self.control.party_lost(session_id, actor)
+        await self.control.party_lost(session_id, actor, at=lost_at)
         await self.emit.send(
             "device",
             session.device_id,
@@ -761,6 +799,37 @@ class HelpDesk:
 
     # --- helpers --------------------------------------------------------------------------------
 
+    async def _party_moved(self, session_id: str, role: Role, actor: Actor, from_node: str) -> None:
+        """A party's new socket replaced one held by another process, before anyone noticed it lost.
+
+        That process may have died (the usual reason to reconnect elsewhere), so the old socket
+        counts as lost from that process's last heartbeat and back now: remote control passes
+        through ``suspended`` and resumes only under the lease rules, never silently kept.
+        """
+        now = self.clock()
+        lost_at = last_seen(await self.store.beats(), from_node, now)
+
+        def note(txn: Txn) -> LiveSession:
+            live = txn.session(session_id)
+            audit(
+                live,
+                "peer.moved",
+                actor=actor,
+                at=now,
+                reason=f"{role} reconnected through another server process",
+                detail={"from": from_node, **_since(lost_at, now)},
+            )
+            return live
+
+        try:
+            self.writer.save(await self.store.atomically(note, sessions=[session_id]))
+        except ProtocolError:
+            return  # the session ended meanwhile
+        changed = await self.control.party_lost(session_id, actor, at=lost_at)
+        changed = await self.control.party_back(session_id, actor, left=from_node) or changed
+        if not changed:
+            await self.control.tell_current(session_id, (role,))
+
     async def session_of_party(self, party: Identity, session_id: str) -> LiveSession:
         session = await self.store.get_session(session_id)
         if session is None or session.state is SessionState.ENDED:
@@ -778,17 +847,26 @@ class HelpDesk:
         return session
 
     async def _audit_session(
-        self, session_id: str, kind: str, actor: Actor, reason: str
+        self,
+        session_id: str,
+        kind: Literal["peer.lost", "peer.back"],
+        actor: Actor,
+        reason: str,
+        *,
+        lost_at: float | None = None,
     ) -> LiveSession:
+        """Record the agent's socket lost (since ``lost_at``) or back in the session."""
         now = self.clock()
 
         def note(txn: Txn) -> LiveSession:
             live = txn.session(session_id)
             if kind == "peer.lost":
-                live.agent_lost_at = now
-            elif kind == "peer.back":
+                live.agent_lost_at = now if lost_at is None else lost_at
+                detail = _since(live.agent_lost_at, now)
+            else:
                 live.agent_lost_at = None
-            audit(live, kind, actor=actor, at=now, reason=reason)
+                detail = {}
+            audit(live, kind, actor=actor, at=now, reason=reason, detail=detail)
             return live
 
         live = await self.store.atomically(note, sessions=[session_id])
@@ -815,3 +893,8 @@ class HelpDesk:
                 resumed=resumed,
             )
             await self.emit.send(role, identity_id, Event.SESSION_STARTED, started)
+
+
+def _since(lost_at: float, now: float) -> dict[str, float]:
+    """Audit detail for a loss noticed after the fact (a dead process's last heartbeat)."""
+    return {"since": lost_at} if lost_at < now else {}

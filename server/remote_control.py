@@ -30,6 +30,7 @@ from .live.control import change_control
 from .live.machine import audit, count_kind
 from .live.records import Actor, ControlState, LiveSession, SessionState
 from .live.store import Txn
+from .nodes import silent_nodes
 
 if TYPE_CHECKING:
     from .desk import HelpDesk
@@ -209,10 +210,16 @@ class RemoteControl:
 
     # --- hooks from the desk --------------------------------------------------------------------
 
-    async def party_lost(self, session_id: str, who: Actor) -> None:
-        """A party dropped off: granted control is suspended at once, an open request lapses."""
+    async def party_lost(self, session_id: str, who: Actor, *, at: float | None = None) -> bool:
+        """A party dropped off: granted control is suspended at once, an open request lapses.
+
+        ``at`` is when the party was last known connected (a dead process's last heartbeat):
+        the lease runs from then. If it already ran out, consent is gone at once. Returns
+        whether control changed.
+        """
         now = self.desk.clock()
-        lease = self.desk.settings.control_lease_s
+        lost_at = now if at is None else min(at, now)
+        lease_until = lost_at + self.desk.settings.control_lease_s
 
         def suspend(txn: Txn) -> tuple[LiveSession, Reason] | None:
             live = txn.session(session_id)
@@ -224,9 +231,13 @@ class RemoteControl:
                     at=now,
                     kind="control.suspended",
                     reason=f"{who.kind} disconnected",
+                    detail={"since": lost_at} if lost_at < now else None,
                 )
-                live.control_lease_until = now + lease
-                return live, "suspended"
+                live.control_lease_until = lease_until
+                if lease_until > now:
+                    return live, "suspended"
+                _expire(live, now, "the lease ran out before the loss was noticed")
+                return live, "expired"
             if live.control is C.REQUESTED:
                 change_control(
                     live,
@@ -241,23 +252,55 @@ class RemoteControl:
 
         result = await self._apply_optional(suspend, session_id)
         if result is None:
-            return
+            return False
         live, reason = result
         self.desk.writer.save(live)
         await self._publish(live, reason)
         if reason == "suspended":
             self.desk.background.call_later(
-                ("control-lease", session_id), lease, lambda: self.lease_over(session_id)
+                ("control-lease", session_id),
+                lease_until - now,
+                lambda: self.lease_over(session_id),
             )
+        return True
 
-    async def party_back(self, session_id: str, who: Actor) -> None:
-        """Both parties are connected again: a suspended grant resumes if its lease still runs."""
+    async def party_back(self, session_id: str, who: Actor, *, left: str | None = None) -> bool:
+        """A party is back: suspended control resumes if both parties are connected, to live
+        server processes, within the lease; past the lease it is gone. Returns whether control
+        changed.
+
+        ``left`` is a server process the returning party has just left for another one: a party
+        still recorded there is not counted as connected. The sweeper calls this too for every
+        suspended session, so a resume that waited for a process to prove itself alive still
+        happens.
+        """
+        session = await self.desk.store.get_session(session_id)
+        if session is None or session.control is not C.SUSPENDED:
+            return False
+        if (
+            session.control_lease_until is not None
+            and self.desk.clock() > session.control_lease_until
+        ):
+            return await self.lease_over(session_id)
+        agent = await self.desk.store.get_agent(session.agent_id) if session.agent_id else None
         now = self.desk.clock()
+        silent = set(await silent_nodes(self.desk.store, now))
+        if left is not None:
+            silent.add(left)
+        if (
+            agent is None
+            or not agent.connected
+            or agent.node in silent
+            or session.device_node in silent
+        ):
+            return False
 
         def resume(txn: Txn) -> LiveSession | None:
             live = txn.session(session_id)
             if live.control is not C.SUSPENDED or not live.device_connected or live.agent_lost_at:
                 return None
+            if live.device_node != session.device_node:
+                return None  # the device moved meanwhile: its own return decides
             if live.control_lease_until is None or now > live.control_lease_until:
                 return None
             change_control(
@@ -271,30 +314,26 @@ class RemoteControl:
             return live
 
         live = await self._apply_optional(resume, session_id)
-        if live is not None:
-            self.desk.writer.save(live)
-            self.desk.background.cancel(("control-lease", session_id))
-            await self._publish(live, "resumed")
+        if live is None:
+            return False
+        self.desk.writer.save(live)
+        self.desk.background.cancel(("control-lease", session_id))
+        await self._publish(live, "resumed")
+        return True
 
     async def tell_current(self, session_id: str, to: tuple[Role, ...]) -> None:
-        """Tell a (re)connected party where control stands, so it never acts on a stale view."""
+        """Tell a (re)connected party where control stands and what last moved it, so it never
+        acts on a stale view (a party back after the lease hears ``none``, ``expired``)."""
         live = await self.desk.store.get_session(session_id)
         if live is None or live.state is SessionState.ENDED:
             return
-        reasons: dict[ControlState, Reason] = {
-            C.NONE: "released",
-            C.REQUESTED: "requested",
-            C.GRANTED: "granted",
-            C.SUSPENDED: "suspended",
-        }
-        reason = reasons[live.control]
-        await self._publish(live, reason, to=to)
+        await self._publish(live, _current_reason(live), to=to)
 
     async def tell_ended(self, ended: LiveSession) -> None:
         """The session ended with control on: both parties hear that control is over."""
         await self._publish(ended, "ended")
 
-    async def lease_over(self, session_id: str) -> None:
+    async def lease_over(self, session_id: str) -> bool:
         """The lease ran out (a local timer, or any process's sweeper): consent is gone."""
         now = self.desk.clock()
 
@@ -302,20 +341,17 @@ class RemoteControl:
             live = txn.session(session_id)
             if live.control is not C.SUSPENDED:
                 return None
-            change_control(
-                live,
-                C.NONE,
-                actor=Actor.system(),
-                at=now,
-                kind="control.expired",
-                reason="the lease ran out; consent must be asked again",
-            )
+            if live.control_lease_until is not None and now < live.control_lease_until:
+                return None  # a newer suspension with a lease of its own
+            _expire(live, now, "the lease ran out; consent must be asked again")
             return live
 
         live = await self._apply_optional(expire, session_id)
-        if live is not None:
-            self.desk.writer.save(live)
-            await self._publish(live, "expired")
+        if live is None:
+            return False
+        self.desk.writer.save(live)
+        await self._publish(live, "expired")
+        return True
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -368,3 +404,37 @@ class RemoteControl:
         if "agent" in to and live.agent_id:
             await self.desk.emit.send("agent", live.agent_id, Event.CONTROL_STATE, state)
         return state
+
+
+_WHY_NONE: dict[str, Reason] = {
+    "control.denied": "denied",
+    "control.revoked": "revoked",
+    "control.released": "released",
+    "control.expired": "expired",
+}
+_CURRENT: dict[ControlState, Reason] = {
+    C.REQUESTED: "requested",
+    C.GRANTED: "granted",
+    C.SUSPENDED: "suspended",
+}
+
+
+def _current_reason(live: LiveSession) -> Reason:
+    """How to tell a party where control stands: for ``none``, what ended it (from the
+    timeline: ``expired`` after a lease ran out while the party was away); otherwise the state
+    itself (never ``resumed``: a device acts on that as a resume of its own suspension)."""
+    if live.control is not C.NONE:
+        return _CURRENT[live.control]
+    for event in reversed(live.timeline):
+        if event.kind == "control.requested":
+            break
+        reason = _WHY_NONE.get(event.kind)
+        if reason is not None:
+            return reason
+    return "released"
+
+
+def _expire(live: LiveSession, now: float, reason: str) -> None:
+    change_control(
+        live, C.NONE, actor=Actor.system(), at=now, kind="control.expired", reason=reason
+    )

@@ -4,7 +4,7 @@ Local timers fire on time; the sweeper catches what they miss. Every half second
 asks the store what has come due (rings past their expiry, grace periods and control leases that
 ran out) and handles it, whoever armed the timer, so a process that dies takes no deadline with
 it. With a shared store it also records this process's heartbeat, notices processes that stopped
-beating (their sockets count as lost), folds the batched estimate figures into the shared
+beating (their sockets count as lost as of their last beat), folds the batched estimate figures into the shared
 record, and pushes the queue so that changes made by other processes reach this one's sockets.
 """
 
@@ -18,6 +18,7 @@ import structlog
 from .live import ops
 from .live.records import Actor, SessionState
 from .live.store import Txn
+from .nodes import DEAD_AFTER_S, HEARTBEAT_INTERVAL_S, dead_nodes
 
 if TYPE_CHECKING:
     from .desk import HelpDesk
@@ -26,10 +27,12 @@ __all__ = ["NODE_TIMEOUT_S", "SWEEP_INTERVAL_S", "Sweeper"]
 
 log = structlog.get_logger("mayday.sweeper")
 
-SWEEP_INTERVAL_S = 0.5
+SWEEP_INTERVAL_S = HEARTBEAT_INTERVAL_S
 """How often each process looks for expired rings, grace periods and leases in the store."""
-NODE_TIMEOUT_S = 5.0
+NODE_TIMEOUT_S = DEAD_AFTER_S
 """A process whose heartbeat is older than this is taken for dead; its sockets count as lost."""
+CLAIM_TTL_S = 30.0
+"""How long one process's claim on cleaning up after a dead one holds, should it die too."""
 
 
 class Sweeper:
@@ -54,6 +57,8 @@ class Sweeper:
         """
         now = self.desk.clock()
         await self.desk.store.heartbeat(self.desk.node, now)
+        if self.desk.store.shared:
+            await self._notice_dead_nodes(now)
         due = await self.desk.store.due(now, grace_s=self.desk.settings.grace_period_s)
         for ring_id in due.rings:
             await self.desk.ring_timed_out(ring_id)
@@ -63,34 +68,39 @@ class Sweeper:
             await self.desk.agent_grace_over(agent_id)
         for session_id in due.expired_leases:
             await self.desk.control.lease_over(session_id)
+        for session_id in due.suspended:
+            await self.desk.control.party_back(session_id, Actor.system())
         if self.desk.store.shared:
             await self.flush_stats()
-            await self._notice_dead_nodes(now)
             self.desk.queue.request()
 
     async def _notice_dead_nodes(self, now: float) -> None:
-        """Sockets held by a process that stopped beating are lost: start their grace period.
+        """Sockets held by a process that stopped beating are lost, as of its last heartbeat.
 
-        Only when some process is overdue does this read the live records; each dead process is
-        dealt with once and then forgotten.
+        Remote control is suspended and the lease and grace clocks start from that beat, not
+        from now, so a crash noticed late never stretches the customer's consent. Exactly one
+        process deals with each dead one (it claims it first); only when some process is
+        overdue does this read the live records.
         """
-        dead = await self.desk.store.dead_nodes(before=now - NODE_TIMEOUT_S) - {self.desk.node}
-        if not dead:
-            return
-        for session in await self.desk.store.live_sessions():
-            node = session.device_node
-            if (
-                node in dead
-                and session.device_lost_at is None
-                and session.state is not SessionState.ENDED
-            ):
-                reason = f"server process {node} stopped"
-                await self.desk.device_lost(session.id, Actor.system(), reason, node=node)
-        for agent in await self.desk.store.agents():
-            if agent.node in dead and agent.lost_at is None:
-                await self.desk.agent_lost(agent.agent_id, Actor.system(), node=agent.node)
-        for node in dead:
-            log.warning("node.dead", node=node, noticed_by=self.desk.node)
+        for node, last_beat in (await dead_nodes(self.desk.store, now, me=self.desk.node)).items():
+            if not await self.desk.store.claim_node(node, by=self.desk.node, ttl_s=CLAIM_TTL_S):
+                continue  # another process is on it
+            log.warning("node.dead", node=node, last_beat=last_beat, noticed_by=self.desk.node)
+            reason = f"server process {node} stopped"
+            for session in await self.desk.store.live_sessions():
+                if (
+                    session.device_node == node
+                    and session.device_lost_at is None
+                    and session.state is not SessionState.ENDED
+                ):
+                    await self.desk.device_lost(
+                        session.id, Actor.system(), reason, node=node, at=last_beat
+                    )
+            for agent in await self.desk.store.agents():
+                if agent.node == node and agent.lost_at is None:
+                    await self.desk.agent_lost(
+                        agent.agent_id, Actor.system(), node=node, at=last_beat
+                    )
             await self.desk.store.forget_node(node)
 
     def note(self, *, arrival_at: float | None = None, handled_s: float | None = None) -> None:

@@ -10,10 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,68 +22,14 @@ from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from server.sim import HeadlessAgent
 
-from .services import flush, free_port, wait_healthy
+from .fleet import PASSWORD, Fleet, run_fleet
 from .support import Client, agent_auth, assert_eventually, device_auth, login, register_device
-
-PASSWORD = "scale-out-password"
-
-
-@dataclass
-class Fleet:
-    """N server processes sharing one Redis and one database."""
-
-    urls: list[str]
-    processes: list[subprocess.Popen[bytes]]
-    env: dict[str, str]
-    clients: list[Client] = field(default_factory=list)
-
-    def add_agents(self, *names: str) -> None:
-        for name in names:
-            subprocess.run(
-                [sys.executable, "-m", "server.cli", "agents", "add", name, "--languages", "en"],
-                input=PASSWORD + "\n",
-                text=True,
-                check=True,
-                env=self.env,
-                capture_output=True,
-            )
-
-    def kill(self, index: int) -> None:
-        self.processes[index].send_signal(signal.SIGKILL)
-        self.processes[index].wait(timeout=10)
 
 
 @pytest.fixture
 def fleet(redis_server: str, tmp_path: Path) -> Iterator[Fleet]:
-    flush(redis_server)
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server,
-        "MAYDAY_DATA_DIR": str(tmp_path / "data"),
-        "MAYDAY_SECRET_KEY": "fleet-shared-signing-key-" + "x" * 24,
-        "MAYDAY_LOG_LEVEL": "warning",
-        "MAYDAY_GRACE_PERIOD_S": "20",
-    }
-    fleet = Fleet(urls=[], processes=[], env=env)
-    fleet.add_agents("bootstrap")  # creates the schema before two processes race to
-    for index in range(2):
-        port = free_port()
-        log = open(tmp_path / f"server{index}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "server", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        fleet.processes.append(process)
-        fleet.urls.append(f"http://127.0.0.1:{port}")
-    for url, process in zip(fleet.urls, fleet.processes, strict=True):
-        wait_healthy(url, process)
-    yield fleet
-    for process in fleet.processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
+    with run_fleet(redis_server, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -137,6 +137,13 @@ class MemoryStore(LiveStore):
                 and s.control_lease_until is not None
                 and s.control_lease_until <= now
             ],
+            suspended=[
+                s.id
+                for s in live
+                if s.control is ControlState.SUSPENDED
+                and s.control_lease_until is not None
+                and s.control_lease_until > now
+            ],
         )
 
     async def forget_session(self, session_id: str) -> None:

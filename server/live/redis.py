@@ -15,7 +15,8 @@ Keys (prefix ``mayday:``):
 * ``ring-deadlines``, ``device-lost``, ``agent-lost``, ``control-leases``: what is due when, so any
   process's sweeper finds expired rings, grace periods and leases even if the process that armed
   the timer has died;
-* ``nodes``: server processes by last heartbeat;
+* ``nodes``: server processes by last heartbeat; ``node-claim:<node>``: which live process
+  cleans up after a dead one (it lapses, so a claimant that dies leaves it to the next);
 * ``failures:<key>``: failure counters (sign-ins), expiring with their window.
 
 All index entries are derived from the records on every write, in the same transaction.
@@ -249,25 +250,31 @@ class RedisStore(LiveStore):
             pipe.zrangebyscore(self._k("device-lost"), "-inf", now - grace_s)
             pipe.zrangebyscore(self._k("agent-lost"), "-inf", now - grace_s)
             pipe.zrangebyscore(self._k("control-leases"), "-inf", now)
-            rings, devices, agents, leases = await pipe.execute()
+            pipe.zrangebyscore(self._k("control-leases"), f"({now}", "+inf")
+            rings, devices, agents, leases, suspended = await pipe.execute()
         return Due(
             rings=_strs(rings),
             lost_sessions=_strs(devices),
             lost_agents=_strs(agents),
             expired_leases=_strs(leases),
+            suspended=_strs(suspended),
         )
 
     async def heartbeat(self, node: str, now: float) -> None:
         await self.redis.zadd(self._k("nodes"), {node: now})
 
-    async def dead_nodes(self, before: float) -> set[str]:
-        return set(_strs(await self.redis.zrangebyscore(self._k("nodes"), "-inf", before)))
+    async def beats(self) -> dict[str, float]:
+        pairs: Any = await self.redis.zrange(self._k("nodes"), 0, -1, withscores=True)
+        return {str(node): float(at) for node, at in pairs}
+
+    async def claim_node(self, node: str, *, by: str, ttl_s: float) -> bool:
+        claimed = await self.redis.set(
+            self._k("node-claim", node), by, nx=True, px=max(1, round(ttl_s * 1000))
+        )
+        return bool(claimed)
 
     async def forget_node(self, node: str) -> None:
         await self.redis.zrem(self._k("nodes"), node)
-
-    async def live_nodes(self, since: float) -> set[str]:
-        return set(_strs(await self.redis.zrangebyscore(self._k("nodes"), since, "+inf")))
 
     async def count_failure(self, key: str, window_s: float) -> int:
         window_ms = max(1, round(window_s * 1000))

@@ -70,6 +70,9 @@ class Due:
     """Agents gone longer than the grace period."""
     expired_leases: list[str] = field(default_factory=list)
     """Sessions whose suspended control lease has run out."""
+    suspended: list[str] = field(default_factory=list)
+    """Sessions whose control is suspended with the lease still running: they resume as soon
+    as both parties are connected to live processes."""
 
 
 class LiveStore(ABC):
@@ -136,16 +139,18 @@ class LiveStore(ABC):
     async def heartbeat(self, node: str, now: float) -> None:  # noqa: B027 (one process: no-op)
         """Record that server process ``node`` is alive."""
 
-    async def dead_nodes(self, before: float) -> set[str]:
-        """Processes whose last heartbeat is older than ``before``; none for a local store."""
-        return set()
+    async def beats(self) -> dict[str, float]:
+        """Every known server process and the time of its last heartbeat; none for a local store."""
+        return {}
+
+    async def claim_node(self, node: str, *, by: str, ttl_s: float) -> bool:
+        """Claim the clean-up of dead process ``node`` for process ``by``; ``True`` for one
+        claimant only. The claim lapses after ``ttl_s``, so a claimant that dies half-way
+        leaves the work to the next one."""
+        return True
 
     async def forget_node(self, node: str) -> None:  # noqa: B027 (one process: no-op)
         """A dead process has been dealt with."""
-
-    async def live_nodes(self, since: float) -> set[str]:
-        """Processes with a heartbeat since ``since``; only meaningful for shared stores."""
-        return set()
 
     @abstractmethod
     async def count_failure(self, key: str, window_s: float) -> int:
