@@ -25,7 +25,7 @@ SHARED_SERVICES = ("DATABASE_URL", "REDIS_URL", "MAYDAY_DATABASE_URL", "MAYDAY_R
 
 def mayday(*args: str, env: dict[str, str], stdin: str | None = None) -> None:
     subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "mayday.cli", *args],
         input=stdin,
         text=True,
         check=True,
@@ -48,7 +48,7 @@ def running_server(agents: list[str], **settings: str) -> Iterator[str]:
         for name in agents:
             mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "server", "--port", str(port)],
+            [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=open(Path(data_dir) / "server.log", "w"),  # noqa: SIM115

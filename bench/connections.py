@@ -291,7 +291,7 @@ async def measure(
     with tempfile.TemporaryDirectory(prefix="mayday-conn-") as tmp:
         data_dir = Path(tmp)
         credentials: list[dict[str, Any]] = []
-        real = "server.cli" in module_args  # a mayday server: its devices must exist
+        real = "mayday.cli" in module_args  # a mayday server: its devices must exist
         if real and args.register == "db":
             credentials = await seed_devices(data_dir, n + warmup)
         elif not real:
@@ -604,7 +604,7 @@ async def main() -> None:
     per_worker = (args.devices + args.warmup) // args.workers + 1
     raise_fd_limit(max(args.devices + args.warmup + 256, per_worker + 256))
 
-    commands = {"mayday": ["server.cli", "server"], "floor": ["bench._bare_server"]}
+    commands = {"mayday": ["mayday.cli", "server"], "floor": ["bench._bare_server"]}
     names = [name for name in commands if name in args.servers.split(",")]
     runs = [await measure(name, commands[name], args, trace=args.trace) for name in names]
     print_table(runs, args)

@@ -9,7 +9,7 @@ once; the clock stops at the first video frame the agent has:
 * browser: the console (agent_web/) in Chromium, accepting through its own Accept button the
   moment the ring card appears (a MutationObserver clicks it); the first frame is the first
   ``requestVideoFrameCallback`` of its <video>, i.e. a frame handed to the compositor;
-* Python: :class:`server.sim.HeadlessAgent`, the reference agent; its first frame is the first
+* Python: :class:`sim.HeadlessAgent`, the reference agent; its first frame is the first
   frame aiortc decoded.
 
 Both are timed from the help press, on the same wall clock (the page reports
@@ -36,7 +36,7 @@ from bench._server import PASSWORD, running_server
 from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from server.logs import configure_logging
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 AGENT = "bench-agent"

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, running_server
 from server.logs import configure_logging
-from server.sim import HeadlessAgent
 from signaling.annotations import Clear, Stroke
+from sim import HeadlessAgent
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -65,7 +65,7 @@ async def start_session(
     device = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "server.cli",
+        "mayday.cli",
         "device",
         "--server",
         url,

@@ -10,7 +10,7 @@ so glass-to-glass latency = decoded − captured, both on this process's clock. 
 does not read back (the complement does not match) are counted and left out.
 
 * through the server: a :class:`~device_agent.DeviceAgent` and a
-  :class:`~server.sim.HeadlessAgent` connected to a real ``mayday server`` process; the agent
+  :class:`~sim.HeadlessAgent` connected to a real ``mayday server`` process; the agent
   accepts the ring at once. Time to first frame is ``ring.accept`` sent → first decoded frame
   (session.started to the device, its offer, rtc.offer/rtc.answer relayed by the server, ICE,
   DTLS, the first keyframe).
@@ -59,7 +59,7 @@ from device_agent.peer import DEFAULT_CODEC, DevicePeer
 from device_agent.rtc import peer_connection
 from device_agent.screens.base import Frame, ScreenSource
 from server.logs import configure_logging
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 WIDTH, HEIGHT = 1280, 800
 FPS = 30.0

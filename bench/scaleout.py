@@ -58,7 +58,7 @@ def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[
             port = free_port()
             running.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "server.cli", "server", "--port", str(port)],
+                    [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

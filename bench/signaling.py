@@ -28,7 +28,7 @@ from device_agent.media import ScreenTrack
 from device_agent.overlay import AnnotationLayer
 from device_agent.peer import DevicePeer
 from server.logs import configure_logging
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -32,7 +32,7 @@ class Fleet:
     def add_agents(self, *names: str) -> None:
         for name in names:
             subprocess.run(
-                [sys.executable, "-m", "server.cli", "agents", "add", name, "--languages", "en"],
+                [sys.executable, "-m", "mayday.cli", "agents", "add", name, "--languages", "en"],
                 input=PASSWORD + "\n",
                 text=True,
                 check=True,
@@ -66,7 +66,7 @@ def run_fleet(redis_url: str, tmp_path: Path, *, size: int = 2, **settings: str)
             port = free_port()
             log = open(tmp_path / f"server{index}.log", "wb")  # noqa: SIM115
             process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "server", "--port", str(port)],
+                [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

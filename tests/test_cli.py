@@ -10,7 +10,7 @@ from pathlib import Path
 
 def _mayday(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "mayday.cli", *args],
         input=stdin,
         text=True,
         capture_output=True,

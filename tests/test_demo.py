@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from server.demo import DEMO_AGENT, DEMO_PASSWORD
+from mayday.demo import DEMO_AGENT, DEMO_PASSWORD
 
 from .services import free_port
 from .support import assert_eventually
@@ -20,7 +20,7 @@ async def test_demo_serves_the_console_and_the_customers_tablet(tmp_path: Path) 
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "server.cli",
+        "mayday.cli",
         "demo",
         "--port",
         str(port),

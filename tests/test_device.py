@@ -19,10 +19,10 @@ from device_agent import DeviceAgent
 from device_agent.overlay import HIDDEN_FILL, HIDDEN_STRIPE
 from device_agent.screens.base import Rect
 from device_agent.screens.tablet import SimulatedTablet
-from server.sim import HeadlessAgent
 from signaling import Event
 from signaling import models as m
 from signaling.annotations import Stroke
+from sim import HeadlessAgent
 
 from .conftest import Desk
 from .support import assert_eventually, register_device

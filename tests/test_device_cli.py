@@ -9,7 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 from .conftest import Desk
 
@@ -18,7 +18,7 @@ async def _run_device(desk: Desk, config: Path, *extra: str) -> asyncio.subproce
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "server.cli",
+        "mayday.cli",
         "device",
         "--server",
         desk.url,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from device_agent import DeviceAgent, PatternScreen
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 from .conftest import Desk
 from .support import assert_eventually, register_device

@@ -248,7 +248,7 @@ async def test_mayday_db_upgrade(database_url: str, open_records: Callable[[], R
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "server.cli",
+        "mayday.cli",
         "db",
         "upgrade",
         env={**os.environ, "DATABASE_URL": database_url},

@@ -20,7 +20,7 @@ import pytest
 
 from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 from .fleet import PASSWORD, Fleet, run_fleet
 from .support import Client, agent_auth, assert_eventually, device_auth, login, register_device

@@ -21,9 +21,9 @@ import jsonschema
 import pytest
 import yaml
 
-from server.sim.embedded import EmbeddedServer
-from server.sim.metrics import METRICS, SloError, parse_slo, percentile
-from server.sim.scenario import (
+from sim.embedded import EmbeddedServer
+from sim.metrics import METRICS, SloError, parse_slo, percentile
+from sim.scenario import (
     STEP_TYPES,
     ScenarioError,
     json_schema,
@@ -41,7 +41,7 @@ DOCS = ROOT / "docs" / "scenarios.md"
 
 def mayday_sim(*args: str, timeout: float = 110) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "sim", "--no-progress", *args],
+        [sys.executable, "-m", "mayday.cli", "sim", "--no-progress", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

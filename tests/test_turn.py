@@ -34,10 +34,10 @@ from aiortc import (
 
 import device_agent.peer
 import device_agent.rtc
-import server.sim.agent
+import sim.agent
 from device_agent import DeviceAgent, PatternScreen
 from server.ice import turn_credentials
-from server.sim import HeadlessAgent
+from sim import HeadlessAgent
 
 from .conftest import AGENT_PASSWORD, Desk, DeskFactory
 from .support import assert_eventually, login, register_device
@@ -319,7 +319,7 @@ async def test_session_media_flows_through_the_relay_alone(
     # The server's ice_transport_policy=relay reaches both peers in session.started; the agent's
     # peer uses what GET /api/ice-servers gave it, the device's what session.started gave it.
     peers = RelayPeers()
-    monkeypatch.setattr(server.sim.agent, "peer_connection", peers.factory("agent", agent_servers))
+    monkeypatch.setattr(sim.agent, "peer_connection", peers.factory("agent", agent_servers))
     monkeypatch.setattr(device_agent.peer, "peer_connection", peers.factory("device"))
 
     agent = HeadlessAgent(desk.url, token)

@@ -3,7 +3,7 @@
 The customer is a real :class:`~device_agent.DeviceAgent` on a fresh
 :class:`~device_agent.screens.tablet.SimulatedTablet`; the customer's taps go through the tablet
 (``origin="customer"``), exactly where a finger would land. The agent is a pooled
-:class:`~server.sim.agent.HeadlessAgent` that speaks the console's protocol; its input goes
+:class:`~sim.agent.HeadlessAgent` that speaks the console's protocol; its input goes
 through ``control.input`` and comes back only as video. Where a step needs to know where
 something is (an element's rectangle), the runner asks the tablet, as a person looking at the
 screen would; what the agent *sees* is only ever judged from the frames it decoded.

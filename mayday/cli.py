@@ -13,7 +13,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-from .settings import Settings
+from server.settings import Settings
 
 __all__ = ["main"]
 
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--data-dir")
 
     sim = commands.add_parser("sim", help="run support sessions from scenario files, measure them")
-    from .sim.cli import add_arguments as add_sim_arguments
+    from sim.cli import add_arguments as add_sim_arguments
 
     add_sim_arguments(sim)
     return parser
@@ -105,8 +105,8 @@ def _read_password(name: str) -> str:
 
 
 async def _agents(args: argparse.Namespace) -> int:
-    from .auth import hash_password
-    from .records import open_records
+    from server.auth import hash_password
+    from server.records import open_records
 
     records = await open_records(_settings(args))
     try:
@@ -139,7 +139,7 @@ async def _agents(args: argparse.Namespace) -> int:
 
 
 async def _db(args: argparse.Namespace) -> int:
-    from .records import open_records
+    from server.records import open_records
 
     records = await open_records(_settings(args))
     await records.close()
@@ -150,8 +150,8 @@ async def _db(args: argparse.Namespace) -> int:
 def _server(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from .app import create_app
-    from .logs import configure_logging
+    from server.app import create_app
+    from server.logs import configure_logging
 
     settings = _settings(args)
     configure_logging(settings.log_format, settings.log_level)
@@ -179,8 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from pathlib import Path
 
+        from server.logs import configure_logging
+
         from .demo import run_demo
-        from .logs import configure_logging
 
         configure_logging(level="warning")
         preview_port = args.preview_port if args.preview_port is not None else args.port + 1
@@ -188,13 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_demo(args.host, args.port, preview_port, Path(args.data_dir), args.locale)
         )
     if args.command == "sim":
-        from .sim.cli import run as run_sim
+        from sim.cli import run as run_sim
 
         return run_sim(args)
     if args.command == "device":
         from device_agent.cli import run as run_device
-
-        from .logs import configure_logging
+        from server.logs import configure_logging
 
         configure_logging(level="info")
         return run_device(args)

@@ -96,7 +96,7 @@ class EmbeddedServer:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "server.cli",
+                "mayday.cli",
                 "server",
                 "--host",
                 "127.0.0.1",

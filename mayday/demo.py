@@ -14,10 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import create_app
-from .appkeys import RECORDS
-from .auth import hash_password
-from .settings import Settings
+from server.app import create_app
+from server.appkeys import RECORDS
+from server.auth import hash_password
+from server.settings import Settings
 
 __all__ = ["DEMO_AGENT", "DEMO_PASSWORD", "run_demo"]
 
