@@ -108,6 +108,19 @@ class Desk:
             assert ack == {"ok": True, "status": "available"}
         return client
 
+    async def session(
+        self, agent_name: str = "alice"
+    ) -> tuple[Client, Client, dict[str, str], str]:
+        """A device asks for help and a new agent accepts: (device, agent, credentials, id)."""
+        agent = await self.agent(agent_name)
+        device, registered = await self.device()
+        ticket = (await device.call("help.request", {}))["ticket"]
+        ring = await agent.next("ring")
+        await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
+        await device.next("session.started")
+        await agent.next("session.started")
+        return device, agent, registered, ticket["id"]
+
     async def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self.http.get(f"{self.url}{path}", headers=headers) as response:

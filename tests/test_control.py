@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.remote_control import MAX_INPUT_NOTES
+from server.desk.control import MAX_INPUT_NOTES
 
 from .conftest import Desk, DeskFactory
 from .support import Client, device_auth
 
 TAP = {"type": "tap", "x": 0.5, "y": 0.5}
-
-
-async def _session(desk: Desk) -> tuple[Client, Client, dict[str, str], str]:
-    agent = await desk.agent("alice")
-    device, registered = await desk.device()
-    ticket = (await device.call("help.request", {}))["ticket"]
-    ring = await agent.next("ring")
-    await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
-    await device.next("session.started")
-    return device, agent, registered, ticket["id"]
 
 
 async def _events(desk: Desk, session_id: str) -> list[dict[str, Any]]:
@@ -41,7 +31,7 @@ async def _grant(device: Client, agent: Client, session_id: str) -> None:
 
 
 async def test_input_is_relayed_only_while_consent_holds(desk: Desk) -> None:
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     payload = {"session_id": session_id, "seq": 1, "events": [TAP]}
     refused = await agent.call("control.input", payload)
     assert refused["error"]["code"] == "forbidden"
@@ -90,7 +80,7 @@ async def test_input_is_relayed_only_while_consent_holds(desk: Desk) -> None:
 
 async def test_refused_and_dropped_input_is_recorded_up_to_a_cap(desk: Desk) -> None:
     """A flood of input without consent stays refused, but does not grow the timeline forever."""
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     for seq in range(MAX_INPUT_NOTES + 5):
         payload = {"session_id": session_id, "seq": seq, "events": [TAP]}
         assert (await agent.call("control.input", payload))["error"]["code"] == "forbidden"
@@ -110,7 +100,7 @@ async def test_refused_and_dropped_input_is_recorded_up_to_a_cap(desk: Desk) -> 
 
 
 async def test_customer_denies(desk: Desk) -> None:
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     await agent.call("control.request", {"session_id": session_id})
     request = await device.next("control.request")
     denied = await device.call(
@@ -126,7 +116,7 @@ async def test_customer_denies(desk: Desk) -> None:
 
 
 async def test_only_the_right_party_may_ask_or_answer(desk: Desk) -> None:
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     other_agent = await desk.agent("mallory")
     assert (await other_agent.call("control.request", {"session_id": session_id}))["error"][
         "code"
@@ -150,7 +140,7 @@ async def test_only_the_right_party_may_ask_or_answer(desk: Desk) -> None:
 
 
 async def test_disconnect_suspends_and_the_lease_resumes(desk: Desk) -> None:
-    device, agent, registered, session_id = await _session(desk)
+    device, agent, registered, session_id = await desk.session()
     await _grant(device, agent, session_id)
     await device.close()
     suspended = await agent.next_matching("control.state", lambda s: s["state"] == "suspended")
@@ -168,7 +158,7 @@ async def test_disconnect_suspends_and_the_lease_resumes(desk: Desk) -> None:
 
 async def test_consent_is_gone_after_the_lease(make_desk: DeskFactory) -> None:
     desk = await make_desk(control_lease_s=0.2)
-    device, agent, registered, session_id = await _session(desk)
+    device, agent, registered, session_id = await desk.session()
     await _grant(device, agent, session_id)
     await device.close()
     expired = await agent.next_matching("control.state", lambda s: s["reason"] == "expired")
@@ -180,7 +170,7 @@ async def test_consent_is_gone_after_the_lease(make_desk: DeskFactory) -> None:
 
 
 async def test_session_end_ends_control_and_the_customer_rates(desk: Desk) -> None:
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     await _grant(device, agent, session_id)
     early = await device.call("session.rate", {"session_id": session_id, "rating": 5})
     assert early["error"]["code"] == "conflict"

@@ -10,7 +10,7 @@ counts from the dead process's last heartbeat, not from when another process not
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,11 @@ PLACES = {
 
 
 @pytest.fixture
-def fleet(redis_server: str, tmp_path: Path) -> Iterator[Fleet]:
+async def fleet(redis_server: str, tmp_path: Path) -> AsyncIterator[Fleet]:
     with run_fleet(redis_server, tmp_path, control_lease_s=str(LEASE_S)) as running:
         yield running
+        for client in running.clients:
+            await client.close()
 
 
 @pytest.fixture
@@ -119,59 +121,51 @@ async def _control_moves(
     return [e for e in events if e["kind"] in MOVES]
 
 
-async def _close(fleet: Fleet) -> None:
-    for client in fleet.clients:
-        await client.close()
+async def _lose_and_return(
+    fleet: Fleet, http: aiohttp.ClientSession, dies: str, away_s: float
+) -> Parties:
+    """A granted session; ``kill -9`` of process DEAD; whoever was there is back after ``away_s``."""
+    parties = await _granted_session(fleet, http, *PLACES[dies])
+    fleet.kill(DEAD)
+    await asyncio.sleep(away_s)
+    await _reconnect(fleet, parties, dies)
+    return parties
 
 
 @pytest.mark.parametrize("dies", list(PLACES))
 async def test_back_within_the_lease_control_resumes_after_a_suspension(
     fleet: Fleet, http: aiohttp.ClientSession, dies: str
 ) -> None:
-    parties = await _granted_session(fleet, http, *PLACES[dies])
-    try:
-        fleet.kill(DEAD)
-        await asyncio.sleep(1.0)  # a client's usual reconnect delay
-        await _reconnect(fleet, parties, dies)
-        for party in (parties.device, parties.agent):
-            resumed = await party.next_matching("control.state", lambda s: s["reason"] == "resumed")
-            assert resumed["state"] == "granted"
-        assert await _tap(parties.agent, parties.session_id, 2) == {"ok": True}
-        await parties.device.next_matching("control.input", lambda i: i["seq"] == 2)
-        moves = await _control_moves(http, fleet, parties)
-        kinds = [e["kind"] for e in moves]
-        assert kinds == ["control.granted", "control.suspended", "control.resumed"], kinds
-    finally:
-        await _close(fleet)
+    parties = await _lose_and_return(fleet, http, dies, away_s=1.0)  # a client's usual delay
+    for party in (parties.device, parties.agent):
+        resumed = await party.next_matching("control.state", lambda s: s["reason"] == "resumed")
+        assert resumed["state"] == "granted"
+    assert await _tap(parties.agent, parties.session_id, 2) == {"ok": True}
+    await parties.device.next_matching("control.input", lambda i: i["seq"] == 2)
+    moves = await _control_moves(http, fleet, parties)
+    kinds = [e["kind"] for e in moves]
+    assert kinds == ["control.granted", "control.suspended", "control.resumed"], kinds
 
 
 @pytest.mark.parametrize("dies", list(PLACES))
 async def test_back_after_the_lease_control_is_gone(
     fleet: Fleet, http: aiohttp.ClientSession, dies: str
 ) -> None:
-    parties = await _granted_session(fleet, http, *PLACES[dies])
-    try:
-        fleet.kill(DEAD)
-        # The lease counts from the dead process's last heartbeat: past it, though the loss was
-        # noticed only a few seconds later (and within the grace period, so the session lives).
-        await asyncio.sleep(LEASE_S + 1.5)
-        await _reconnect(fleet, parties, dies)
-        for party in (parties.device, parties.agent):
-            state = await party.next_matching("control.state", lambda s: s["state"] == "none")
-            assert state["reason"] == "expired", state
-            seen = [data["state"] for event, data in party.received if event == "control.state"]
-            assert "granted" not in seen[seen.index("none") :], seen
-        refused = await _tap(parties.agent, parties.session_id, 2)
-        assert refused["error"]["code"] == "forbidden"
-        moves = await _control_moves(http, fleet, parties)
-        kinds = [e["kind"] for e in moves]
-        assert kinds == ["control.granted", "control.suspended", "control.expired"], kinds
-        suspended = moves[1]
-        assert suspended["detail"]["since"] < suspended["at"], "lost as of the last heartbeat"
-        # Consent can be asked for again, and only the customer gives it.
-        assert (await parties.agent.call("control.request", {"session_id": parties.session_id}))[
-            "ok"
-        ]
-        assert (await parties.device.next("control.request"))["session_id"] == parties.session_id
-    finally:
-        await _close(fleet)
+    # The lease counts from the dead process's last heartbeat: back past it, though the loss was
+    # noticed only a few seconds later (and within the grace period, so the session lives).
+    parties = await _lose_and_return(fleet, http, dies, away_s=LEASE_S + 1.5)
+    for party in (parties.device, parties.agent):
+        state = await party.next_matching("control.state", lambda s: s["state"] == "none")
+        assert state["reason"] == "expired", state
+        seen = [data["state"] for event, data in party.received if event == "control.state"]
+        assert "granted" not in seen[seen.index("none") :], seen
+    refused = await _tap(parties.agent, parties.session_id, 2)
+    assert refused["error"]["code"] == "forbidden"
+    moves = await _control_moves(http, fleet, parties)
+    kinds = [e["kind"] for e in moves]
+    assert kinds == ["control.granted", "control.suspended", "control.expired"], kinds
+    suspended = moves[1]
+    assert suspended["detail"]["since"] < suspended["at"], "lost as of the last heartbeat"
+    # Consent can be asked for again, and only the customer gives it.
+    assert (await parties.agent.call("control.request", {"session_id": parties.session_id}))["ok"]
+    assert (await parties.device.next("control.request"))["session_id"] == parties.session_id

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .conftest import Desk, DeskFactory
 from .support import agent_auth, assert_eventually, device_auth
 
 
-async def _session(desk: Desk) -> tuple[Any, Any, dict[str, str], str]:
-    agent = await desk.agent("alice")
-    device, registered = await desk.device()
-    ticket = (await device.call("help.request", {}))["ticket"]
-    ring = await agent.next("ring")
-    await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
-    await device.next("session.started")
-    await agent.next("session.started")
-    return device, agent, registered, ticket["id"]
-
-
 async def test_device_reconnects_within_grace_and_resumes_the_same_session(desk: Desk) -> None:
-    device, agent, registered, session_id = await _session(desk)
+    device, agent, registered, session_id = await desk.session()
     await device.close()
     lost = await agent.next("session.peer")
     assert lost["peer"] == "device"
@@ -45,7 +32,7 @@ async def test_device_reconnects_within_grace_and_resumes_the_same_session(desk:
 
 
 async def test_agent_reconnects_within_grace_and_resumes(desk: Desk) -> None:
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     await agent.close()
     lost = await device.next("session.peer")
     assert (lost["peer"], lost["connected"]) == ("agent", False)
@@ -57,7 +44,7 @@ async def test_agent_reconnects_within_grace_and_resumes(desk: Desk) -> None:
 
 async def test_session_ends_with_peer_lost_after_the_grace_period(make_desk: DeskFactory) -> None:
     desk = await make_desk(grace_period_s=0.3)
-    device, agent, _, session_id = await _session(desk)
+    device, agent, _, session_id = await desk.session()
     await device.close()
     ended = await agent.next("session.ended")
     assert ended == {"session_id": session_id, "reason": "peer_lost", "ended_by": "system"}
@@ -103,7 +90,7 @@ async def test_disconnected_customer_is_not_rung_and_ring_is_withdrawn(desk: Des
 
 
 async def test_a_newer_socket_replaces_the_older_one(desk: Desk) -> None:
-    _device, agent, registered, session_id = await _session(desk)
+    _device, agent, registered, session_id = await desk.session()
     newer = await desk.client("device").connect(device_auth(registered))
     assert (await newer.next("session.started"))["session_id"] == session_id
 
@@ -116,7 +103,7 @@ async def test_a_newer_socket_replaces_the_older_one(desk: Desk) -> None:
 
 
 async def test_a_replacing_agent_socket_makes_the_device_offer_again(desk: Desk) -> None:
-    device, _agent, _, session_id = await _session(desk)
+    device, _agent, _, session_id = await desk.session()
     console_reload = await desk.client("agent").connect(agent_auth(await desk.token("alice")))
     resumed = await console_reload.next("session.started")
     assert (resumed["session_id"], resumed["resumed"]) == (session_id, True)
@@ -128,7 +115,7 @@ async def test_device_back_after_the_grace_period_learns_the_session_ended(
     make_desk: DeskFactory,
 ) -> None:
     desk = await make_desk(grace_period_s=0.2)
-    device, agent, registered, session_id = await _session(desk)
+    device, agent, registered, session_id = await desk.session()
     await device.close()
     await agent.next("session.ended")
     await desk.desk.writer.flush()

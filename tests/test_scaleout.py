@@ -38,6 +38,17 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+async def _tablet(http: aiohttp.ClientSession, url: str) -> DeviceAgent:
+    """A newly registered simulated tablet, not started yet."""
+    registered = await register_device(http, url)
+    return DeviceAgent(
+        url,
+        device_id=registered["device_id"],
+        device_secret=registered["device_secret"],
+        source=SimulatedTablet(),
+    )
+
+
 async def _token(http: aiohttp.ClientSession, url: str, name: str) -> str:
     return str((await login(http, url, name, PASSWORD))["token"])
 
@@ -48,13 +59,7 @@ async def test_device_and_agent_on_different_processes_have_a_session_with_video
     fleet.add_agents("alice")
     device_url, agent_url = fleet.urls
     agent = HeadlessAgent(agent_url, await _token(http, agent_url, "alice"))
-    registered = await register_device(http, device_url)
-    device = DeviceAgent(
-        device_url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=SimulatedTablet(),
-    )
+    device = await _tablet(http, device_url)
     try:
         await agent.start()
         await device.start()
@@ -174,13 +179,7 @@ async def test_kill_9_of_the_agents_process_mid_session(
     device_url, agent_url = fleet.urls
     token = await _token(http, agent_url, "alice")
     agent = HeadlessAgent(agent_url, token)
-    registered = await register_device(http, device_url)
-    device = DeviceAgent(
-        device_url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=SimulatedTablet(),
-    )
+    device = await _tablet(http, device_url)
     survivor: HeadlessAgent | None = None
     try:
         await agent.start()

@@ -8,17 +8,13 @@ of changes costs one push and an unchanged queue costs none.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
 
-from . import estimate
-from .live import ops
-from .live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
-
-if TYPE_CHECKING:
-    from .desk import HelpDesk
+from .. import estimate
+from ..live import ops
+from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
+from .context import DeskContext
 
 __all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
 
@@ -30,8 +26,8 @@ QUEUE_ENTRIES_SHOWN = 200
 
 
 class QueuePublisher:
-    def __init__(self, desk: HelpDesk) -> None:
-        self.desk = desk
+    def __init__(self, context: DeskContext) -> None:
+        self.context = context
         self._pending = False
         self._last_ticket: dict[str, tuple[str, int, float | None]] = {}
         self._last_queue_update: m.QueueUpdate | None = None
@@ -45,22 +41,22 @@ class QueuePublisher:
         if self._pending:
             return
         self._pending = True
-        delay = SHARED_QUEUE_PUBLISH_DELAY_S if self.desk.store.shared else QUEUE_PUBLISH_DELAY_S
-        self.desk.background.call_later("queue-publish", delay, self._publish)
+        delay = SHARED_QUEUE_PUBLISH_DELAY_S if self.context.store.shared else QUEUE_PUBLISH_DELAY_S
+        self.context.background.call_later("queue-publish", delay, self._publish)
 
     async def _publish(self) -> None:
         self._pending = False
-        waiting = await self.desk.store.waiting()
-        agents = await self.desk.store.agents()
-        stats = await self.desk.store.stats()
+        waiting = await self.context.store.waiting()
+        agents = await self.context.store.agents()
+        stats = await self.context.store.stats()
         tickets = _tickets(waiting, agents, stats)
         for session, ticket in zip(waiting, tickets, strict=True):
-            if session.device_node != self.desk.node:
+            if session.device_node != self.context.node:
                 continue  # the process holding that device's socket tells it
             key = (ticket.state, ticket.position, ticket.estimated_wait_s)
             if self._last_ticket.get(ticket.id) != key:
                 self._last_ticket[ticket.id] = key
-                await self.desk.emit.send(
+                await self.context.emit.send(
                     "device",
                     session.device_id,
                     Event.TICKET_UPDATE,
@@ -70,42 +66,42 @@ class QueuePublisher:
         waiting_ids = {s.id for s in waiting}
         for stale in [k for k in self._last_ticket if k not in waiting_ids]:
             del self._last_ticket[stale]
-        update = _queue_update(waiting, agents, stats, self.desk.clock())
+        update = _queue_update(waiting, agents, stats, self.context.clock())
         if update != self._last_queue_update:
             self._last_queue_update = update
-            await self.desk.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
+            await self.context.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
 
     async def snapshot(self) -> m.QueueUpdate:
-        waiting = await self.desk.store.waiting()
+        waiting = await self.context.store.waiting()
         return _queue_update(
             waiting,
-            await self.desk.store.agents(),
-            await self.desk.store.stats(),
-            self.desk.clock(),
+            await self.context.store.agents(),
+            await self.context.store.stats(),
+            self.context.clock(),
         )
 
     async def refresh_gauges(self) -> None:
         """Set the state gauges from the store; called when /metrics is scraped."""
-        sessions = await self.desk.store.live_sessions()
+        sessions = await self.context.store.live_sessions()
         for state in SessionState:
-            self.desk.metrics.sessions.labels(state=state.value).set(
+            self.context.metrics.sessions.labels(state=state.value).set(
                 sum(1 for s in sessions if s.state is state)
             )
-        self.desk.metrics.queue_length.set(sum(1 for s in sessions if s.state in WAITING_STATES))
-        agents = await self.desk.store.agents()
+        self.context.metrics.queue_length.set(sum(1 for s in sessions if s.state in WAITING_STATES))
+        agents = await self.context.store.agents()
         for status in ("available", "away"):
-            self.desk.metrics.agents.labels(status=status).set(
+            self.context.metrics.agents.labels(status=status).set(
                 sum(1 for a in agents if a.connected and a.status == status)
             )
 
     async def ticket_of(self, session_id: str) -> m.Ticket:
         """One customer's ticket, from the queue index: no need to read the whole queue."""
-        session = await self.desk.store.get_session(session_id)
-        position = await self.desk.store.position(session_id)
+        session = await self.context.store.get_session(session_id)
+        position = await self.context.store.position(session_id)
         if session is None or position is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
-        agents = await self.desk.store.agents()
-        ticket = _ticket(session, position, agents, await self.desk.store.stats())
+        agents = await self.context.store.agents()
+        ticket = _ticket(session, position, agents, await self.context.store.stats())
         self._last_ticket[ticket.id] = (ticket.state, ticket.position, ticket.estimated_wait_s)
         return ticket
 

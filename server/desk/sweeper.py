@@ -11,19 +11,18 @@ record, and pushes the queue so that changes made by other processes reach this 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
-from .live import ops
-from .live.records import Actor, SessionState
-from .live.store import Txn
-from .nodes import DEAD_AFTER_S, HEARTBEAT_INTERVAL_S, dead_nodes
+from ..live import ops
+from ..live.records import Actor, SessionState
+from ..live.store import Txn
+from ..nodes import DEAD_AFTER_S, HEARTBEAT_INTERVAL_S, dead_nodes
+from .context import DeskContext
 
-if TYPE_CHECKING:
-    from .desk import HelpDesk
-
-__all__ = ["NODE_TIMEOUT_S", "SWEEP_INTERVAL_S", "Sweeper"]
+__all__ = ["NODE_TIMEOUT_S", "SWEEP_INTERVAL_S", "DueHandler", "LeaseHandler", "Sweeper"]
 
 log = structlog.get_logger("mayday.sweeper")
 
@@ -35,9 +34,60 @@ CLAIM_TTL_S = 30.0
 """How long one process's claim on cleaning up after a dead one holds, should it die too."""
 
 
+class DueHandler(Protocol):
+    """What the sweeper hands what has come due, and the parties of a dead process, to (the desk
+    does it). Deadlines go to the same methods the local timers call, so a deadline is handled
+    alike whichever fires first."""
+
+    async def ring_timed_out(self, ring_id: str) -> None: ...
+
+    async def device_grace_over(self, session_id: str) -> None: ...
+
+    async def agent_grace_over(self, agent_id: str) -> None: ...
+
+    async def device_lost(
+        self,
+        session_id: str,
+        actor: Actor,
+        reason: str,
+        *,
+        sid: str | None = None,
+        node: str | None = None,
+        at: float | None = None,
+    ) -> None: ...
+
+    async def agent_lost(
+        self,
+        agent_id: str,
+        actor: Actor,
+        *,
+        sid: str | None = None,
+        node: str | None = None,
+        at: float | None = None,
+    ) -> None: ...
+
+
+class LeaseHandler(Protocol):
+    """What the sweeper asks about suspended remote control (the desk's remote control does it)."""
+
+    async def lease_over(self, session_id: str) -> bool: ...
+
+    async def party_back(self, session_id: str, who: Actor, *, left: str | None = None) -> bool: ...
+
+
 class Sweeper:
-    def __init__(self, desk: HelpDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self,
+        context: DeskContext,
+        *,
+        handler: DueHandler,
+        leases: LeaseHandler,
+        push_queue: Callable[[], None],
+    ) -> None:
+        self.context = context
+        self.handler = handler
+        self.leases = leases
+        self.push_queue = push_queue
         self._pending_arrivals: list[float] = []
         self._pending_handled: list[float] = []
 
@@ -47,7 +97,7 @@ class Sweeper:
             try:
                 await self.sweep()
             except Exception:
-                log.exception("sweep.failed", node=self.desk.node)
+                log.exception("sweep.failed", node=self.context.node)
 
     async def sweep(self) -> None:
         """Handle what has come due, whoever armed the timer (it may have died).
@@ -55,24 +105,24 @@ class Sweeper:
         Local timers fire on time; this catches what they miss: timers of a process that died,
         and, with a shared store, changes made by other processes (queue pushes).
         """
-        now = self.desk.clock()
-        await self.desk.store.heartbeat(self.desk.node, now)
-        if self.desk.store.shared:
+        now = self.context.clock()
+        await self.context.store.heartbeat(self.context.node, now)
+        if self.context.store.shared:
             await self._notice_dead_nodes(now)
-        due = await self.desk.store.due(now, grace_s=self.desk.settings.grace_period_s)
+        due = await self.context.store.due(now, grace_s=self.context.settings.grace_period_s)
         for ring_id in due.rings:
-            await self.desk.ring_timed_out(ring_id)
+            await self.handler.ring_timed_out(ring_id)
         for session_id in due.lost_sessions:
-            await self.desk.device_grace_over(session_id)
+            await self.handler.device_grace_over(session_id)
         for agent_id in due.lost_agents:
-            await self.desk.agent_grace_over(agent_id)
+            await self.handler.agent_grace_over(agent_id)
         for session_id in due.expired_leases:
-            await self.desk.control.lease_over(session_id)
+            await self.leases.lease_over(session_id)
         for session_id in due.suspended:
-            await self.desk.control.party_back(session_id, Actor.system())
-        if self.desk.store.shared:
+            await self.leases.party_back(session_id, Actor.system())
+        if self.context.store.shared:
             await self.flush_stats()
-            self.desk.queue.request()
+            self.push_queue()
 
     async def _notice_dead_nodes(self, now: float) -> None:
         """Sockets held by a process that stopped beating are lost, as of its last heartbeat.
@@ -82,26 +132,30 @@ class Sweeper:
         process deals with each dead one (it claims it first); only when some process is
         overdue does this read the live records.
         """
-        for node, last_beat in (await dead_nodes(self.desk.store, now, me=self.desk.node)).items():
-            if not await self.desk.store.claim_node(node, by=self.desk.node, ttl_s=CLAIM_TTL_S):
+        for node, last_beat in (
+            await dead_nodes(self.context.store, now, me=self.context.node)
+        ).items():
+            if not await self.context.store.claim_node(
+                node, by=self.context.node, ttl_s=CLAIM_TTL_S
+            ):
                 continue  # another process is on it
-            log.warning("node.dead", node=node, last_beat=last_beat, noticed_by=self.desk.node)
+            log.warning("node.dead", node=node, last_beat=last_beat, noticed_by=self.context.node)
             reason = f"server process {node} stopped"
-            for session in await self.desk.store.live_sessions():
+            for session in await self.context.store.live_sessions():
                 if (
                     session.device_node == node
                     and session.device_lost_at is None
                     and session.state is not SessionState.ENDED
                 ):
-                    await self.desk.device_lost(
+                    await self.handler.device_lost(
                         session.id, Actor.system(), reason, node=node, at=last_beat
                     )
-            for agent in await self.desk.store.agents():
+            for agent in await self.context.store.agents():
                 if agent.node == node and agent.lost_at is None:
-                    await self.desk.agent_lost(
+                    await self.handler.agent_lost(
                         agent.agent_id, Actor.system(), node=node, at=last_beat
                     )
-            await self.desk.store.forget_node(node)
+            await self.context.store.forget_node(node)
 
     def note(self, *, arrival_at: float | None = None, handled_s: float | None = None) -> None:
         """Fold an arrival or a handling time into the estimate's figures, off the hot path.
@@ -114,8 +168,8 @@ class Sweeper:
             self._pending_arrivals.append(arrival_at)
         if handled_s is not None:
             self._pending_handled.append(handled_s)
-        if not self.desk.store.shared:
-            self.desk.background.spawn(self.flush_stats(), name="stats")
+        if not self.context.store.shared:
+            self.context.background.spawn(self.flush_stats(), name="stats")
 
     async def flush_stats(self) -> None:
         arrivals, self._pending_arrivals = self._pending_arrivals, []
@@ -130,4 +184,4 @@ class Sweeper:
             for seconds in handled:
                 ops.note_handling_time(txn.stats, seconds)
 
-        await self.desk.store.atomically(note, stats=True)
+        await self.context.store.atomically(note, stats=True)

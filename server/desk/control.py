@@ -17,25 +17,23 @@ own consent holds, and drops everything else. The server is the second line and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import structlog
 
 from signaling import ErrorCode, Event, ProtocolError, Role
 from signaling import models as m
 
-from .identity import AgentIdentity, DeviceIdentity
-from .ids import new_id
-from .live.control import change_control
-from .live.machine import audit, count_kind
-from .live.records import Actor, ControlState, LiveSession, SessionState
-from .live.store import Txn
-from .nodes import silent_nodes
+from ..identity import AgentIdentity, DeviceIdentity
+from ..ids import new_id
+from ..live.control import change_control
+from ..live.machine import audit, count_kind
+from ..live.records import Actor, ControlState, LiveSession, SessionState
+from ..live.store import Txn
+from ..nodes import silent_nodes
+from .context import DeskContext
 
-if TYPE_CHECKING:
-    from .desk import HelpDesk
-
-__all__ = ["RemoteControl"]
+__all__ = ["MAX_INPUT_NOTES", "RemoteControl"]
 
 log = structlog.get_logger("mayday.control")
 
@@ -60,17 +58,17 @@ Reason = Literal[
 
 
 class RemoteControl:
-    def __init__(self, desk: HelpDesk) -> None:
-        self.desk = desk
+    def __init__(self, context: DeskContext) -> None:
+        self.context = context
 
     # --- agent ----------------------------------------------------------------------------------
 
     async def request(self, agent: AgentIdentity, session_id: str) -> m.ControlState:
-        session = await self.desk.session_of_party(agent, session_id)
+        session = await self.context.session_of_party(agent, session_id)
         if session.control is C.GRANTED:
             raise ProtocolError(ErrorCode.CONFLICT, "you already have control of this session")
         request_id = new_id("ctl")
-        now = self.desk.clock()
+        now = self.context.clock()
 
         def ask(txn: Txn) -> LiveSession:
             live = txn.session(session_id)
@@ -86,7 +84,7 @@ class RemoteControl:
             return live
 
         live = await self._apply(ask, session_id)
-        await self.desk.emit.send(
+        await self.context.emit.send(
             "device",
             live.device_id,
             Event.CONTROL_REQUEST,
@@ -94,17 +92,17 @@ class RemoteControl:
                 session_id=session_id,
                 request_id=request_id,
                 agent=m.AgentInfo(id=agent.id, name=agent.name),
-                organisation=self.desk.settings.organisation,
+                organisation=self.context.settings.organisation,
             ),
         )
         return await self._publish(live, "requested")
 
     async def release(self, agent: AgentIdentity, session_id: str) -> m.ControlState:
-        await self.desk.session_of_party(agent, session_id)
+        await self.context.session_of_party(agent, session_id)
         return await self._to_none(session_id, agent.actor(), "released")
 
     async def input(self, agent: AgentIdentity, payload: m.ControlInput) -> None:
-        session = await self.desk.session_of_party(agent, payload.session_id)
+        session = await self.context.session_of_party(agent, payload.session_id)
         if session.control is not C.GRANTED:
             await self._note_input(
                 session,
@@ -123,20 +121,20 @@ class RemoteControl:
                 ErrorCode.FORBIDDEN,
                 f"the customer has not allowed control (control is {session.control.value}); {advice}",
             )
-        await self.desk.emit.send("device", session.device_id, Event.CONTROL_INPUT, payload)
+        await self.context.emit.send("device", session.device_id, Event.CONTROL_INPUT, payload)
 
     # --- device ---------------------------------------------------------------------------------
 
     async def answer(
         self, device: DeviceIdentity, payload: m.ControlAnswer, *, grant: bool
     ) -> m.ControlState:
-        session = await self.desk.session_of_party(device, payload.session_id)
+        session = await self.context.session_of_party(device, payload.session_id)
         if session.control is not C.REQUESTED or session.control_request_id != payload.request_id:
             raise ProtocolError(
                 ErrorCode.CONFLICT,
                 f"control request {payload.request_id} is not open (control is {session.control.value})",
             )
-        now = self.desk.clock()
+        now = self.context.clock()
         to, kind = (C.GRANTED, "control.granted") if grant else (C.NONE, "control.denied")
 
         def decide(txn: Txn) -> LiveSession:
@@ -159,11 +157,11 @@ class RemoteControl:
         )
 
     async def revoke(self, device: DeviceIdentity, session_id: str) -> m.ControlState:
-        await self.desk.session_of_party(device, session_id)
+        await self.context.session_of_party(device, session_id)
         return await self._to_none(session_id, device.actor(), "revoked")
 
     async def dropped(self, device: DeviceIdentity, payload: m.ControlDropped) -> None:
-        session = await self.desk.session_of_party(device, payload.session_id)
+        session = await self.context.session_of_party(device, payload.session_id)
         await self._note_input(
             session,
             "control.input_dropped",
@@ -184,7 +182,7 @@ class RemoteControl:
         """Write a refused or dropped input batch to the timeline, up to :data:`MAX_INPUT_NOTES`."""
         if count_kind(session, kind) >= MAX_INPUT_NOTES:
             return
-        now = self.desk.clock()
+        now = self.context.clock()
 
         def note(txn: Txn) -> LiveSession | None:
             live = txn.session(session.id)
@@ -204,9 +202,9 @@ class RemoteControl:
             )
             return live
 
-        live = await self.desk.store.atomically(note, sessions=[session.id])
+        live = await self.context.store.atomically(note, sessions=[session.id])
         if live is not None:
-            self.desk.writer.save(live)
+            self.context.writer.save(live)
 
     # --- hooks from the desk --------------------------------------------------------------------
 
@@ -217,9 +215,9 @@ class RemoteControl:
         the lease runs from then. If it already ran out, consent is gone at once. Returns
         whether control changed.
         """
-        now = self.desk.clock()
+        now = self.context.clock()
         lost_at = now if at is None else min(at, now)
-        lease_until = lost_at + self.desk.settings.control_lease_s
+        lease_until = lost_at + self.context.settings.control_lease_s
 
         def suspend(txn: Txn) -> tuple[LiveSession, Reason] | None:
             live = txn.session(session_id)
@@ -254,10 +252,10 @@ class RemoteControl:
         if result is None:
             return False
         live, reason = result
-        self.desk.writer.save(live)
+        self.context.writer.save(live)
         await self._publish(live, reason)
         if reason == "suspended":
-            self.desk.background.call_later(
+            self.context.background.call_later(
                 ("control-lease", session_id),
                 lease_until - now,
                 lambda: self.lease_over(session_id),
@@ -274,17 +272,17 @@ class RemoteControl:
         suspended session, so a resume that waited for a process to prove itself alive still
         happens.
         """
-        session = await self.desk.store.get_session(session_id)
+        session = await self.context.store.get_session(session_id)
         if session is None or session.control is not C.SUSPENDED:
             return False
         if (
             session.control_lease_until is not None
-            and self.desk.clock() > session.control_lease_until
+            and self.context.clock() > session.control_lease_until
         ):
             return await self.lease_over(session_id)
-        agent = await self.desk.store.get_agent(session.agent_id) if session.agent_id else None
-        now = self.desk.clock()
-        silent = set(await silent_nodes(self.desk.store, now))
+        agent = await self.context.store.get_agent(session.agent_id) if session.agent_id else None
+        now = self.context.clock()
+        silent = set(await silent_nodes(self.context.store, now))
         if left is not None:
             silent.add(left)
         if (
@@ -316,15 +314,15 @@ class RemoteControl:
         live = await self._apply_optional(resume, session_id)
         if live is None:
             return False
-        self.desk.writer.save(live)
-        self.desk.background.cancel(("control-lease", session_id))
+        self.context.writer.save(live)
+        self.context.background.cancel(("control-lease", session_id))
         await self._publish(live, "resumed")
         return True
 
     async def tell_current(self, session_id: str, to: tuple[Role, ...]) -> None:
         """Tell a (re)connected party where control stands and what last moved it, so it never
         acts on a stale view (a party back after the lease hears ``none``, ``expired``)."""
-        live = await self.desk.store.get_session(session_id)
+        live = await self.context.store.get_session(session_id)
         if live is None or live.state is SessionState.ENDED:
             return
         await self._publish(live, _current_reason(live), to=to)
@@ -335,7 +333,7 @@ class RemoteControl:
 
     async def lease_over(self, session_id: str) -> bool:
         """The lease ran out (a local timer, or any process's sweeper): consent is gone."""
-        now = self.desk.clock()
+        now = self.context.clock()
 
         def expire(txn: Txn) -> LiveSession | None:
             live = txn.session(session_id)
@@ -349,14 +347,14 @@ class RemoteControl:
         live = await self._apply_optional(expire, session_id)
         if live is None:
             return False
-        self.desk.writer.save(live)
+        self.context.writer.save(live)
         await self._publish(live, "expired")
         return True
 
     # --- helpers --------------------------------------------------------------------------------
 
     async def _to_none(self, session_id: str, actor: Actor, reason: Reason) -> m.ControlState:
-        now = self.desk.clock()
+        now = self.context.clock()
 
         def stop(txn: Txn) -> LiveSession:
             live = txn.session(session_id)
@@ -365,18 +363,18 @@ class RemoteControl:
             return live
 
         live = await self._apply(stop, session_id)
-        self.desk.background.cancel(("control-lease", session_id))
+        self.context.background.cancel(("control-lease", session_id))
         return await self._publish(live, reason)
 
     async def _apply(self, fn: Callable[[Txn], LiveSession], session_id: str) -> LiveSession:
-        live = await self.desk.store.atomically(fn, sessions=[session_id])
-        self.desk.writer.save(live)
+        live = await self.context.store.atomically(fn, sessions=[session_id])
+        self.context.writer.save(live)
         return live
 
     async def _apply_optional(self, fn: Callable[[Txn], T], session_id: str) -> T | None:
         """Like :meth:`_apply` for hooks: a session that ended meanwhile is simply skipped."""
         try:
-            return await self.desk.store.atomically(fn, sessions=[session_id])
+            return await self.context.store.atomically(fn, sessions=[session_id])
         except ProtocolError:
             return None
 
@@ -390,7 +388,7 @@ class RemoteControl:
     ) -> m.ControlState:
         lease = None
         if live.control is C.SUSPENDED and live.control_lease_until is not None:
-            lease = round(max(0.0, live.control_lease_until - self.desk.clock()), 1)
+            lease = round(max(0.0, live.control_lease_until - self.context.clock()), 1)
         state = m.ControlState(
             session_id=live.id,
             state=live.control.value,
@@ -400,9 +398,9 @@ class RemoteControl:
         )
         log.info("control.state", session_id=live.id, state=state.state, reason=reason)
         if "device" in to:
-            await self.desk.emit.send("device", live.device_id, Event.CONTROL_STATE, state)
+            await self.context.emit.send("device", live.device_id, Event.CONTROL_STATE, state)
         if "agent" in to and live.agent_id:
-            await self.desk.emit.send("agent", live.agent_id, Event.CONTROL_STATE, state)
+            await self.context.emit.send("agent", live.agent_id, Event.CONTROL_STATE, state)
         return state
 
 

@@ -1,0 +1,287 @@
+"""The help desk: what happens when customers ask for help and agents answer.
+
+The desk turns socket events into store operations (:mod:`server.live.ops`), runs the router after
+every change that could make a ring possible, keeps the queue and tickets pushed to whoever needs
+them, and arms the timers (ring timeouts, grace periods) that check back on the store later.
+It never keeps live state of its own: every decision is taken inside ``store.atomically``.
+
+Durable history is handed to the :class:`~server.writer.RecordWriter`, never awaited here, so the
+help press → ring path touches memory (or Redis) only.
+
+:class:`HelpDesk` is the one entry point (for the sockets, the REST API and the app) and composes
+the parts, each in a module of its own that sees a :class:`~server.desk.context.DeskContext` (or a
+``typing.Protocol``), never the desk:
+
+* :mod:`.devices` and :mod:`.agents`: each party's lifecycle (connect, lose, grace, come back);
+* :mod:`.rings`: the routing loop and each ring's life;
+* :mod:`.sessions`: media relay, connection state and the end of a session;
+* :mod:`.control`: remote control with the customer's consent;
+* :mod:`.queue`: queue and ticket pushes;
+* :mod:`.sweeper`: deadlines and dead processes, whoever armed or held them.
+
+Chat, notes and rating are small enough to stay here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import structlog
+
+from signaling import ErrorCode, Event, ProtocolError
+from signaling import models as m
+
+from ..emitter import Emitter
+from ..identity import AgentIdentity, DeviceIdentity, Identity
+from ..live.machine import audit, count_kind
+from ..live.records import WAITING_STATES, Actor, LiveSession, SessionState
+from ..live.store import LiveStore, Txn
+from ..metrics import Metrics
+from ..records import Records
+from ..settings import Settings
+from ..tasks import Background
+from ..writer import RecordWriter
+from .agents import Agents
+from .context import DeskContext
+from .control import RemoteControl
+from .devices import Devices
+from .queue import QueuePublisher
+from .rings import Rings
+from .sessions import Sessions
+from .sweeper import Sweeper
+
+__all__ = ["HelpDesk"]
+
+log = structlog.get_logger("mayday.desk")
+
+MAX_CHAT_LINES = 500
+"""Chat lines one session keeps. Every line lives in the session's live record until it ends, so
+a party flooding the chat must not grow it (and every read of it) without end."""
+
+
+class HelpDesk:
+    def __init__(
+        self,
+        *,
+        store: LiveStore,
+        records: Records,
+        writer: RecordWriter,
+        emitter: Emitter,
+        settings: Settings,
+        metrics: Metrics,
+        node: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.context = DeskContext(
+            store=store,
+            records=records,
+            writer=writer,
+            emit=emitter,
+            background=Background(),
+            settings=settings,
+            metrics=metrics,
+            node=node,
+            clock=clock,
+        )
+        self.store = store
+        self.node = node
+        """This server process, as recorded with the sockets it holds."""
+        self.records = records
+        self.writer = writer
+        self.emit = emitter
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.background = self.context.background
+        self.queue = QueuePublisher(self.context)
+        self.control = RemoteControl(self.context)
+        self.sweeper = Sweeper(
+            self.context, handler=self, leases=self.control, push_queue=self.queue.request
+        )
+        self._rings = Rings(self.context, queue=self.queue)
+        self._sessions = Sessions(
+            self.context,
+            control=self.control,
+            rings=self._rings,
+            queue=self.queue,
+            sweeper=self.sweeper,
+        )
+        self._devices = Devices(
+            self.context,
+            queue=self.queue,
+            rings=self._rings,
+            control=self.control,
+            sessions=self._sessions,
+            sweeper=self.sweeper,
+        )
+        self._agents = Agents(
+            self.context,
+            queue=self.queue,
+            rings=self._rings,
+            control=self.control,
+            sessions=self._sessions,
+        )
+
+    def start(self) -> None:
+        self.background.spawn(self.sweeper.run_forever(), name="sweeper")
+
+    async def close(self) -> None:
+        await self.background.close()
+
+    # --- devices (:mod:`.devices`) --------------------------------------------------------------
+
+    async def device_connected(self, device: DeviceIdentity, sid: str) -> None:
+        await self._devices.device_connected(device, sid)
+
+    async def device_disconnected(self, device: DeviceIdentity, sid: str) -> None:
+        await self._devices.device_disconnected(device, sid)
+
+    async def device_lost(
+        self,
+        session_id: str,
+        actor: Actor,
+        reason: str,
+        *,
+        sid: str | None = None,
+        node: str | None = None,
+        at: float | None = None,
+    ) -> None:
+        await self._devices.device_lost(session_id, actor, reason, sid=sid, node=node, at=at)
+
+    async def device_grace_over(self, session_id: str) -> None:
+        await self._devices.device_grace_over(session_id)
+
+    async def request_help(
+        self, device: DeviceIdentity, sid: str, request: m.HelpRequest
+    ) -> m.Ticket:
+        return await self._devices.request_help(device, sid, request)
+
+    async def cancel_help(self, device: DeviceIdentity, ticket_id: str) -> None:
+        await self._devices.cancel_help(device, ticket_id)
+
+    # --- agents (:mod:`.agents`) ----------------------------------------------------------------
+
+    async def agent_connected(self, agent: AgentIdentity, sid: str) -> None:
+        await self._agents.agent_connected(agent, sid)
+
+    async def agent_disconnected(self, agent: AgentIdentity, sid: str) -> None:
+        await self._agents.agent_disconnected(agent, sid)
+
+    async def agent_lost(
+        self,
+        agent_id: str,
+        actor: Actor,
+        *,
+        sid: str | None = None,
+        node: str | None = None,
+        at: float | None = None,
+    ) -> None:
+        await self._agents.agent_lost(agent_id, actor, sid=sid, node=node, at=at)
+
+    async def agent_grace_over(self, agent_id: str) -> None:
+        await self._agents.agent_grace_over(agent_id)
+
+    async def set_presence(
+        self, agent: AgentIdentity, status: Literal["available", "away"]
+    ) -> None:
+        await self._agents.set_presence(agent, status)
+
+    # --- rings (:mod:`.rings`) ------------------------------------------------------------------
+
+    def request_route(self) -> None:
+        self._rings.request_route()
+
+    async def accept_ring(self, agent: AgentIdentity, ring_id: str) -> LiveSession:
+        return await self._rings.accept_ring(agent, ring_id)
+
+    async def decline_ring(self, agent: AgentIdentity, ring_id: str) -> None:
+        await self._rings.decline_ring(agent, ring_id)
+
+    async def ring_timed_out(self, ring_id: str) -> None:
+        await self._rings.ring_timed_out(ring_id)
+
+    # --- sessions (:mod:`.sessions`) ------------------------------------------------------------
+
+    async def end_by_party(self, party: Identity, session_id: str, reason: str) -> LiveSession:
+        return await self._sessions.end_by_party(party, session_id, reason)
+
+    async def relay(
+        self, sender: Identity, event: Event, payload: m.RtcOffer | m.RtcAnswer | m.RtcIce
+    ) -> None:
+        await self._sessions.relay(sender, event, payload)
+
+    async def rtc_state(self, sender: Identity, report: m.RtcState) -> None:
+        await self._sessions.rtc_state(sender, report)
+
+    async def finish(self, session_id: str, *, actor: Actor, reason: str) -> LiveSession:
+        return await self._sessions.finish(session_id, actor=actor, reason=reason)
+
+    async def session(self, session_id: str) -> LiveSession | None:
+        return await self.store.get_session(session_id)
+
+    async def session_of_party(self, party: Identity, session_id: str) -> LiveSession:
+        return await self.context.session_of_party(party, session_id)
+
+    # --- chat, notes, rating --------------------------------------------------------------------
+
+    async def chat(self, party: Identity, payload: m.ChatSend) -> m.ChatMessage:
+        """A chat line goes into the session's timeline, then to both parties."""
+        session = await self.session_of_party(party, payload.session_id)
+        if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
+            raise ProtocolError(ErrorCode.CONFLICT, "chat opens once the agent has accepted")
+        now = self.clock()
+
+        def write(txn: Txn) -> tuple[LiveSession, int]:
+            live = txn.session(session.id)
+            if count_kind(live, "chat") >= MAX_CHAT_LINES:
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    f"this session's chat is full ({MAX_CHAT_LINES} lines); "
+                    "talk, or end the session and start a new one",
+                )
+            event = audit(live, "chat", actor=party.actor(), at=now, detail={"text": payload.text})
+            return live, event.seq
+
+        live, seq = await self.store.atomically(write, sessions=[session.id])
+        self.writer.save(live)
+        message = m.ChatMessage(
+            session_id=live.id,
+            seq=seq,
+            sender=party.role,
+            name=party.name,
+            text=payload.text,
+            at=now,
+        )
+        await self.emit.send("device", live.device_id, Event.CHAT_MESSAGE, message)
+        if live.agent_id:
+            await self.emit.send("agent", live.agent_id, Event.CHAT_MESSAGE, message)
+        return message
+
+    async def note(self, agent: AgentIdentity, payload: m.SessionNote) -> None:
+        """The agent's notes replace the previous ones; kept with the session's record."""
+        session = await self.session_of_party(agent, payload.session_id)
+        if session.state in WAITING_STATES:
+            raise ProtocolError(ErrorCode.NOT_PARTY, f"you are not in session {session.id}")
+
+        def write(txn: Txn) -> LiveSession:
+            live = txn.session(session.id)
+            live.notes = payload.text
+            return live
+
+        self.writer.save(await self.store.atomically(write, sessions=[session.id]))
+
+    async def rate(self, device: DeviceIdentity, session_id: str, rating: int) -> None:
+        """Store the customer's rating with the session's record (once the session is over)."""
+        live = await self.store.get_session(session_id)
+        if live is not None and live.device_id != device.id:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
+        if live is not None and live.state is not SessionState.ENDED:
+            raise ProtocolError(ErrorCode.CONFLICT, "rate the session after it has ended")
+        await self.writer.flush()
+        if not await self.records.rate_session(
+            session_id, device.id, rating, at=self.clock(), device_name=device.name
+        ):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
+        log.info("session.rated", session_id=session_id, device_id=device.id, rating=rating)

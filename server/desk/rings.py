@@ -1,0 +1,196 @@
+"""Routing and the life of a ring: from a waiting customer rung at an agent to accepted, declined,
+timed out or called off.
+
+A routing pass runs after every change that could make a ring possible; passes never overlap.
+Every decision is taken inside ``store.atomically`` (:func:`server.live.ops.open_ring`,
+:func:`~server.live.ops.close_ring`, :func:`~server.live.ops.accept_ring`), and each ring arms a
+local timer that checks back on the store when it should have been answered (the sweeper
+catches the timers of a process that died).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal
+
+import structlog
+
+from signaling import ErrorCode, Event, ProtocolError
+from signaling import models as m
+
+from ..identity import AgentIdentity
+from ..ids import new_id
+from ..live import ops
+from ..live.records import Actor, LiveSession
+from ..live.store import StaleRead
+from ..routing import plan_rings
+from .context import DeskContext
+from .parties import send_session_started
+from .queue import QueuePublisher, queue_entry
+
+__all__ = ["ROUTING_WINDOW", "Rings"]
+
+log = structlog.get_logger("mayday.desk")
+
+ROUTING_WINDOW = 200
+"""A routing pass considers the first this many waiting customers: further back, a customer is
+only rung before those ahead when no agent can take any of them, which the next pass revisits."""
+
+
+class Rings:
+    def __init__(self, context: DeskContext, *, queue: QueuePublisher) -> None:
+        self.context = context
+        self.queue = queue
+        self._route_requested = False
+        self._routing = False
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def request_route(self) -> None:
+        """Ask for a routing pass; passes never overlap, and one more runs if asked meanwhile."""
+        self._route_requested = True
+        if not self._routing:
+            self._routing = True
+            self.context.background.spawn(self._route_loop(), name="route")
+
+    async def _route_loop(self) -> None:
+        try:
+            while self._route_requested:
+                self._route_requested = False
+                await self._route_once()
+        finally:
+            self._routing = False
+
+    async def _route_once(self) -> None:
+        store = self.context.store
+        agents = await store.agents()
+        if not any(agent.routable for agent in agents):
+            return  # nobody to ring: no need to read the queue
+        waiting = await store.waiting(limit=ROUTING_WINDOW)
+        positions = {session.id: index + 1 for index, session in enumerate(waiting)}
+        for session_id, agent_id in plan_rings(waiting, agents):
+            ring_id = new_id("rng")
+            now = self.context.clock()
+            timeout = self.context.settings.ring_timeout_s
+            try:
+                session, _agent, _ring = await store.atomically(
+                    partial(
+                        ops.open_ring,
+                        session_id=session_id,
+                        agent_id=agent_id,
+                        ring_id=ring_id,
+                        now=now,
+                        timeout_s=timeout,
+                    ),
+                    sessions=[session_id],
+                    agents=[agent_id],
+                )
+            except ProtocolError:
+                self._route_requested = True
+                continue
+            if session.rung_at == now:
+                self.context.metrics.time_to_ring.observe(now - session.created_at)
+            await self.context.emit.send(
+                "agent",
+                agent_id,
+                Event.RING,
+                m.Ring(
+                    ring_id=ring_id,
+                    ticket=queue_entry(session, position=positions[session_id]),
+                    timeout_s=timeout,
+                ),
+            )
+            self.context.background.call_later(
+                ("ring", ring_id), timeout, partial(self.ring_timed_out, ring_id)
+            )
+            log.info("ring.started", session_id=session_id, agent_id=agent_id, ring_id=ring_id)
+            self.context.writer.save(session)
+            self.queue.request()
+
+    # --- the agent's answer ---------------------------------------------------------------------
+
+    async def accept_ring(self, agent: AgentIdentity, ring_id: str) -> LiveSession:
+        ring = await self.context.store.get_ring(ring_id)
+        if ring is None:
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"ring {ring_id} is over (cancelled, timed out or taken)"
+            )
+        if ring.agent_id != agent.id:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
+        now = self.context.clock()
+        session = await self.context.store.atomically(
+            lambda txn: ops.accept_ring(txn, ring_id, agent.id, now=now),
+            rings=[ring_id],
+            sessions=[ring.session_id],
+            agents=[agent.id],
+        )
+        self.context.background.cancel(("ring", ring_id))
+        self.context.metrics.time_to_accept.observe(now - ring.started_at)
+        log.info("ring.accepted", agent_id=agent.id, session_id=session.id, ring_id=ring_id)
+        await send_session_started(self.context, session, to=("device", "agent"), resumed=False)
+        self.context.writer.save(session)
+        self.queue.request()
+        return session
+
+    async def decline_ring(self, agent: AgentIdentity, ring_id: str) -> None:
+        ring = await self.context.store.get_ring(ring_id)
+        if ring is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"ring {ring_id} is over")
+        if ring.agent_id != agent.id:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
+        await self.close_ring(ring_id, reason="declined", actor=agent.actor())
+
+    # --- ending a ring --------------------------------------------------------------------------
+
+    async def ring_timed_out(self, ring_id: str) -> None:
+        ring = await self.context.store.get_ring(ring_id)
+        if ring is None:
+            return
+        remaining = ring.expires_at - self.context.clock()
+        if remaining > 0:
+            self.context.background.call_later(
+                ("ring", ring_id), remaining, lambda: self.ring_timed_out(ring_id)
+            )
+            return
+        if await self.close_ring(ring_id, reason="timeout", actor=Actor.system()):
+            await self.context.emit.send(
+                "agent",
+                ring.agent_id,
+                Event.PRESENCE_UPDATE,
+                m.PresenceUpdate(status="away", reason="ring not answered"),
+            )
+
+    async def close_ring(
+        self,
+        ring_id: str,
+        *,
+        reason: Literal["timeout", "declined", "peer_lost"],
+        actor: Actor,
+    ) -> bool:
+        """Close a ring unless it is already over; ``True`` if this call closed it."""
+        ring = await self.context.store.get_ring(ring_id)
+        if ring is None:
+            return False
+        now = self.context.clock()
+        try:
+            _, session, _ = await self.context.store.atomically(
+                lambda txn: ops.close_ring(txn, ring_id, reason=reason, actor=actor, now=now),
+                rings=[ring_id],
+                sessions=[ring.session_id],
+                agents=[ring.agent_id],
+            )
+        except (ProtocolError, StaleRead):
+            return False
+        self.context.background.cancel(("ring", ring_id))
+        log.info("ring.closed", ring_id=ring_id, agent_id=ring.agent_id, reason=reason)
+        await self.context.emit.send(
+            "agent",
+            ring.agent_id,
+            Event.RING_CANCELLED,
+            m.RingCancelled(ring_id=ring_id, reason=reason),
+        )
+        if session is not None:
+            self.context.writer.save(session)
+        self.request_route()
+        self.queue.request()
+        return True
