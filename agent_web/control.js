@@ -10,6 +10,8 @@
 
 import { pictureRect, round4, toPicture } from "./geometry.js";
 
+// A copy of signaling/keys.py NAMED_KEYS, the one table of named keys: the console cannot import
+// Python. tests/test_keys.py checks that the two agree; change both together.
 const NAMED_KEYS = new Set([
   "Enter",
   "Backspace",
@@ -25,7 +27,18 @@ const NAMED_KEYS = new Set([
   "PageUp",
   "PageDown",
   "Insert",
-  ...Array.from({ length: 12 }, (_, i) => `F${i + 1}`),
+  "F1",
+  "F2",
+  "F3",
+  "F4",
+  "F5",
+  "F6",
+  "F7",
+  "F8",
+  "F9",
+  "F10",
+  "F11",
+  "F12",
 ]);
 const DRAG_THRESHOLD_PX = 6; // a press that moves less than this is a tap
 const FLUSH_MS = 12; // gather keystrokes typed in one burst into one message

@@ -1,13 +1,9 @@
-"""The device side of a session: the help button, the queue, the stream, consent and control.
+"""The device side of a session: the help button, the queue, the session, the stream, the chat.
 
-The device is the WebRTC offerer and the enforcement point of consent:
-
-* it learns of its session from ``session.started`` and offers its screen (see :mod:`.peer`);
-* it shows the consent dialog when the agent asks, and applies agent input only while its own
-  :class:`~device_agent.consent.Consent` allows it; every input it does not apply is reported
-  (``control.dropped``) for the session's timeline;
-* "Stop control" takes effect on this device before anything is sent anywhere;
-* a dropped socket suspends control at once; the same session back within the lease resumes it.
+The device is the WebRTC offerer: it learns of its session from ``session.started`` and offers
+its screen (see :mod:`.peer`). It is also the enforcement point of consent; that part, from the
+consent dialog to applying the agent's input, is :class:`~device_agent.control.RemoteControl`'s
+(see :mod:`.control`), which this class feeds with the server's control events.
 
 Customer actions (taps on the tablet's support controls, or the Tk window next to an X desktop)
 arrive from whatever thread drew them and are handed to the event loop here.
@@ -30,11 +26,12 @@ from signaling.annotations import Clear
 
 from . import i18n
 from .consent import Consent, ConsentState
+from .control import RemoteControl
 from .customer import CustomerAction, CustomerView, Phase
 from .media import ScreenTrack
 from .overlay import AnnotationLayer, camera_tile
 from .peer import DEFAULT_CODEC, DevicePeer
-from .screens.base import Drag, Frame, InputEvent, Key, ScreenSource, Scroll, Tap, Text
+from .screens.base import Frame, ScreenSource
 from .signaling_client import SignalingClient
 
 __all__ = ["DeviceAgent"]
@@ -84,15 +81,20 @@ class DeviceAgent:
         self.rating_requested = False
         self.chat: tuple[tuple[str, str], ...] = ()
         self.peer: DevicePeer | None = None
-        self.inputs_applied = 0
-        self.inputs_dropped = 0
         self.started = asyncio.Event()
         self.ended = asyncio.Event()
         self.media_connected = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._input_lock = asyncio.Lock()
         self._surface = customer_surface or getattr(source, "set_customer_view", None)
+        self.control = RemoteControl(
+            consent=self.consent,
+            source=source,
+            client=self.client,
+            show=self._show,
+            is_current=self._current,
+            spawn=self._spawn,
+        )
         bind = getattr(source, "on_customer_action", None)
         if callable(bind):
             bind(self.customer_action_from_thread)
@@ -103,13 +105,13 @@ class DeviceAgent:
             (Event.SESSION_PEER, self._on_session_peer),
             (Event.RTC_ANSWER, self._on_answer),
             (Event.RTC_ICE, self._on_ice),
-            (Event.CONTROL_REQUEST, self._on_control_request),
-            (Event.CONTROL_STATE, self._on_control_state),
+            (Event.CONTROL_REQUEST, self.control.on_request),
+            (Event.CONTROL_STATE, self.control.on_state),
             (Event.CONTROL_INPUT, self._on_control_input),
             (Event.CHAT_MESSAGE, self._on_chat),
         ):
             self.client.on(event, handler)
-        self.client.on_disconnect(self._on_socket_lost)
+        self.client.on_disconnect(self.control.on_socket_lost)
         self._show()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -139,6 +141,16 @@ class DeviceAgent:
         frames = self.peer.camera_frames if self.peer is not None and camera is not None else 0
         return (self.source.revision, self.annotations.revision, frames)
 
+    @property
+    def inputs_applied(self) -> int:
+        """Agent input events applied on this device so far."""
+        return self.control.inputs_applied
+
+    @property
+    def inputs_dropped(self) -> int:
+        """Agent input events refused on this device so far (and reported to the server)."""
+        return self.control.inputs_dropped
+
     # --- customer actions -----------------------------------------------------------------------
 
     def customer_action_from_thread(self, action: CustomerAction, value: int | None) -> None:
@@ -152,9 +164,9 @@ class DeviceAgent:
         elif action == "cancel":
             await self.cancel_help()
         elif action == "allow":
-            await self._allow()
+            await self.control.allow()
         elif action == "deny":
-            await self._deny()
+            await self.control.deny()
         elif action == "stop_control":
             await self.stop_control()
         elif action in ("pause", "resume"):
@@ -191,11 +203,7 @@ class DeviceAgent:
 
     async def stop_control(self) -> None:
         """ "Stop control": input stops on this device now, then the server and agent are told."""
-        session_id = self.consent.session_id
-        self.consent.reset()
-        self._show()
-        if session_id is not None:
-            await self._revoke(session_id)
+        await self.control.stop()
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -212,31 +220,6 @@ class DeviceAgent:
         await self.client.call(
             Event.SESSION_RATE, m.SessionRate(session_id=self.last_session_id, rating=rating)
         )
-
-    async def _allow(self) -> None:
-        request = self.consent.allow()
-        self._show()
-        if request is None:
-            return
-        try:
-            await self.client.call(
-                Event.CONTROL_GRANT,
-                m.ControlAnswer(session_id=request.session_id, request_id=request.request_id),
-            )
-        except ProtocolError as exc:
-            log.warning("control.grant_refused", reason=exc.message)
-            self.consent.reset()
-            self._show()
-
-    async def _deny(self) -> None:
-        request = self.consent.deny()
-        self._show()
-        if request is not None:
-            with contextlib.suppress(ProtocolError):
-                await self.client.call(
-                    Event.CONTROL_DENY,
-                    m.ControlAnswer(session_id=request.session_id, request_id=request.request_id),
-                )
 
     # --- server events --------------------------------------------------------------------------
 
@@ -311,88 +294,9 @@ class DeviceAgent:
                 Event.CHAT_SEND, m.ChatSend(session_id=self.session["session_id"], text=text)
             )
 
-    async def _on_control_request(self, data: dict[str, Any]) -> None:
-        if not self._current(data):
-            return
-        self.consent.ask(
-            data["session_id"],
-            data["request_id"],
-            agent_name=str(data.get("agent", {}).get("name", "")),
-            organisation=str(data.get("organisation", "")),
-        )
-        self._show()
-
-    async def _on_control_state(self, data: dict[str, Any]) -> None:
-        """The server can take consent away, or confirm a resume; it can never grant it."""
-        if not self._current(data):
-            return
-        state, reason = data.get("state"), data.get("reason")
-        if state == "none":
-            self.consent.reset()
-        elif state == "granted" and reason == "resumed":
-            if not self.consent.resume(data["session_id"]):
-                await self.stop_control()
-        elif state == "suspended":
-            self.consent.suspend()
-        self._show()
-
     async def _on_control_input(self, data: dict[str, Any]) -> None:
-        # socket.io runs each event in its own task: without the lock, two batches arriving
-        # close together would interleave their keystrokes.
-        async with self._input_lock:
-            await self._apply_control_input(data)
-
-    async def _apply_control_input(self, data: dict[str, Any]) -> None:
-        try:
-            payload = m.ControlInput.model_validate(data)
-        except ValueError:
-            return
-        if not self.consent.allows(payload.session_id) or not self._current(data):
-            await self._drop(payload, "no_consent")
-            return
-        width, height = self.source.size
-        applied = 0
-        for event in payload.events:
-            if not self.consent.allows(payload.session_id):  # Stop control mid-batch
-                await self._drop(payload, "revoked", count=len(payload.events) - applied)
-                return
-            await asyncio.to_thread(self.source.inject, _to_pixels(event, width, height), "agent")
-            applied += 1
-        self.inputs_applied += applied
-
-    async def _drop(self, payload: m.ControlInput, reason: str, count: int | None = None) -> None:
-        dropped = count if count is not None else len(payload.events)
-        self.inputs_dropped += dropped
-        log.info(
-            "control.input_dropped", session_id=payload.session_id, count=dropped, reason=reason
-        )
-        with contextlib.suppress(ProtocolError):
-            await self.client.call(
-                Event.CONTROL_DROPPED,
-                m.ControlDropped(
-                    session_id=payload.session_id, seq=payload.seq, count=dropped, reason=reason
-                ),
-            )
-
-    async def _on_socket_lost(self, *_: Any) -> None:
-        """The signaling socket dropped: suspend control at once (the lease may bring it back)."""
-        was_granted = self.consent.state is ConsentState.GRANTED
-        self.consent.suspend()  # a granted control pauses; an open dialog is withdrawn
-        if was_granted:
-            self._loop.call_later(self.consent.lease_s + 0.05, self._expire_lease)
-        self._show()
-
-    def _expire_lease(self) -> None:
-        """The lease ran out on this device: consent is gone here, and the server is told."""
-        session_id = self.consent.session_id
-        if self.consent.lease_over():
-            self._show()
-            if session_id is not None and self.client.connected:
-                self._spawn(self._revoke(session_id))
-
-    async def _revoke(self, session_id: str) -> None:
-        with contextlib.suppress(ProtocolError):
-            await self.client.call(Event.CONTROL_REVOKE, m.SessionRef(session_id=session_id))
+        """Agent input, applied only with the customer's consent (see :mod:`.control`)."""
+        await self.control.on_input(data)
 
     # --- media ----------------------------------------------------------------------------------
 
@@ -482,31 +386,3 @@ class DeviceAgent:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _to_pixels(
-    event: m.TapInput | m.DragInput | m.ScrollInput | m.KeyInput | m.TextInput,
-    width: int,
-    height: int,
-) -> InputEvent:
-    """Normalized wire coordinates to the source's pixels (clamped to the last pixel)."""
-
-    def px(value: float, size: int) -> int:
-        return min(size - 1, max(0, round(value * (size - 1))))
-
-    if isinstance(event, m.TapInput):
-        return Tap(px(event.x, width), px(event.y, height))
-    if isinstance(event, m.DragInput):
-        return Drag(
-            px(event.x0, width), px(event.y0, height), px(event.x1, width), px(event.y1, height)
-        )
-    if isinstance(event, m.ScrollInput):
-        return Scroll(
-            px(event.x, width),
-            px(event.y, height),
-            round(event.dx * width),
-            round(event.dy * height),
-        )
-    if isinstance(event, m.KeyInput):
-        return Key(event.key)
-    return Text(event.text)

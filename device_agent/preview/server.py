@@ -1,29 +1,4 @@
-"""A customer's view for people: the device's screen, live, in a local browser page.
-
-``mayday device --preview-port N`` serves one self-contained page (inline CSS and JS, nothing
-fetched from elsewhere) that shows what the customer sees and lets a person act as the customer:
-a click is a tap, press-move-release a drag, the wheel scrolls, named keys and typed characters
-go to the focused field. It is how a person presses Help, allows control or stops it on a
-simulated tablet.
-
-Wire protocol, one WebSocket at ``/ws``:
-
-* server → page: a text ``{"type": "hello", "width": W, "height": H, "title": ...}`` first, then
-  every frame as a binary message holding one JPEG. A frame is sent when ``revision()`` changed
-  (polled about 30 times a second, and at once after the page's own input), and every
-  :data:`KEEPALIVE_S` seconds regardless, so a picture that changes without the revision knowing
-  (a fading mark) still catches up.
-* page → server: text JSON input, in screen pixels::
-
-      {"type": "tap", "x": 10, "y": 20}
-      {"type": "drag", "x0": 10, "y0": 20, "x1": 300, "y1": 20}
-      {"type": "scroll", "x": 10, "y": 20, "dx": 0, "dy": 120}
-      {"type": "key", "key": "Enter"}          # one of NAMED_KEYS
-      {"type": "text", "text": "a"}            # 1..MAX_TEXT printable characters
-
-  Every message is untrusted: exact field sets, integers only, coordinates inside the screen,
-  bounded scroll and text. Bad ones are logged (the first few per connection) and dropped; the
-  socket stays open. Only a message over :data:`MAX_MESSAGE_BYTES` closes it (aiohttp's limit).
+"""The preview's server: the page over HTTP, and one WebSocket per page for frames and input.
 
 Safety: the server listens on 127.0.0.1 unless told otherwise. Every request must name the
 server by an IP literal or ``localhost`` in its ``Host`` header (a DNS-rebinding page cannot),
@@ -39,18 +14,13 @@ by all pages; a slow page skips to the newest frame instead of queueing old ones
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import html
 import io
 import ipaddress
-import json
 import math
-import re
 from collections.abc import Callable, Hashable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import structlog
@@ -58,23 +28,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 from PIL import Image
 
-from .screens.base import Drag, Frame, InputEvent, Key, ScreenSource, Scroll, Tap, Text
+from ..screens.base import Frame, InputEvent, ScreenSource
+from .messages import MAX_MESSAGE_BYTES, BadMessage, parse_input
+from .page import SCRIPT_HASH, STYLE_HASH, page
 
 if TYPE_CHECKING:
-    from .agent import DeviceAgent
+    from ..agent import DeviceAgent
 
-__all__ = [
-    "KEEPALIVE_S",
-    "MAX_MESSAGE_BYTES",
-    "MAX_SCROLL_PX",
-    "MAX_TEXT",
-    "NAMED_KEYS",
-    "POLL_S",
-    "BadMessage",
-    "PreviewServer",
-    "encode_jpeg",
-    "parse_input",
-]
+__all__ = ["KEEPALIVE_S", "POLL_S", "PreviewServer", "encode_jpeg"]
 
 log = structlog.get_logger("mayday.preview")
 
@@ -83,98 +44,9 @@ POLL_S: Final = 1 / 30
 KEEPALIVE_S: Final = 2.0
 """A fresh frame at least this often, changed or not."""
 JPEG_QUALITY: Final = 80
-MAX_MESSAGE_BYTES: Final = 64 * 1024
-"""Larger WebSocket messages close the socket (aiohttp's ``max_msg_size``)."""
-MAX_TEXT: Final = 1000
-"""Characters in one ``text`` message (a paste); longer ones are dropped whole."""
-MAX_SCROLL_PX: Final = 5000
 MAX_CLIENTS: Final = 8
 BAD_MESSAGES_LOGGED: Final = 3
 """Per connection; the rest are only counted, so a misbehaving page cannot flood the log."""
-NAMED_KEYS: Final = frozenset(
-    {
-        "Enter",
-        "Backspace",
-        "Tab",
-        "Escape",
-        "ArrowLeft",
-        "ArrowRight",
-        "ArrowUp",
-        "ArrowDown",
-        "Home",
-        "End",
-        "Delete",
-    }
-)
-
-_FIELDS: Final[dict[str, frozenset[str]]] = {
-    "tap": frozenset({"type", "x", "y"}),
-    "drag": frozenset({"type", "x0", "y0", "x1", "y1"}),
-    "scroll": frozenset({"type", "x", "y", "dx", "dy"}),
-    "key": frozenset({"type", "key"}),
-    "text": frozenset({"type", "text"}),
-}
-
-
-class BadMessage(ValueError):
-    """An input message that is not valid; the text says why (for the log)."""
-
-
-def parse_input(raw: str | bytes, size: tuple[int, int]) -> InputEvent:
-    """One page message as an input event, or :class:`BadMessage`. Never trusts ``raw``."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise BadMessage("too large")
-    try:
-        data: object = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise BadMessage("not JSON") from exc
-    if not isinstance(data, dict):
-        raise BadMessage("not an object")
-    kind = data.get("type")
-    if not isinstance(kind, str) or kind not in _FIELDS:
-        raise BadMessage("unknown type")
-    if data.keys() != _FIELDS[kind]:
-        raise BadMessage(f"{kind}: wrong fields")
-    width, height = size
-    if kind == "tap":
-        return Tap(_coord(data, "x", width), _coord(data, "y", height))
-    if kind == "drag":
-        return Drag(
-            _coord(data, "x0", width),
-            _coord(data, "y0", height),
-            _coord(data, "x1", width),
-            _coord(data, "y1", height),
-        )
-    if kind == "scroll":
-        dx = _int(data, "dx", -MAX_SCROLL_PX, MAX_SCROLL_PX)
-        dy = _int(data, "dy", -MAX_SCROLL_PX, MAX_SCROLL_PX)
-        if dx == 0 and dy == 0:
-            raise BadMessage("scroll: no movement")
-        return Scroll(_coord(data, "x", width), _coord(data, "y", height), dx, dy)
-    if kind == "key":
-        key = data["key"]
-        if not isinstance(key, str) or key not in NAMED_KEYS:
-            raise BadMessage("key: not a named key")
-        return Key(key)
-    text = data["text"]
-    if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
-        raise BadMessage("text: not a string of 1..MAX_TEXT characters")
-    if not text.isprintable():
-        raise BadMessage("text: control or unprintable characters")
-    return Text(text)
-
-
-def _int(data: dict[str, Any], name: str, low: int, high: int) -> int:
-    value = data[name]
-    if type(value) is not int:  # bool is an int subclass; floats are refused too
-        raise BadMessage(f"{name}: not an integer")
-    if not low <= value <= high:
-        raise BadMessage(f"{name}: out of range")
-    return value
-
-
-def _coord(data: dict[str, Any], name: str, limit: int) -> int:
-    return _int(data, name, 0, limit - 1)
 
 
 def encode_jpeg(frame: Frame, quality: int = JPEG_QUALITY) -> bytes:
@@ -187,7 +59,7 @@ def encode_jpeg(frame: Frame, quality: int = JPEG_QUALITY) -> bytes:
 
 
 class PreviewServer:
-    """Serves the page and its WebSocket; see the module docstring."""
+    """Serves the page and its WebSocket; the package docstring describes what goes over it."""
 
     def __init__(
         self,
@@ -206,7 +78,7 @@ class PreviewServer:
         self._revision = revision
         self.size = (width, height)
         self.title = title
-        self._page = _page(title, width, height).encode()
+        self._page = page(title, width, height).encode()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._bound_host = ""
@@ -322,8 +194,8 @@ class PreviewServer:
             charset="utf-8",
             headers={
                 "Content-Security-Policy": (
-                    f"default-src 'none'; script-src '{_SCRIPT_HASH}'; "
-                    f"style-src '{_STYLE_HASH}'; connect-src 'self' {connect}; "
+                    f"default-src 'none'; script-src '{SCRIPT_HASH}'; "
+                    f"style-src '{STYLE_HASH}'; connect-src 'self' {connect}; "
                     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
                 ),
                 "X-Frame-Options": "DENY",
@@ -447,244 +319,3 @@ class PreviewServer:
                 await ws.send_bytes(jpeg)
         except (ConnectionError, RuntimeError) as exc:  # the page went away mid-send
             log.debug("preview.send_stopped", error=str(exc))
-
-
-# ---------------------------------------------------------------------- the page
-
-_STYLE = """
-*{box-sizing:border-box}
-html,body{margin:0;height:100%}
-body{display:flex;flex-direction:column;overflow:hidden;background:#2f3136;color:#b9bcc2;
-  font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-#stage{flex:1 1 auto;min-height:0;display:flex;align-items:center;justify-content:center}
-#screen{flex:none;display:block;border:0;padding:0;background:#1b1c1f;border-radius:3px;
-  box-shadow:0 10px 30px rgba(0,0,0,.45);touch-action:none;user-select:none;cursor:pointer;
-  outline:none;transition:opacity .3s,filter .3s}
-body.offline #screen{opacity:.5;filter:grayscale(1)}
-#caption{flex:none;display:flex;flex-wrap:wrap;gap:2px 8px;align-items:center;
-  justify-content:center;padding:0 16px 12px;text-align:center}
-#caption>span{white-space:nowrap;max-width:100%;overflow:hidden;text-overflow:ellipsis}
-#caption>span+span::before{content:"\\00b7";margin-right:8px;opacity:.45}
-#caption b{color:#e8eaed;font-weight:600}
-#dot{display:inline-block;width:8px;height:8px;margin-right:6px;border-radius:50%;
-  background:#9aa0a6;vertical-align:1px}
-body.live #dot{background:#34a853}
-body.offline #dot{background:#ea4335}
-"""
-
-_SCRIPT = """
-"use strict";
-(() => {
-  const MARGIN = 16, DRAG_PX = 6, MAX_TEXT = 1000, MAX_SCROLL = 5000, WHEEL_MS = 50;
-  const NAMED = new Set(["Enter", "Backspace", "Tab", "Escape", "ArrowLeft", "ArrowRight",
-    "ArrowUp", "ArrowDown", "Home", "End", "Delete"]);
-  const body = document.body;
-  const stage = document.getElementById("stage");
-  const canvas = document.getElementById("screen");
-  const statusText = document.getElementById("status");
-  const ctx = canvas.getContext("2d", {alpha: false});
-  let W = Number(body.dataset.width) || 1, H = Number(body.dataset.height) || 1;
-  // For tests and curious people: frames drawn and when (epoch ms), the screen's size.
-  const stats = window.__preview = {frames: 0, shownAt: 0, width: W, height: H, live: false};
-
-  function layout() {
-    const r = stage.getBoundingClientRect();
-    const s = Math.max(0, Math.min((r.width - 2 * MARGIN) / W, (r.height - 2 * MARGIN) / H));
-    const w = Math.max(1, Math.floor(W * s));
-    canvas.style.width = w + "px";
-    canvas.style.height = Math.max(1, Math.round(w * H / W)) + "px";
-  }
-  new ResizeObserver(layout).observe(stage);
-  layout();
-
-  function placeholder(text) {
-    ctx.fillStyle = "#1b1c1f";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.fillStyle = "#9aa0a6";
-    ctx.font = Math.round(canvas.height / 24) + "px system-ui, sans-serif";
-    ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
-    ctx.fillText(text, canvas.width / 2, canvas.height / 2);
-  }
-  placeholder("Connecting\\u2026");
-
-  function setStatus(state, text) {
-    body.classList.toggle("live", state === "live");
-    body.classList.toggle("offline", state === "offline");
-    statusText.textContent = text;
-    stats.live = state === "live";
-  }
-
-  // ---------------------------------------------------------------- the socket
-  let ws = null, retries = 0, received = 0, drawn = 0;
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws");
-    socket.binaryType = "blob";
-    socket.onopen = () => { retries = 0; setStatus("live", "live"); };
-    socket.onmessage = (ev) => {
-      if (typeof ev.data === "string") onText(ev.data); else onFrame(ev.data);
-    };
-    socket.onclose = () => {
-      if (ws === socket) ws = null;
-      setStatus("offline", "disconnected \\u2014 reconnecting\\u2026");
-      setTimeout(connect, Math.min(5000, 250 * 2 ** retries++));
-    };
-    ws = socket;
-  }
-
-  function onText(text) {
-    let msg;
-    try { msg = JSON.parse(text); } catch { return; }
-    if (msg && msg.type === "hello" && msg.width > 0 && msg.height > 0 &&
-        (msg.width !== W || msg.height !== H)) {
-      W = stats.width = canvas.width = msg.width;
-      H = stats.height = canvas.height = msg.height;
-      layout();
-    }
-  }
-
-  async function onFrame(blob) {
-    const seq = ++received;
-    let bitmap;
-    try { bitmap = await createImageBitmap(blob); } catch { return; }
-    if (seq < drawn) { bitmap.close(); return; }  // a newer frame was decoded first
-    drawn = seq;
-    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    bitmap.close();
-    stats.frames += 1;
-    stats.shownAt = performance.timeOrigin + performance.now();
-  }
-
-  function send(msg) {
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-  }
-
-  // ---------------------------------------------------------------- pointer
-  // The canvas box is exactly the screen (no border or padding; the letterbox bars are the
-  // stage around it), so a page point maps to a screen pixel by the box's scale alone.
-  function toScreen(e, clamp) {
-    const r = canvas.getBoundingClientRect();
-    if (r.width <= 0 || r.height <= 0) return null;
-    const fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
-    if (!clamp && (fx < 0 || fx >= 1 || fy < 0 || fy >= 1)) return null;
-    return {
-      x: Math.min(W - 1, Math.max(0, Math.floor(fx * W))),
-      y: Math.min(H - 1, Math.max(0, Math.floor(fy * H))),
-    };
-  }
-
-  let press = null;
-  canvas.addEventListener("pointerdown", (e) => {
-    if (press || !e.isPrimary || e.button !== 0) return;
-    const at = toScreen(e, false);
-    if (!at) return;
-    e.preventDefault();
-    canvas.focus({preventScroll: true});
-    canvas.setPointerCapture(e.pointerId);
-    press = {id: e.pointerId, cx: e.clientX, cy: e.clientY, at, moved: false};
-  });
-  canvas.addEventListener("pointermove", (e) => {
-    if (!press || e.pointerId !== press.id || press.moved) return;
-    press.moved = Math.hypot(e.clientX - press.cx, e.clientY - press.cy) > DRAG_PX;
-  });
-  canvas.addEventListener("pointerup", (e) => {
-    if (!press || e.pointerId !== press.id) return;
-    const start = press.at;
-    const moved = press.moved || Math.hypot(e.clientX - press.cx, e.clientY - press.cy) > DRAG_PX;
-    press = null;
-    if (!moved) { send({type: "tap", x: start.x, y: start.y}); return; }
-    const end = toScreen(e, true);
-    if (end) send({type: "drag", x0: start.x, y0: start.y, x1: end.x, y1: end.y});
-  });
-  canvas.addEventListener("pointercancel", (e) => {
-    if (press && e.pointerId === press.id) press = null;
-  });
-  canvas.addEventListener("contextmenu", (e) => e.preventDefault());
-
-  let wheel = null;
-  const clampScroll = (v) => Math.max(-MAX_SCROLL, Math.min(MAX_SCROLL, Math.round(v)));
-  canvas.addEventListener("wheel", (e) => {
-    e.preventDefault();
-    const at = toScreen(e, true);
-    if (!at) return;
-    const r = canvas.getBoundingClientRect();
-    const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? r.height : 1;
-    const k = unit * W / r.width;  // page pixels to screen pixels
-    if (!wheel) {
-      wheel = {x: at.x, y: at.y, dx: 0, dy: 0};
-      setTimeout(() => {
-        const w = wheel;
-        wheel = null;
-        const dx = clampScroll(w.dx), dy = clampScroll(w.dy);
-        if (dx || dy) send({type: "scroll", x: w.x, y: w.y, dx, dy});
-      }, WHEEL_MS);
-    }
-    wheel.dx += e.deltaX * k;
-    wheel.dy += e.deltaY * k;
-  }, {passive: false});
-
-  // ---------------------------------------------------------------- keyboard
-  window.addEventListener("keydown", (e) => {
-    if (e.isComposing) return;
-    if ((e.ctrlKey || e.metaKey) && !e.getModifierState("AltGraph")) return;  // browser shortcuts
-    if (NAMED.has(e.key)) {
-      e.preventDefault();
-      send({type: "key", key: e.key});
-    } else if ([...e.key].length === 1) {
-      e.preventDefault();
-      send({type: "text", text: e.key});
-    }
-  });
-  window.addEventListener("paste", (e) => {
-    const raw = (e.clipboardData && e.clipboardData.getData("text/plain")) || "";
-    const clean = [...raw.replace(/\\s+/g, " ")].filter((c) => c >= " " && c !== "\\x7f");
-    e.preventDefault();
-    if (clean.length) send({type: "text", text: clean.slice(0, MAX_TEXT).join("")});
-  });
-
-  connect();
-})();
-"""
-
-_BODY = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="dark">
-<title>__TITLE__ \u2014 customer's view</title>
-<style>__STYLE__</style>
-</head>
-<body data-width="__W__" data-height="__H__">
-<main id="stage"><canvas id="screen" width="__W__" height="__H__" tabindex="0"
- aria-label="The device's screen. Click, drag, scroll and type to act as the customer."></canvas></main>
-<footer id="caption"><span><span id="dot"></span><b>__TITLE__</b></span>
-<span>customer's view: clicks, drags, wheel and keys act as the customer</span>
-<span id="status">connecting\u2026</span></footer>
-<script>__SCRIPT__</script>
-</body>
-</html>
-"""
-
-
-def _csp_hash(text: str) -> str:
-    digest = hashlib.sha256(text.encode()).digest()
-    return "sha256-" + base64.b64encode(digest).decode()
-
-
-_SCRIPT_HASH: Final = _csp_hash(_SCRIPT)
-_STYLE_HASH: Final = _csp_hash(_STYLE)
-
-
-def _page(title: str, width: int, height: int) -> str:
-    # One pass, so nothing inserted is scanned again; script and style go in verbatim, so their
-    # CSP hashes hold.
-    values = {
-        "TITLE": html.escape(title),
-        "W": str(width),
-        "H": str(height),
-        "STYLE": _STYLE,
-        "SCRIPT": _SCRIPT,
-    }
-    return re.sub(r"__([A-Z]+)__", lambda m: values[m.group(1)], _BODY)

@@ -59,33 +59,9 @@ from Xlib import display as xdisplay
 from Xlib.ext import xtest
 
 from .base import Drag, Frame, InputEvent, InputOrigin, Key, Rect, ScreenSource, Scroll, Tap, Text
+from .keysyms import NAMED_KEYS, char_keysym, key_keysym
 
-__all__ = ["NAMED_KEYS", "X11Screen"]
-
-NAMED_KEYS: dict[str, str] = {
-    "Enter": "Return",
-    "Backspace": "BackSpace",
-    "Tab": "Tab",
-    "Escape": "Escape",
-    "ArrowLeft": "Left",
-    "ArrowRight": "Right",
-    "ArrowUp": "Up",
-    "ArrowDown": "Down",
-    "Home": "Home",
-    "End": "End",
-    "Delete": "Delete",
-    "Insert": "Insert",
-    "PageUp": "Prior",
-    "PageDown": "Next",
-    "Space": "space",
-    **{f"F{n}": f"F{n}" for n in range(1, 13)},
-}
-"""Web ``KeyboardEvent.key`` names (what the agent's browser sends) → X keysym names.
-
-Any other multi-letter name is tried as an X keysym name (``BackSpace``, ``KP_Enter``).
-"""
-
-_CONTROL_CHARACTERS = {"\n": "Return", "\r": "Return", "\t": "Tab", "\b": "BackSpace"}
+__all__ = ["NAMED_KEYS", "X11Screen"]  # NAMED_KEYS lives in .keysyms; still importable here
 
 SCROLL_STEP_PX = 40
 """Pixels of scroll per wheel click (button 4/5/6/7 press)."""
@@ -96,22 +72,6 @@ DRAG_STEP_DELAY_S = 0.008
 SHIFT_LEVEL = 1
 REMAP_SETTLE_S = 0.025
 """Pause after changing the keymap, so clients pick up one change before the next arrives."""
-
-
-def _char_keysym(char: str) -> int:
-    """The keysym for one character: Latin-1 keysyms equal the code point, others are 0x01000000+.
-
-    Control characters with a key of their own (newline, tab, backspace) get that key; other
-    unprintable characters get ``NoSymbol`` and are skipped.
-    """
-    if char in _CONTROL_CHARACTERS:
-        return XK.string_to_keysym(_CONTROL_CHARACTERS[char])
-    if not char.isprintable():
-        return X.NoSymbol
-    code = ord(char)
-    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF:
-        return code
-    return 0x01000000 | code
 
 
 class X11Screen(ScreenSource):
@@ -380,7 +340,7 @@ class X11Screen(ScreenSource):
         self._follow_keymap()
         if len(name) == 1:
             return self._type([name])
-        keysym = XK.string_to_keysym(NAMED_KEYS.get(name, name))
+        keysym = key_keysym(name)
         if keysym == X.NoSymbol:
             return False
         keycode, shift = self._keycode_for(keysym)
@@ -402,7 +362,7 @@ class X11Screen(ScreenSource):
         as many remapped keys as there are spare keycodes, so none is reused inside it; between
         chunks the client gets time to translate the keys before their keycodes change.
         """
-        keysyms = [_char_keysym(c) for c in chars]
+        keysyms = [char_keysym(c) for c in chars]
         sent = False
         for n, chunk in enumerate(self._chunks(keysyms)):
             if n:

@@ -1,10 +1,7 @@
-"""The customer's support controls as a small Tk window, for real desktops (the X11 source).
+"""The customer window itself: its Tk thread, its queue, its place on screen.
 
-The simulated tablet draws these controls into its own picture; on a real X desktop nothing does,
-so this window shows the same things: the Help button, the queue position and estimated wait,
-"Connected to <agent>", the consent dialog (Allow / Deny), Pause / Resume sharing, a prominent
-Stop control, End, and the 1–5 rating when the session is over. Every string comes from
-:mod:`device_agent.i18n`, in the language of :attr:`CustomerView.locale`.
+What it shows is built by :mod:`.content` from the current view; this module owns everything
+about threads and the window's life.
 
 Threading: Tk must live in one thread. :meth:`CustomerWindow.start` runs it in a daemon thread of
 its own (or :meth:`CustomerWindow.run` in the caller's); :meth:`CustomerWindow.set_view` may be
@@ -30,12 +27,13 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import i18n
-from .customer import CustomerAction, CustomerActionCallback, CustomerView
-from .screens.base import Rect
+from .. import i18n
+from ..customer import CustomerAction, CustomerActionCallback, CustomerView
+from ..screens.base import Rect
+from .content import build
+from .style import OUTLINE, SURFACE, WIDTH
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -48,41 +46,8 @@ T = TypeVar("T")
 
 POLL_MS = 40
 """How often the Tk thread looks at its queue: fast enough that a view change feels immediate."""
-WIDTH = 400
 MARGIN = 24
 """Distance of the window's first placement from the screen's bottom-right corner."""
-
-SURFACE = "#ffffff"
-TEXT = "#1f2126"
-MUTED = "#5e636c"
-OUTLINE = "#c4c8d0"
-PRIMARY = "#1967d2"
-PRIMARY_DARK = "#1453a8"
-PRIMARY_LIGHT = "#e4eefd"
-BRAND = "#d84315"
-BRAND_DARK = "#b2360f"
-RED = "#cc2828"
-RED_DARK = "#a61f1f"
-RED_LIGHT = "#fce8e6"
-AMBER = "#f9ab00"
-
-FAMILY = "DejaVu Sans"
-"""Has every glyph the catalogues use (umlauts, ß, “·”, “…”, ★); Tk falls back if it is missing."""
-TITLE_FONT = (FAMILY, 13, "bold")
-BODY_FONT = (FAMILY, 11)
-BUTTON_FONT = (FAMILY, 11, "bold")
-BIG_FONT = (FAMILY, 14, "bold")
-STAR_FONT = (FAMILY, 22)
-
-STYLES: dict[str, tuple[str, str, str]] = {
-    # background, background while pressed, text
-    "brand": (BRAND, BRAND_DARK, SURFACE),
-    "stop": (RED, RED_DARK, SURFACE),
-    "filled": (PRIMARY, PRIMARY_DARK, SURFACE),
-    "tonal": (PRIMARY_LIGHT, "#d2e3fc", PRIMARY),
-    "outlined": (SURFACE, PRIMARY_LIGHT, PRIMARY),
-    "danger": (SURFACE, RED_LIGHT, RED),
-}
 
 
 def _require_tkinter() -> None:
@@ -321,202 +286,10 @@ class CustomerWindow:
         content = tkinter.Frame(root, background=SURFACE, padx=18, pady=16)
         content.pack(fill="both", expand=True)
         self._content = content
-
-        view = self._view
-        locale = view.locale
-        agent = view.agent_name or i18n.text(locale, "agent_fallback")
-        root.title(i18n.text(locale, "help"))
-
-        if view.control_active and view.phase != "ended":
-            self._stripe(content, i18n.text(locale, "control_active", agent=agent))
-            self._big_button(content, "stop_control", i18n.text(locale, "stop_control"), "stop")
-        if view.consent_requested:
-            self._consent(content, agent)
-        elif view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
-            self._big_button(content, "help", "?  " + i18n.text(locale, "help"), "brand")
-        elif view.phase == "queued":
-            self._label(content, i18n.text(locale, "help_requested"), TITLE_FONT)
-            self._label(content, i18n.queue_status(locale, view.position, view.estimated_wait_s))
-            self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
-        elif view.phase == "connecting":
-            self._label(content, i18n.text(locale, "connecting"), TITLE_FONT)
-            self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
-        elif view.phase == "ended":
-            self._rating_card(content)
-        else:
-            self._session(content, agent)
-
+        root.title(i18n.text(self._view.locale, "help"))
+        self._buttons = build(content, self._view, self._rating, self._action)
         root.update_idletasks()
         self._place(root)
-
-    def _session(self, parent: tk.Frame, agent: str) -> None:
-        view = self._view
-        locale = view.locale
-        connected = i18n.text(locale, "connected", agent=agent)
-        if view.sharing_paused:
-            self._label(parent, i18n.text(locale, "sharing_paused"), TITLE_FONT)
-            self._label(
-                parent, i18n.text(locale, "sharing_paused_detail", agent=agent), color=MUTED
-            )
-        else:
-            self._label(parent, connected, TITLE_FONT)
-            self._label(parent, i18n.text(locale, "agent_sees_screen", agent=agent), color=MUTED)
-        pause: tuple[CustomerAction, str, str] = (
-            ("resume", i18n.text(locale, "resume"), "tonal")
-            if view.sharing_paused
-            else ("pause", i18n.text(locale, "pause"), "tonal")
-        )
-        self._row(parent, [pause, ("end", i18n.text(locale, "end"), "danger")])
-
-    def _consent(self, parent: tk.Frame, agent: str) -> None:
-        view = self._view
-        locale = view.locale
-        if view.organisation:
-            title = i18n.text(locale, "consent_title", agent=agent, organisation=view.organisation)
-        else:
-            title = i18n.text(locale, "consent_title_no_org", agent=agent)
-        self._label(parent, title, TITLE_FONT)
-        body = i18n.text(locale, "consent_body", agent=agent)
-        self._label(parent, body, color=MUTED)
-        self._row(
-            parent,
-            [
-                ("deny", i18n.text(locale, "deny"), "outlined"),
-                ("allow", i18n.text(locale, "allow"), "filled"),
-            ],
-        )
-
-    def _rating_card(self, parent: tk.Frame) -> None:
-        import tkinter
-
-        locale = self._view.locale
-        self._label(parent, i18n.text(locale, "session_ended"), TITLE_FONT)
-        prompt = (
-            i18n.text(locale, "thanks")
-            if self._rating is not None
-            else i18n.text(locale, "rating_prompt")
-        )
-        self._label(parent, prompt)
-        stars = tkinter.Frame(parent, background=SURFACE)
-        stars.pack(fill="x", pady=(8, 0))
-        for n in range(1, 6):
-            chosen = self._rating is not None and n <= self._rating
-            button = tkinter.Button(
-                stars,
-                text="★" if chosen else "☆",
-                font=STAR_FONT,
-                foreground=AMBER if chosen else MUTED,
-                activeforeground=AMBER,
-                background=SURFACE,
-                activebackground=PRIMARY_LIGHT,
-                relief="flat",
-                borderwidth=0,
-                highlightthickness=0,
-                takefocus=0,
-                cursor="hand2",
-                command=partial(self._action, "rate", n),
-            )
-            button.pack(side="left", expand=True, fill="x")
-            self._buttons[f"rate:{n}"] = button
-        scale = tkinter.Frame(parent, background=SURFACE)
-        scale.pack(fill="x")
-        sides: tuple[tuple[Literal["left", "right"], str], ...] = (
-            ("left", "rating_low"),
-            ("right", "rating_high"),
-        )
-        for side, key in sides:
-            tkinter.Label(
-                scale,
-                text=i18n.text(locale, key),
-                font=BODY_FONT,
-                foreground=MUTED,
-                background=SURFACE,
-            ).pack(side=side)
-
-    # ---------------------------------------------------------------- widgets
-
-    def _label(
-        self, parent: tk.Frame, text: str, font: tuple[Any, ...] = BODY_FONT, color: str = TEXT
-    ) -> None:
-        import tkinter
-
-        tkinter.Label(
-            parent,
-            text=text,
-            font=font,
-            foreground=color,
-            background=SURFACE,
-            wraplength=WIDTH - 44,  # content padding, label padding and the border
-            justify="left",
-            anchor="w",
-        ).pack(fill="x", pady=(0, 4))
-
-    def _stripe(self, parent: tk.Frame, text: str) -> None:
-        """A red banner saying that someone controls the screen."""
-        import tkinter
-
-        tkinter.Label(
-            parent,
-            text=text,
-            font=BUTTON_FONT,
-            foreground=RED,
-            background=RED_LIGHT,
-            wraplength=WIDTH - 64,
-            padx=10,
-            pady=6,
-        ).pack(fill="x", pady=(0, 8))
-
-    def _button(
-        self,
-        parent: tk.Misc,
-        action: CustomerAction,
-        text: str,
-        style: str,
-        *,
-        big: bool = False,
-    ) -> tk.Button:
-        """An unplaced button that reports ``action``; the caller packs or grids it."""
-        import tkinter
-
-        background, active, foreground = STYLES[style]
-        button = tkinter.Button(
-            parent,
-            text=text,
-            font=BIG_FONT if big else BUTTON_FONT,
-            foreground=foreground,
-            background=background,
-            activeforeground=foreground,
-            activebackground=active,
-            relief="flat",
-            borderwidth=0,
-            # Same thickness for all, so outlined and filled buttons in a row are the same height.
-            highlightthickness=1,
-            highlightbackground=OUTLINE if background == SURFACE else background,
-            highlightcolor=OUTLINE if background == SURFACE else background,
-            padx=16,
-            pady=12 if big else 8,
-            takefocus=0,
-            cursor="hand2",
-            command=lambda: self._action(action),
-        )
-        self._buttons[action] = button
-        return button
-
-    def _big_button(self, parent: tk.Frame, action: CustomerAction, text: str, style: str) -> None:
-        self._button(parent, action, text, style, big=True).pack(fill="x", pady=(0, 10))
-
-    def _row(self, parent: tk.Frame, buttons: list[tuple[CustomerAction, str, str]]) -> None:
-        """Buttons side by side, all the same width."""
-        import tkinter
-
-        row = tkinter.Frame(parent, background=SURFACE)
-        row.pack(fill="x", pady=(10, 0))
-        for i, (action, text, style) in enumerate(buttons):
-            if i:
-                row.columnconfigure(2 * i - 1, minsize=8)  # a gap that is not part of a cell
-            row.columnconfigure(2 * i, weight=1, uniform="buttons")
-            button = self._button(row, action, text, style)
-            button.grid(row=0, column=2 * i, sticky="ew")
 
     def _place(self, root: tk.Tk) -> None:
         """Keep the bottom-right corner where it was (first: near the screen's corner)."""

@@ -25,9 +25,11 @@ Pillow's bundled font (Aileron) has no umlauts or ``ß``; text drawing composes 
 from the base letter and a drawn mark, and writes ``ß`` as ``ss``.
 
 The package is split into small modules, each with one job: ``theme`` (geometry and colours),
-``model`` (state types and app content), ``text`` (the font and text drawing), ``art`` (masks,
-glyphs, icons, wallpaper, photos, covers), ``canvas`` (the drawing surface), ``widgets`` (hit
-testing), ``controls`` (the customer's controls) and ``screen`` (:class:`SimulatedTablet`).
+``model`` (state types and app content), ``apps`` (the apps' state and its changes), ``text``
+(the font and text drawing), ``art`` (masks, glyphs, icons, wallpaper, photos, covers), ``canvas``
+(the drawing surface), ``widgets`` (hotspots and the overlay's controls), ``pages`` (one painter
+per app, and the status bar), ``input`` (taps, drags, scrolls and keys on the apps), ``controls``
+(the customer's controls) and ``screen`` (:class:`SimulatedTablet`, which ties them together).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ CONTENT_TOP = STATUS_H + TITLE_H
 OVERLAY_TOP = 716
 """The customer's session controls live below this line; apps keep their controls above it."""
 CHAT_LINES_SHOWN = 3
+LIST_TOP, LIST_BOTTOM = 404, 704
+"""Where Settings' Bluetooth device list shows; the apps need its height to bound the scroll."""
+ROW_H = 64
+"""One row of that list."""
 
 RGB = tuple[int, int, int]
 

@@ -1,0 +1,276 @@
+"""The preview page: one self-contained HTML document with its inline style and script.
+
+The script turns a person's clicks, drags, wheel and keys on the picture into the input messages
+of :mod:`.messages`, and draws each JPEG frame the server sends. Its limits and its table of
+named keys are filled in from Python when this module loads (:data:`SCRIPT`), so the page and
+the server cannot disagree about them. The page is served with a strict Content-Security-Policy
+that allows only this script and this style, by their hashes (:data:`SCRIPT_HASH`,
+:data:`STYLE_HASH`); nothing is fetched from elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from .messages import MAX_SCROLL_PX, MAX_TEXT, NAMED_KEYS
+
+__all__ = ["SCRIPT", "SCRIPT_HASH", "STYLE", "STYLE_HASH", "page"]
+
+STYLE: Final = """
+*{box-sizing:border-box}
+html,body{margin:0;height:100%}
+body{display:flex;flex-direction:column;overflow:hidden;background:#2f3136;color:#b9bcc2;
+  font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+#stage{flex:1 1 auto;min-height:0;display:flex;align-items:center;justify-content:center}
+#screen{flex:none;display:block;border:0;padding:0;background:#1b1c1f;border-radius:3px;
+  box-shadow:0 10px 30px rgba(0,0,0,.45);touch-action:none;user-select:none;cursor:pointer;
+  outline:none;transition:opacity .3s,filter .3s}
+body.offline #screen{opacity:.5;filter:grayscale(1)}
+#caption{flex:none;display:flex;flex-wrap:wrap;gap:2px 8px;align-items:center;
+  justify-content:center;padding:0 16px 12px;text-align:center}
+#caption>span{white-space:nowrap;max-width:100%;overflow:hidden;text-overflow:ellipsis}
+#caption>span+span::before{content:"\\00b7";margin-right:8px;opacity:.45}
+#caption b{color:#e8eaed;font-weight:600}
+#dot{display:inline-block;width:8px;height:8px;margin-right:6px;border-radius:50%;
+  background:#9aa0a6;vertical-align:1px}
+body.live #dot{background:#34a853}
+body.offline #dot{background:#ea4335}
+"""
+
+_SCRIPT_TEMPLATE = """
+"use strict";
+(() => {
+  // Filled in from Python when the page is generated (device_agent/preview/page.py), so the page
+  // sends exactly what the server accepts: the limits of messages.py, the keys of signaling/keys.py.
+  const MARGIN = 16, DRAG_PX = 6, WHEEL_MS = 50;
+  const MAX_TEXT = __MAX_TEXT__, MAX_SCROLL = __MAX_SCROLL__;
+  const NAMED = new Set(__NAMED_KEYS__);
+  const body = document.body;
+  const stage = document.getElementById("stage");
+  const canvas = document.getElementById("screen");
+  const statusText = document.getElementById("status");
+  const ctx = canvas.getContext("2d", {alpha: false});
+  let W = Number(body.dataset.width) || 1, H = Number(body.dataset.height) || 1;
+  // For tests and curious people: frames drawn and when (epoch ms), the screen's size.
+  const stats = window.__preview = {frames: 0, shownAt: 0, width: W, height: H, live: false};
+
+  function layout() {
+    const r = stage.getBoundingClientRect();
+    const s = Math.max(0, Math.min((r.width - 2 * MARGIN) / W, (r.height - 2 * MARGIN) / H));
+    const w = Math.max(1, Math.floor(W * s));
+    canvas.style.width = w + "px";
+    canvas.style.height = Math.max(1, Math.round(w * H / W)) + "px";
+  }
+  new ResizeObserver(layout).observe(stage);
+  layout();
+
+  function placeholder(text) {
+    ctx.fillStyle = "#1b1c1f";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = "#9aa0a6";
+    ctx.font = Math.round(canvas.height / 24) + "px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(text, canvas.width / 2, canvas.height / 2);
+  }
+  placeholder("Connecting\\u2026");
+
+  function setStatus(state, text) {
+    body.classList.toggle("live", state === "live");
+    body.classList.toggle("offline", state === "offline");
+    statusText.textContent = text;
+    stats.live = state === "live";
+  }
+
+  // ---------------------------------------------------------------- the socket
+  let ws = null, retries = 0, received = 0, drawn = 0;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws");
+    socket.binaryType = "blob";
+    socket.onopen = () => { retries = 0; setStatus("live", "live"); };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data === "string") onText(ev.data); else onFrame(ev.data);
+    };
+    socket.onclose = () => {
+      if (ws === socket) ws = null;
+      setStatus("offline", "disconnected \\u2014 reconnecting\\u2026");
+      setTimeout(connect, Math.min(5000, 250 * 2 ** retries++));
+    };
+    ws = socket;
+  }
+
+  function onText(text) {
+    let msg;
+    try { msg = JSON.parse(text); } catch { return; }
+    if (msg && msg.type === "hello" && msg.width > 0 && msg.height > 0 &&
+        (msg.width !== W || msg.height !== H)) {
+      W = stats.width = canvas.width = msg.width;
+      H = stats.height = canvas.height = msg.height;
+      layout();
+    }
+  }
+
+  async function onFrame(blob) {
+    const seq = ++received;
+    let bitmap;
+    try { bitmap = await createImageBitmap(blob); } catch { return; }
+    if (seq < drawn) { bitmap.close(); return; }  // a newer frame was decoded first
+    drawn = seq;
+    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    stats.frames += 1;
+    stats.shownAt = performance.timeOrigin + performance.now();
+  }
+
+  function send(msg) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  // ---------------------------------------------------------------- pointer
+  // The canvas box is exactly the screen (no border or padding; the letterbox bars are the
+  // stage around it), so a page point maps to a screen pixel by the box's scale alone.
+  function toScreen(e, clamp) {
+    const r = canvas.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return null;
+    const fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
+    if (!clamp && (fx < 0 || fx >= 1 || fy < 0 || fy >= 1)) return null;
+    return {
+      x: Math.min(W - 1, Math.max(0, Math.floor(fx * W))),
+      y: Math.min(H - 1, Math.max(0, Math.floor(fy * H))),
+    };
+  }
+
+  let press = null;
+  canvas.addEventListener("pointerdown", (e) => {
+    if (press || !e.isPrimary || e.button !== 0) return;
+    const at = toScreen(e, false);
+    if (!at) return;
+    e.preventDefault();
+    canvas.focus({preventScroll: true});
+    canvas.setPointerCapture(e.pointerId);
+    press = {id: e.pointerId, cx: e.clientX, cy: e.clientY, at, moved: false};
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!press || e.pointerId !== press.id || press.moved) return;
+    press.moved = Math.hypot(e.clientX - press.cx, e.clientY - press.cy) > DRAG_PX;
+  });
+  canvas.addEventListener("pointerup", (e) => {
+    if (!press || e.pointerId !== press.id) return;
+    const start = press.at;
+    const moved = press.moved || Math.hypot(e.clientX - press.cx, e.clientY - press.cy) > DRAG_PX;
+    press = null;
+    if (!moved) { send({type: "tap", x: start.x, y: start.y}); return; }
+    const end = toScreen(e, true);
+    if (end) send({type: "drag", x0: start.x, y0: start.y, x1: end.x, y1: end.y});
+  });
+  canvas.addEventListener("pointercancel", (e) => {
+    if (press && e.pointerId === press.id) press = null;
+  });
+  canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+
+  let wheel = null;
+  const clampScroll = (v) => Math.max(-MAX_SCROLL, Math.min(MAX_SCROLL, Math.round(v)));
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const at = toScreen(e, true);
+    if (!at) return;
+    const r = canvas.getBoundingClientRect();
+    const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? r.height : 1;
+    const k = unit * W / r.width;  // page pixels to screen pixels
+    if (!wheel) {
+      wheel = {x: at.x, y: at.y, dx: 0, dy: 0};
+      setTimeout(() => {
+        const w = wheel;
+        wheel = null;
+        const dx = clampScroll(w.dx), dy = clampScroll(w.dy);
+        if (dx || dy) send({type: "scroll", x: w.x, y: w.y, dx, dy});
+      }, WHEEL_MS);
+    }
+    wheel.dx += e.deltaX * k;
+    wheel.dy += e.deltaY * k;
+  }, {passive: false});
+
+  // ---------------------------------------------------------------- keyboard
+  window.addEventListener("keydown", (e) => {
+    if (e.isComposing) return;
+    if ((e.ctrlKey || e.metaKey) && !e.getModifierState("AltGraph")) return;  // browser shortcuts
+    if (NAMED.has(e.key)) {
+      e.preventDefault();
+      send({type: "key", key: e.key});
+    } else if ([...e.key].length === 1) {
+      e.preventDefault();
+      send({type: "text", text: e.key});
+    }
+  });
+  window.addEventListener("paste", (e) => {
+    const raw = (e.clipboardData && e.clipboardData.getData("text/plain")) || "";
+    const clean = [...raw.replace(/\\s+/g, " ")].filter((c) => c >= " " && c !== "\\x7f");
+    e.preventDefault();
+    if (clean.length) send({type: "text", text: clean.slice(0, MAX_TEXT).join("")});
+  });
+
+  connect();
+})();
+"""
+
+_BODY = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="dark">
+<title>__TITLE__ \u2014 customer's view</title>
+<style>__STYLE__</style>
+</head>
+<body data-width="__W__" data-height="__H__">
+<main id="stage"><canvas id="screen" width="__W__" height="__H__" tabindex="0"
+ aria-label="The device's screen. Click, drag, scroll and type to act as the customer."></canvas></main>
+<footer id="caption"><span><span id="dot"></span><b>__TITLE__</b></span>
+<span>customer's view: clicks, drags, wheel and keys act as the customer</span>
+<span id="status">connecting\u2026</span></footer>
+<script>__SCRIPT__</script>
+</body>
+</html>
+"""
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace each ``__NAME__`` in one pass, so nothing inserted is scanned again."""
+    return re.sub(r"__([A-Z][A-Z_]*?)__", lambda m: values[m.group(1)], template)
+
+
+def _csp_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    return "sha256-" + base64.b64encode(digest).decode()
+
+
+SCRIPT: Final = _fill(
+    _SCRIPT_TEMPLATE,
+    {
+        "MAX_TEXT": str(MAX_TEXT),
+        "MAX_SCROLL": str(MAX_SCROLL_PX),
+        "NAMED_KEYS": json.dumps(sorted(NAMED_KEYS)),
+    },
+)
+SCRIPT_HASH: Final = _csp_hash(SCRIPT)
+STYLE_HASH: Final = _csp_hash(STYLE)
+
+
+def page(title: str, width: int, height: int) -> str:
+    """The page for a screen of ``width`` × ``height`` pixels, its title HTML-escaped."""
+    # Script and style go in verbatim, so their CSP hashes hold.
+    values = {
+        "TITLE": html.escape(title),
+        "W": str(width),
+        "H": str(height),
+        "STYLE": STYLE,
+        "SCRIPT": SCRIPT,
+    }
+    return _fill(_BODY, values)

@@ -1,0 +1,61 @@
+"""The customer window's colours, fonts and button styles: the simulated tablet's palette in Tk.
+
+Plain data, so the window and its content read one palette and nothing here needs ``tkinter``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AMBER",
+    "BIG_FONT",
+    "BODY_FONT",
+    "BUTTON_FONT",
+    "FAMILY",
+    "MUTED",
+    "OUTLINE",
+    "PRIMARY",
+    "PRIMARY_LIGHT",
+    "RED",
+    "RED_LIGHT",
+    "STAR_FONT",
+    "STYLES",
+    "SURFACE",
+    "TEXT",
+    "TITLE_FONT",
+    "WIDTH",
+]
+
+WIDTH = 400
+"""The window's least width; labels wrap to fit it."""
+
+SURFACE = "#ffffff"
+TEXT = "#1f2126"
+MUTED = "#5e636c"
+OUTLINE = "#c4c8d0"
+PRIMARY = "#1967d2"
+PRIMARY_DARK = "#1453a8"
+PRIMARY_LIGHT = "#e4eefd"
+BRAND = "#d84315"
+BRAND_DARK = "#b2360f"
+RED = "#cc2828"
+RED_DARK = "#a61f1f"
+RED_LIGHT = "#fce8e6"
+AMBER = "#f9ab00"
+
+FAMILY = "DejaVu Sans"
+"""Has every glyph the catalogues use (umlauts, ß, “·”, “…”, ★); Tk falls back if it is missing."""
+TITLE_FONT = (FAMILY, 13, "bold")
+BODY_FONT = (FAMILY, 11)
+BUTTON_FONT = (FAMILY, 11, "bold")
+BIG_FONT = (FAMILY, 14, "bold")
+STAR_FONT = (FAMILY, 22)
+
+STYLES: dict[str, tuple[str, str, str]] = {
+    # background, background while pressed, text
+    "brand": (BRAND, BRAND_DARK, SURFACE),
+    "stop": (RED, RED_DARK, SURFACE),
+    "filled": (PRIMARY, PRIMARY_DARK, SURFACE),
+    "tonal": (PRIMARY_LIGHT, "#d2e3fc", PRIMARY),
+    "outlined": (SURFACE, PRIMARY_LIGHT, PRIMARY),
+    "danger": (SURFACE, RED_LIGHT, RED),
+}
