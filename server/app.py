@@ -42,18 +42,13 @@ from .rest import error_middleware, routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
 from .throttle import LoginThrottle
+from .web_files import VENDOR, WEB_ROOT
 from .writer import RecordWriter
 
 __all__ = ["WEB_ROOT", "create_app"]
 
 log = structlog.get_logger("mayday.app")
 
-ROOT = Path(__file__).resolve().parent.parent
-WEB_ROOT = ROOT / "agent_web"
-VENDOR = {
-    # Browser libraries from npm (``npm ci``), served as they are; none of it is in the repo.
-    "socket.io.esm.min.js": ROOT / "node_modules/socket.io-client/dist/socket.io.esm.min.js",
-}
 CLOSE_TIMEOUT_S = 5.0
 PING_INTERVAL_S = 10
 PING_TIMEOUT_S = 10

@@ -1,16 +1,18 @@
 """The socket layer: turns socket.io frames into typed messages and desk calls, and back.
 
 Nothing else in the server knows about frames. Every inbound event goes through
-:meth:`RoleNamespace.trigger_event`, which authenticates at connect, decodes and validates the
-payload for the sender's role, calls the desk, and converts any failure into an error ack. A bad
-payload, an unknown event or a bug in a handler is answered, logged, and never raised into
-socket.io, so one client's garbage cannot disturb anyone else's session.
+:meth:`RoleNamespace.trigger_event`, which authenticates at connect; every other event goes through
+one dispatcher, the same checks in the same order for each: the socket is signed in, it sent one
+payload, the payload is within the byte cap, ``signaling.decode`` accepts it for the sender's role;
+then the event's row in :data:`.handlers.HANDLERS` calls the desk and shapes the ack. Any failure
+becomes an error ack here, in one place. A bad payload, an unknown event or a bug in a handler is
+answered, logged, and never raised into socket.io, so one client's garbage cannot disturb anyone
+else's session. The namespaces only say how each role signs in and tells the desk it came and went.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -18,22 +20,14 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from signaling import (
-    PROTOCOL_VERSION,
-    ErrorCode,
-    Event,
-    ProtocolError,
-    Role,
-    decode,
-    error_body,
-    ok,
-)
+from signaling import PROTOCOL_VERSION, ErrorCode, ProtocolError, Role, decode, error_body
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
 from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER
 from .auth import TokenSigner, verify_device_secret
 from .desk import HelpDesk
+from .handlers import HANDLERS, Ack
 from .identity import AgentIdentity, DeviceIdentity, Identity
 from .metrics import Metrics
 from .records import Records
@@ -43,11 +37,9 @@ __all__ = ["AgentNamespace", "DeviceNamespace", "RoleNamespace"]
 
 log = structlog.get_logger("mayday.sockets")
 
-Handler = Callable[[Any, str, Any], Awaitable[dict[str, Any]]]
-
 
 class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    """Shared dispatch for one role's namespace; subclasses authenticate and name handlers."""
+    """Shared dispatch for one role's namespace; subclasses say how the role signs in."""
 
     role: Role
 
@@ -105,7 +97,12 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             log.exception("disconnect.failed", role=self.role, identity=identity.id)
 
-    async def _dispatch(self, sid: str, event: str, data: list[Any]) -> dict[str, Any]:
+    async def _dispatch(self, sid: str, event: str, data: list[Any]) -> Ack:
+        """Check, decode and handle one inbound event; every failure comes back as its error ack.
+
+        The order of the checks is part of the protocol (a too-large payload is refused before it
+        is decoded, so its code is ``payload_too_large`` even if it is also malformed).
+        """
         identity = await self._identity(sid)
         try:
             if identity is None:
@@ -119,8 +116,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     f"{event}: payload over {self.settings.max_message_bytes} bytes",
                 )
             name, message = decode(self.role, str(event), payload)
-            handler = self.handlers()[name]
-            return await handler(identity, sid, message)
+            return await HANDLERS[name](self.desk, identity, sid, message)
         except ProtocolError as exc:
             log.warning(
                 "event.refused",
@@ -163,37 +159,6 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 ErrorCode.UNAUTHORIZED, f"malformed credentials: {describe_validation_error(exc)}"
             ) from None
 
-    # --- handlers both roles share ----------------------------------------------------------
-
-    async def _session_end(self, party: Identity, _sid: str, end: m.SessionEnd) -> dict[str, Any]:
-        await self.desk.end_by_party(party, end.session_id, end.reason)
-        return ok()
-
-    def _relay(self, event: Event) -> Handler:
-        async def relay(party: Identity, _sid: str, payload: Any) -> dict[str, Any]:
-            await self.desk.relay(party, event, payload)
-            return ok()
-
-        return relay
-
-    async def _rtc_state(self, party: Identity, _sid: str, report: m.RtcState) -> dict[str, Any]:
-        await self.desk.rtc_state(party, report)
-        return ok()
-
-    async def _chat(self, party: Identity, _sid: str, payload: m.ChatSend) -> dict[str, Any]:
-        message = await self.desk.chat(party, payload)
-        return ok(seq=message.seq)
-
-    def _session_handlers(self) -> dict[Event, Handler]:
-        return {
-            Event.CHAT_SEND: self._chat,
-            Event.SESSION_END: self._session_end,
-            Event.RTC_OFFER: self._relay(Event.RTC_OFFER),
-            Event.RTC_ANSWER: self._relay(Event.RTC_ANSWER),
-            Event.RTC_ICE: self._relay(Event.RTC_ICE),
-            Event.RTC_STATE: self._rtc_state,
-        }
-
     # --- for subclasses -------------------------------------------------------------------------
 
     async def authenticate(self, auth: Any) -> Identity:
@@ -203,9 +168,6 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         raise NotImplementedError
 
     async def disconnected(self, identity: Any, sid: str) -> None:
-        raise NotImplementedError
-
-    def handlers(self) -> dict[Event, Handler]:
         raise NotImplementedError
 
 
@@ -230,60 +192,6 @@ class DeviceNamespace(RoleNamespace):
     async def disconnected(self, identity: DeviceIdentity, sid: str) -> None:
         await self.desk.device_disconnected(identity, sid)
 
-    def handlers(self) -> dict[Event, Handler]:
-        return {
-            Event.HELP_REQUEST: self._help_request,
-            Event.HELP_CANCEL: self._help_cancel,
-            Event.CONTROL_GRANT: self._control_grant,
-            Event.CONTROL_DENY: self._control_deny,
-            Event.CONTROL_REVOKE: self._control_revoke,
-            Event.CONTROL_DROPPED: self._control_dropped,
-            Event.SESSION_RATE: self._session_rate,
-            **self._session_handlers(),
-        }
-
-    async def _help_request(
-        self, device: DeviceIdentity, sid: str, request: m.HelpRequest
-    ) -> dict[str, Any]:
-        ticket = await self.desk.request_help(device, sid, request)
-        return ok(ticket=ticket.model_dump(mode="json"))
-
-    async def _help_cancel(
-        self, device: DeviceIdentity, _sid: str, cancel: m.HelpCancel
-    ) -> dict[str, Any]:
-        await self.desk.cancel_help(device, cancel.ticket_id)
-        return ok()
-
-    async def _control_grant(
-        self, device: DeviceIdentity, _sid: str, answer: m.ControlAnswer
-    ) -> dict[str, Any]:
-        state = await self.desk.control.answer(device, answer, grant=True)
-        return ok(control=state.model_dump(mode="json"))
-
-    async def _control_deny(
-        self, device: DeviceIdentity, _sid: str, answer: m.ControlAnswer
-    ) -> dict[str, Any]:
-        state = await self.desk.control.answer(device, answer, grant=False)
-        return ok(control=state.model_dump(mode="json"))
-
-    async def _control_revoke(
-        self, device: DeviceIdentity, _sid: str, ref: m.SessionRef
-    ) -> dict[str, Any]:
-        state = await self.desk.control.revoke(device, ref.session_id)
-        return ok(control=state.model_dump(mode="json"))
-
-    async def _control_dropped(
-        self, device: DeviceIdentity, _sid: str, report: m.ControlDropped
-    ) -> dict[str, Any]:
-        await self.desk.control.dropped(device, report)
-        return ok()
-
-    async def _session_rate(
-        self, device: DeviceIdentity, _sid: str, rate: m.SessionRate
-    ) -> dict[str, Any]:
-        await self.desk.rate(device, rate.session_id, rate.rating)
-        return ok()
-
 
 class AgentNamespace(RoleNamespace):
     role: Role = "agent"
@@ -307,64 +215,25 @@ class AgentNamespace(RoleNamespace):
     async def disconnected(self, identity: AgentIdentity, sid: str) -> None:
         await self.desk.agent_disconnected(identity, sid)
 
-    def handlers(self) -> dict[Event, Handler]:
-        return {
-            Event.PRESENCE_SET: self._presence_set,
-            Event.RING_ACCEPT: self._ring_accept,
-            Event.RING_DECLINE: self._ring_decline,
-            Event.CONTROL_REQUEST: self._control_request,
-            Event.CONTROL_RELEASE: self._control_release,
-            Event.CONTROL_INPUT: self._control_input,
-            Event.SESSION_NOTE: self._session_note,
-            **self._session_handlers(),
-        }
 
-    async def _presence_set(
-        self, agent: AgentIdentity, _sid: str, presence: m.PresenceSet
-    ) -> dict[str, Any]:
-        await self.desk.set_presence(agent, presence.status)
-        return ok(status=presence.status)
-
-    async def _ring_accept(
-        self, agent: AgentIdentity, _sid: str, accept: m.RingAccept
-    ) -> dict[str, Any]:
-        session = await self.desk.accept_ring(agent, accept.ring_id)
-        return ok(session_id=session.id)
-
-    async def _ring_decline(
-        self, agent: AgentIdentity, _sid: str, decline: m.RingDecline
-    ) -> dict[str, Any]:
-        await self.desk.decline_ring(agent, decline.ring_id)
-        return ok()
-
-    async def _control_request(
-        self, agent: AgentIdentity, _sid: str, ref: m.SessionRef
-    ) -> dict[str, Any]:
-        state = await self.desk.control.request(agent, ref.session_id)
-        return ok(control=state.model_dump(mode="json"))
-
-    async def _control_release(
-        self, agent: AgentIdentity, _sid: str, ref: m.SessionRef
-    ) -> dict[str, Any]:
-        state = await self.desk.control.release(agent, ref.session_id)
-        return ok(control=state.model_dump(mode="json"))
-
-    async def _session_note(
-        self, agent: AgentIdentity, _sid: str, note: m.SessionNote
-    ) -> dict[str, Any]:
-        await self.desk.note(agent, note)
-        return ok()
-
-    async def _control_input(
-        self, agent: AgentIdentity, _sid: str, payload: m.ControlInput
-    ) -> dict[str, Any]:
-        await self.desk.control.input(agent, payload)
-        return ok()
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps(payload, separators=(",", ":"), ensure_ascii=False)`` builds for every call;
+an encoder keeps no state between calls, so one serves them all."""
 
 
 def _encoded_size(payload: Any) -> int:
-    """Bytes of the payload as UTF-8 JSON, the way it travelled."""
+    """Bytes of the payload as compact UTF-8 JSON (what ``MAYDAY_MAX_MESSAGE_BYTES`` caps); 0 for
+    a payload JSON cannot encode (such as a binary attachment), which ``decode`` then judges.
+
+    The payload is serialised once to measure it, but not copied again into UTF-8 when it is ASCII
+    (SDP, ICE, ids: nearly every frame), where characters and bytes are the same count. It is not
+    measured from the frame as received: socket.io does not hand that to a namespace, and the
+    client's spelling (spaces, ``\\u`` escapes, ``1e3``) would make the cap depend on the
+    client's JSON writer. Summing the size over the parsed structure in Python, with json's
+    escaping rules copied, was exact but measured twice as slow on an SDP offer, so not taken.
+    """
     try:
-        return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        text = _COMPACT.encode(payload)
+        return len(text) if text.isascii() else len(text.encode())
     except (TypeError, ValueError):
-        return 0
+        return 0  # ValueError: also a lone surrogate, which UTF-8 cannot encode
