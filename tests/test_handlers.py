@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.handlers import HANDLERS, _check_against_protocol
+from server.handlers import HANDLERS, Handler, _check_against_protocol
 from signaling import Event
 
 
@@ -13,7 +13,9 @@ def test_the_shipped_table_covers_the_protocol() -> None:
 
 
 def test_a_missing_handler_stops_the_server_at_start() -> None:
-    partial = {event: row for event, row in HANDLERS.items() if event is not Event.CHAT_SEND}
+    partial: dict[Event, Handler] = {
+        event: row for event, row in HANDLERS.items() if event is not Event.CHAT_SEND
+    }
     with pytest.raises(RuntimeError, match="no handler"):
         _check_against_protocol(partial)
 
