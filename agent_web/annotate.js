@@ -43,10 +43,7 @@ const idPrefix = Math.random().toString(36).slice(2, 8);
 export class Annotator extends EventTarget {
   constructor({ stage, video, canvas, toasts }) {
     super();
-    this.stage = stage;
-    this.video = video;
-    this.canvas = canvas;
-    this.toasts = toasts;
+    Object.assign(this, { stage, video, canvas, toasts });
     this.ctx = canvas.getContext("2d");
     this.tool = "pen";
     this.color = COLORS[0].value;

@@ -9,7 +9,11 @@ const REFRESH_LEAD_S = 300;
 /** Refresh this long before expiry, or after 80 % of a shorter lifetime. */
 const REFRESH_RETRY_S = 15;
 
-/** An error answer from the server, with its stable machine-readable code. */
+/**
+ * An error answer from the server, with its stable machine-readable code. Built like socket.js's
+ * AckError so that toasts.error() reports either; they stay two classes because this one carries
+ * the HTTP status and that one the event.
+ */
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

@@ -4,18 +4,16 @@
 // Lines are keyed by their timeline `seq`: the same line arriving as an event and again from the
 // timeline after a reload is shown once.
 
-import { clear, formatClock, h } from "./dom.js";
+import { clear, formatClock, h, parts } from "./dom.js";
 
 export class ChatPanel extends EventTarget {
   constructor({ root, signaling, toasts }) {
     super();
-    this.signaling = signaling;
-    this.toasts = toasts;
-    this.list = root.querySelector(".chat-list");
-    this.form = root.querySelector(".chat-form");
-    this.input = root.querySelector(".chat-input");
-    this.sendButton = root.querySelector(".chat-send");
-    this.empty = root.querySelector(".chat-empty");
+    Object.assign(this, { signaling, toasts });
+    Object.assign(this, parts(root, {
+      list: ".chat-list", empty: ".chat-empty",
+      form: ".chat-form", input: ".chat-input", sendButton: ".chat-send",
+    }));
     this.sessionId = null;
     this._seen = new Set();
     this.form.addEventListener("submit", (event) => {

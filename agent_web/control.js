@@ -77,22 +77,11 @@ export const STATUS_TEXT = {
 export class RemoteControl extends EventTarget {
   constructor({ signaling, stage, video, toasts }) {
     super();
-    this.signaling = signaling;
-    this.stage = stage;
-    this.video = video;
-    this.toasts = toasts;
-    this.sessionId = null;
-    this.state = "none";
-    this.reason = null;
-    this.leaseS = null;
-    this._seq = 0;
-    this._queue = [];
+    Object.assign(this, { signaling, stage, video, toasts });
     this._flushTimer = null;
-    this._press = null;
-    this._wheel = null;
     this._lastErrorAt = 0;
-    this._localSuspend = false;
     this._sending = false;
+    this.setSession(null); // no session yet: state "none", nothing queued
   }
 
   get granted() {
@@ -109,24 +98,12 @@ export class RemoteControl extends EventTarget {
     this._set({ state: "none", reason: null });
   }
 
-  async request() {
-    if (!this.sessionId) return;
-    try {
-      const ack = await this.signaling.request("control.request", { session_id: this.sessionId });
-      if (ack.control) this.onState(ack.control);
-    } catch (error) {
-      this.toasts.error("Could not ask for control", error);
-    }
+  request() {
+    return this._ask("control.request", "Could not ask for control");
   }
 
-  async release() {
-    if (!this.sessionId) return;
-    try {
-      const ack = await this.signaling.request("control.release", { session_id: this.sessionId });
-      if (ack.control) this.onState(ack.control);
-    } catch (error) {
-      this.toasts.error("Could not release control", error);
-    }
+  release() {
+    return this._ask("control.release", "Could not release control");
   }
 
   /**
@@ -251,6 +228,17 @@ export class RemoteControl extends EventTarget {
   }
 
   // --- internals ------------------------------------------------------------------------------
+
+  /** control.request or control.release; the ack carries the resulting control state. */
+  async _ask(event, failure) {
+    if (!this.sessionId) return;
+    try {
+      const ack = await this.signaling.request(event, { session_id: this.sessionId });
+      if (ack.control) this.onState(ack.control);
+    } catch (error) {
+      this.toasts.error(failure, error);
+    }
+  }
 
   _set({ state, reason, lease_s: leaseS = null }) {
     const previous = this.state;

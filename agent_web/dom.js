@@ -12,6 +12,14 @@ export function $(selector, root = document) {
 }
 
 /**
+ * A panel's elements under `root`, by the names the panel gives them:
+ * `parts(root, { list: ".chat-list" })` is `{ list: $(".chat-list", root) }`.
+ */
+export function parts(root, selectors) {
+  return Object.fromEntries(Object.entries(selectors).map(([name, selector]) => [name, $(selector, root)]));
+}
+
+/**
  * Create an element. `props`: `class`, `text` (textContent), `dataset`, or plain attributes.
  * Children may be nodes or strings (strings become text nodes, never markup).
  */

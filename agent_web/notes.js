@@ -3,16 +3,14 @@
 // Each save replaces the previous notes on the server, so sending the whole text is always
 // right, and a save that fails is simply retried with the next keystroke or on flush().
 
-import { debounce, formatClock } from "./dom.js";
+import { debounce, formatClock, parts } from "./dom.js";
 
 const SAVE_AFTER_MS = 800;
 
 export class NotesPanel {
   constructor({ root, signaling, toasts }) {
-    this.signaling = signaling;
-    this.toasts = toasts;
-    this.textarea = root.querySelector(".notes-text");
-    this.status = root.querySelector(".notes-status");
+    Object.assign(this, { signaling, toasts });
+    Object.assign(this, parts(root, { textarea: ".notes-text", status: ".notes-status" }));
     this.sessionId = null;
     this._saved = "";
     this._save = debounce(() => this._saveNow(), SAVE_AFTER_MS);

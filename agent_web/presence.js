@@ -7,9 +7,7 @@
 export class Presence extends EventTarget {
   constructor({ root, signaling, toasts }) {
     super();
-    this.root = root;
-    this.signaling = signaling;
-    this.toasts = toasts;
+    Object.assign(this, { root, signaling, toasts });
     this.status = "away";
     this.buttons = [...root.querySelectorAll("button[data-status]")];
     this.hint = root.querySelector(".presence-hint");

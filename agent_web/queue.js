@@ -3,17 +3,16 @@
 // queue.update carries the whole queue (first 200 entries) after every change; waiting times are
 // counted up locally once a second from `waiting_since` (server time, see Api.now()).
 
-import { clear, formatDuration, formatLocale, formatWait, h } from "./dom.js";
+import { clear, formatDuration, formatLocale, formatWait, h, parts } from "./dom.js";
 
 // Entry layout: position | device name, topic and language | waiting time and state.
 
 export class QueuePanel {
   constructor({ root, signaling, api }) {
     this.api = api;
-    this.list = root.querySelector(".queue-list");
-    this.count = root.querySelector(".queue-count");
-    this.summary = root.querySelector(".queue-summary");
-    this.empty = root.querySelector(".queue-empty");
+    Object.assign(this, parts(root, {
+      list: ".queue-list", empty: ".queue-empty", count: ".queue-count", summary: ".queue-summary",
+    }));
     this._clocks = [];
     this._timer = null;
     signaling.on("queue.update", (update) => this.render(update));

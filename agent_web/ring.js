@@ -4,7 +4,7 @@
 // the device dropped off); the countdown is only a guide, so the card waits for that event rather
 // than hiding itself when the bar runs out.
 
-import { formatDuration, formatLocale } from "./dom.js";
+import { formatDuration, formatLocale, parts } from "./dom.js";
 
 const CANCEL_TEXT = {
   timeout: null, // presence.update follows ("set to Away") and explains it
@@ -16,19 +16,13 @@ const CANCEL_TEXT = {
 export class RingCard extends EventTarget {
   constructor({ root, signaling, api, toasts }) {
     super();
-    this.root = root;
-    this.api = api;
-    this.signaling = signaling;
-    this.toasts = toasts;
+    Object.assign(this, { root, api, signaling, toasts });
     this.ring = null;
-    this.acceptButton = root.querySelector(".ring-accept");
-    this.declineButton = root.querySelector(".ring-decline");
-    this.device = root.querySelector(".ring-device");
-    this.topic = root.querySelector(".ring-topic");
-    this.locale = root.querySelector(".ring-locale");
-    this.waited = root.querySelector(".ring-waited");
-    this.countdown = root.querySelector(".ring-countdown");
-    this.bar = root.querySelector(".ring-bar-fill");
+    Object.assign(this, parts(root, {
+      acceptButton: ".ring-accept", declineButton: ".ring-decline",
+      device: ".ring-device", topic: ".ring-topic", locale: ".ring-locale",
+      waited: ".ring-waited", countdown: ".ring-countdown", bar: ".ring-bar-fill",
+    }));
     this._timer = null;
     this.acceptButton.addEventListener("click", () => this.accept());
     this.declineButton.addEventListener("click", () => this.decline());

@@ -21,14 +21,7 @@ const RESUME_CHECK_MS = 3000;
 export class SessionController extends EventTarget {
   constructor({ signaling, api, toasts, notices, media, chat, notes, tabs }) {
     super();
-    this.signaling = signaling;
-    this.api = api;
-    this.toasts = toasts;
-    this.notices = notices;
-    this.media = media;
-    this.chat = chat;
-    this.notes = notes;
-    this.tabs = tabs;
+    Object.assign(this, { signaling, api, toasts, notices, media, chat, notes, tabs });
     this.session = null; // the session.started payload of the current session
     this.link = null;
     this.mode = "annotate";

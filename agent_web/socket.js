@@ -10,7 +10,10 @@ export const PROTOCOL_VERSION = 1;
 const ACK_TIMEOUT_MS = 10_000;
 const INTERNAL_RETRY_MS = [1000, 2000, 5000, 10_000];
 
-/** An error ack `{error: {code, message}}`, or no ack in time (`code` "timeout"). */
+/**
+ * An error ack `{error: {code, message}}`, or no ack in time (`code` "timeout"). The socket's twin
+ * of api.js's ApiError (see there).
+ */
 export class AckError extends Error {
   constructor(event, code, message) {
     super(message);

@@ -104,9 +104,7 @@ function cssKind(kind) {
 /** A timeline view that loads itself; `refresh()` re-reads it from the server. */
 export class TimelinePanel {
   constructor({ list, status, api }) {
-    this.list = list;
-    this.status = status;
-    this.api = api;
+    Object.assign(this, { list, status, api });
     this.sessionId = null;
     this.events = [];
     this._loading = null;

@@ -87,6 +87,7 @@ class DeviceAgent:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._surface = customer_surface or getattr(source, "set_customer_view", None)
+        # Three callbacks rather than this agent: control needs no more of it (see .control).
         self.control = RemoteControl(
             consent=self.consent,
             source=source,

@@ -151,6 +151,7 @@ async def _run(args: argparse.Namespace) -> int:
     )
     forward = _Forward()
     source, window = _source(args, forward)
+    # Option by option, not **vars(args): mypy checks each keyword against DeviceAgent.
     device = DeviceAgent(
         credentials.server,
         device_id=credentials.device_id,
@@ -183,6 +184,8 @@ async def _run(args: argparse.Namespace) -> int:
     if args.help_now:
         ticket = await device.request_help()
         print(f"help requested: ticket {ticket['id']}, position {ticket['position']}", flush=True)
+    # Until Ctrl-C or SIGTERM. mayday/demo.py waits the same way for its own parts; five lines are
+    # not worth making the demo import this command's module.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
@@ -48,28 +49,22 @@ class Sender(Protocol):
     ) -> dict[str, Any]: ...
 
 
+@dataclass(eq=False, kw_only=True)
 class RemoteControl:
     """Consent prompts and agent input for one device; see the module docstring."""
 
-    def __init__(
-        self,
-        *,
-        consent: Consent,
-        source: ScreenSource,
-        client: Sender,
-        show: Callable[[], None],
-        is_current: Callable[[dict[str, Any]], bool],
-        spawn: Callable[[Coroutine[Any, Any, None]], None],
-    ) -> None:
-        self.consent = consent
-        self.source = source
-        self.client = client
-        self._show = show
-        self._is_current = is_current
-        self._spawn = spawn
-        self._input_lock = asyncio.Lock()
-        self.inputs_applied = 0
-        self.inputs_dropped = 0
+    consent: Consent
+    source: ScreenSource
+    client: Sender
+    show: Callable[[], None]
+    """Redraw the customer's view (after every change of consent)."""
+    is_current: Callable[[dict[str, Any]], bool]
+    """Whether a server message belongs to the session in progress."""
+    spawn: Callable[[Coroutine[Any, Any, None]], None]
+    """Run a task in the background."""
+    inputs_applied: int = field(default=0, init=False)
+    inputs_dropped: int = field(default=0, init=False)
+    _input_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     # --- the customer ---------------------------------------------------------------------------
 
@@ -77,13 +72,13 @@ class RemoteControl:
         """ "Stop control": input stops on this device now, then the server and agent are told."""
         session_id = self.consent.session_id
         self.consent.reset()
-        self._show()
+        self.show()
         if session_id is not None:
             await self._revoke(session_id)
 
     async def allow(self) -> None:
         request = self.consent.allow()
-        self._show()
+        self.show()
         if request is None:
             return
         try:
@@ -94,11 +89,11 @@ class RemoteControl:
         except ProtocolError as exc:
             log.warning("control.grant_refused", reason=exc.message)
             self.consent.reset()
-            self._show()
+            self.show()
 
     async def deny(self) -> None:
         request = self.consent.deny()
-        self._show()
+        self.show()
         if request is not None:
             with contextlib.suppress(ProtocolError):
                 await self.client.call(
@@ -109,7 +104,7 @@ class RemoteControl:
     # --- the server -----------------------------------------------------------------------------
 
     async def on_request(self, data: dict[str, Any]) -> None:
-        if not self._is_current(data):
+        if not self.is_current(data):
             return
         self.consent.ask(
             data["session_id"],
@@ -117,11 +112,11 @@ class RemoteControl:
             agent_name=str(data.get("agent", {}).get("name", "")),
             organisation=str(data.get("organisation", "")),
         )
-        self._show()
+        self.show()
 
     async def on_state(self, data: dict[str, Any]) -> None:
         """The server can take consent away, or confirm a resume; it can never grant it."""
-        if not self._is_current(data):
+        if not self.is_current(data):
             return
         state, reason = data.get("state"), data.get("reason")
         if state == "none":
@@ -131,7 +126,7 @@ class RemoteControl:
                 await self.stop()
         elif state == "suspended":
             self.consent.suspend()
-        self._show()
+        self.show()
 
     async def on_input(self, data: dict[str, Any]) -> None:
         # socket.io runs each event in its own task: without the lock, two batches arriving
@@ -144,7 +139,7 @@ class RemoteControl:
             payload = m.ControlInput.model_validate(data)
         except ValueError:
             return
-        if not self.consent.allows(payload.session_id) or not self._is_current(data):
+        if not self.consent.allows(payload.session_id) or not self.is_current(data):
             await self._drop(payload, "no_consent")
             return
         width, height = self.source.size
@@ -179,15 +174,15 @@ class RemoteControl:
         self.consent.suspend()  # a granted control pauses; an open dialog is withdrawn
         if was_granted:
             asyncio.get_running_loop().call_later(self.consent.lease_s + 0.05, self._expire_lease)
-        self._show()
+        self.show()
 
     def _expire_lease(self) -> None:
         """The lease ran out on this device: consent is gone here, and the server is told."""
         session_id = self.consent.session_id
         if self.consent.lease_over():
-            self._show()
+            self.show()
             if session_id is not None and self.client.connected:
-                self._spawn(self._revoke(session_id))
+                self.spawn(self._revoke(session_id))
 
     async def _revoke(self, session_id: str) -> None:
         with contextlib.suppress(ProtocolError):

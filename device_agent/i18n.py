@@ -16,6 +16,7 @@ import string
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "consent_title",
     "keys",
     "language",
     "placeholders",
@@ -128,6 +129,13 @@ def queue_status(locale: str | None, position: int | None, estimated_wait_s: flo
         return text(locale, "queue_position_unknown_wait", position=position)
     minutes = max(1, math.ceil(estimated_wait_s / 60))
     return text(locale, "queue_position", position=position, minutes=minutes)
+
+
+def consent_title(locale: str | None, agent: str, organisation: str | None) -> str:
+    """The consent dialog's question: who wants control, and for whom they work when known."""
+    if organisation:
+        return text(locale, "consent_title", agent=agent, organisation=organisation)
+    return text(locale, "consent_title_no_org", agent=agent)
 
 
 def keys(language_code: str) -> frozenset[str]:

@@ -518,3 +518,11 @@ def test_queue_status_wording() -> None:
     assert i18n.queue_status("en", 4, None) == "You are number 4 in line"
     assert i18n.queue_status("de", 2, 60) == "Sie sind Nummer 2 in der Warteschlange · etwa 1 Min."
     assert i18n.queue_status("de", None, None).startswith("Sie sind in der Warteschlange")
+
+
+def test_consent_title_names_the_organisation_when_known() -> None:
+    assert i18n.consent_title("en", "Ada", "City Library") == (
+        "Ada from City Library wants to control your screen"
+    )
+    assert i18n.consent_title("en", "Ada", None) == "Ada wants to control your screen"
+    assert i18n.consent_title("de", "Ada", "") == "Ada möchte Ihren Bildschirm steuern"

@@ -22,6 +22,7 @@ from .style import (
     BIG_FONT,
     BODY_FONT,
     BUTTON_FONT,
+    FLAT_BUTTON,
     MUTED,
     OUTLINE,
     PRIMARY_LIGHT,
@@ -112,10 +113,7 @@ class _Content:
     def _consent(self, parent: tk.Frame, agent: str) -> None:
         view = self.view
         locale = view.locale
-        if view.organisation:
-            title = i18n.text(locale, "consent_title", agent=agent, organisation=view.organisation)
-        else:
-            title = i18n.text(locale, "consent_title_no_org", agent=agent)
+        title = i18n.consent_title(locale, agent, view.organisation)
         self._label(parent, title, TITLE_FONT)
         body = i18n.text(locale, "consent_body", agent=agent)
         self._label(parent, body, color=MUTED)
@@ -150,12 +148,9 @@ class _Content:
                 activeforeground=AMBER,
                 background=SURFACE,
                 activebackground=PRIMARY_LIGHT,
-                relief="flat",
-                borderwidth=0,
                 highlightthickness=0,
-                takefocus=0,
-                cursor="hand2",
                 command=partial(self.on_action, "rate", n),
+                **FLAT_BUTTON,
             )
             button.pack(side="left", expand=True, fill="x")
             self.buttons[f"rate:{n}"] = button
@@ -228,17 +223,14 @@ class _Content:
             background=background,
             activeforeground=foreground,
             activebackground=active,
-            relief="flat",
-            borderwidth=0,
             # Same thickness for all, so outlined and filled buttons in a row are the same height.
             highlightthickness=1,
             highlightbackground=OUTLINE if background == SURFACE else background,
             highlightcolor=OUTLINE if background == SURFACE else background,
             padx=16,
             pady=12 if big else 8,
-            takefocus=0,
-            cursor="hand2",
             command=partial(self.on_action, action, None),
+            **FLAT_BUTTON,
         )
         self.buttons[action] = button
         return button

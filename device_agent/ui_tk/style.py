@@ -5,12 +5,15 @@ Plain data, so the window and its content read one palette and nothing here need
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AMBER",
     "BIG_FONT",
     "BODY_FONT",
     "BUTTON_FONT",
     "FAMILY",
+    "FLAT_BUTTON",
     "MUTED",
     "OUTLINE",
     "PRIMARY",
@@ -59,3 +62,12 @@ STYLES: dict[str, tuple[str, str, str]] = {
     "outlined": (SURFACE, PRIMARY_LIGHT, PRIMARY),
     "danger": (SURFACE, RED_LIGHT, RED),
 }
+
+FLAT_BUTTON: dict[str, Any] = {
+    "relief": "flat",
+    "borderwidth": 0,
+    "takefocus": 0,
+    "cursor": "hand2",
+}
+"""What every button of the window has: flat, a hand cursor, and never the keyboard focus, so keys
+typed by a remote agent cannot press it."""

@@ -25,7 +25,7 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -189,26 +189,26 @@ class CustomerWindow:
             self._geometry = None
         self._stopped.set()
         # Nobody will answer questions queued after the last poll; don't let callers wait.
-        while True:
-            try:
-                kind, payload = self._inbox.get_nowait()
-            except queue.Empty:
-                break
+        for kind, payload in self._drain():
             if kind == "call":
                 _, future = payload
                 if future.set_running_or_notify_cancel():
                     future.set_exception(RuntimeError("the customer window was closed"))
+
+    def _drain(self) -> Iterator[tuple[str, Any]]:
+        """The messages waiting in the inbox, oldest first; a caller that stops leaves the rest."""
+        while True:
+            try:
+                yield self._inbox.get_nowait()
+            except queue.Empty:
+                return
 
     def _poll(self) -> None:
         root = self._root
         if root is None:
             return
         view: CustomerView | None = None
-        while True:
-            try:
-                kind, payload = self._inbox.get_nowait()
-            except queue.Empty:
-                break
+        for kind, payload in self._drain():
             if kind == "stop":
                 root.quit()
                 return

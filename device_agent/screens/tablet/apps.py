@@ -24,6 +24,7 @@ __all__ = ["Apps"]
 class Apps:
     """The apps' state; see the module docstring for who may change it."""
 
+    # SimulatedTablet's own options, passed on by name; battery and brightness are clamped here.
     def __init__(
         self,
         *,

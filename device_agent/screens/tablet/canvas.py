@@ -43,6 +43,7 @@ class Canvas:
     def circle(self, cx: int, cy: int, r: int, fill: RGB) -> None:
         self.rrect(cx - r, cy - r, 2 * r, 2 * r, r, fill)
 
+    # rrect's box and radius: a shadow goes under a rounded shape of the same box (card, icon).
     def shadow(
         self,
         x: int,
@@ -69,6 +70,8 @@ class Canvas:
     def glyph(self, name: str, size: int, colour: RGB, cx: int, cy: int) -> None:
         self.sprite(glyph(name, size, colour), cx - size // 2, cy - size // 2)
 
+    # draw_text's parameters, on this canvas; art.py calls draw_text itself on a bare ImageDraw
+    # (it cannot use Canvas: this module imports art).
     def text(
         self,
         x: float,

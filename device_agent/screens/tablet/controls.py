@@ -228,10 +228,7 @@ class CustomerControls:
     def _paint_consent(self, c: Canvas, ov: Overlay, agent: str) -> None:
         view = self._view
         locale = view.locale
-        if view.organisation:
-            title = i18n.text(locale, "consent_title", agent=agent, organisation=view.organisation)
-        else:
-            title = i18n.text(locale, "consent_title_no_org", agent=agent)
+        title = i18n.consent_title(locale, agent, view.organisation)
         body = i18n.text(locale, "consent_body", agent=agent)
         w, pad = 600, 36
         title_lines = wrap(title, 24, w - 2 * pad)

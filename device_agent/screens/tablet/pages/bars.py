@@ -45,9 +45,11 @@ def paint_status_bar(a: Apps, c: Canvas) -> None:
     c.glyph("wifi" if a.wifi else "wifi_off", 20, fg, x + 10, STATUS_H // 2 + 1)
 
 
-def paint_title_bar(a: Apps, c: Canvas, hot: list[Hotspot], title: str) -> None:
+def paint_title_bar(a: Apps, c: Canvas, hot: list[Hotspot], title: str | None = None) -> None:
+    """The bar with the back button and the app's title (the browser draws its address there)."""
     c.rect(0, STATUS_H, WIDTH, TITLE_H, BG)
     back = Rect(12, STATUS_H + 8, 48, 48)
     c.glyph("back", 24, TEXT_COLOR, back.x + 24, back.y + 24)
     hot.append(Hotspot("back", back, tap=ignore_point(a.back)))
-    c.text(76, STATUS_H + TITLE_H // 2, title, 24, TEXT_COLOR, "lm", bold=True)
+    if title is not None:
+        c.text(76, STATUS_H + TITLE_H // 2, title, 24, TEXT_COLOR, "lm", bold=True)

@@ -9,8 +9,7 @@ from ..apps import Apps
 from ..art import landscape, rrect_mask
 from ..canvas import Canvas
 from ..text import text_width, wrap
-from ..theme import (
-    BG,
+from ..theme import (  # every page starts alike: theme names, then a Painter (.bars)
     BRAND,
     CONTENT_TOP,
     DIVIDER,
@@ -20,20 +19,17 @@ from ..theme import (
     TEXT_COLOR,
     TEXT_FAINT,
     TEXT_MUTED,
-    TITLE_H,
     WHITE,
     WIDTH,
 )
 from ..widgets import Hotspot, ignore_point
+from .bars import paint_title_bar
 
 __all__ = ["paint_browser"]
 
 
 def paint_browser(a: Apps, c: Canvas, hot: list[Hotspot], _sensitive: list[Rect]) -> None:
-    c.rect(0, STATUS_H, WIDTH, TITLE_H, BG)
-    back = Rect(12, STATUS_H + 8, 48, 48)
-    c.glyph("back", 24, TEXT_COLOR, back.x + 24, back.y + 24)
-    hot.append(Hotspot("back", back, tap=ignore_point(a.back)))
+    paint_title_bar(a, c, hot)
     bar = Rect(76, STATUS_H + 10, WIDTH - 76 - 80, 44)
     c.rrect(bar.x, bar.y, bar.width, bar.height, 22, SURFACE, outline=DIVIDER)
     c.glyph("lock", 16, TEXT_MUTED, bar.x + 26, bar.y + 22)

@@ -9,7 +9,7 @@ from ..apps import Apps
 from ..canvas import Canvas
 from ..model import MAILS
 from ..text import fit, wrap
-from ..theme import (
+from ..theme import (  # every page starts alike: theme names, then a Painter (.bars)
     CONTENT_TOP,
     DIVIDER,
     HEIGHT,

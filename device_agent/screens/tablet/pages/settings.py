@@ -13,7 +13,7 @@ from ..apps import Apps
 from ..art import rrect_mask
 from ..canvas import Canvas, button_width, clip
 from ..model import DEVICES
-from ..theme import (
+from ..theme import (  # every page starts alike: theme names, then a Painter (.bars)
     DIVIDER,
     GREEN,
     LIST_BOTTOM,
@@ -143,6 +143,13 @@ def paint_settings(a: Apps, c: Canvas, hot: list[Hotspot], _sensitive: list[Rect
     )
     panel = Image.new("RGB", (view.width, view.height), SURFACE)
     pc = Canvas(panel)
+
+    def list_hotspot(name: str, rect: Rect, tap: Callable[[int, int], object]) -> None:
+        """A hotspot at ``rect`` on the list, cut to what is in view (none if scrolled out)."""
+        in_view = clip(Rect(view.x + rect.x, view.y + rect.y, rect.width, rect.height), view)
+        if in_view is not None:
+            hot.append(Hotspot(name, in_view, tap=tap))
+
     first = a.scroll // ROW_H
     for i in range(first, min(len(DEVICES), first + view.height // ROW_H + 2)):
         device = DEVICES[i]
@@ -162,15 +169,8 @@ def paint_settings(a: Apps, c: Canvas, hot: list[Hotspot], _sensitive: list[Rect
         )
         if i:
             pc.rect(84, top, view.width - 84, 1, DIVIDER)
-        row_rect = clip(Rect(view.x, view.y + top, view.width, ROW_H), view)
-        if row_rect is not None:
-            hot.append(
-                Hotspot(
-                    f"bluetooth.device.{device.slug}",
-                    row_rect,
-                    tap=ignore_point(partial(a.pair, device.name)),
-                )
-            )
+        pair = ignore_point(partial(a.pair, device.name))
+        list_hotspot(f"bluetooth.device.{device.slug}", Rect(0, top, view.width, ROW_H), pair)
         if paired:
             pc.glyph(
                 "check", 18, GREEN, view.width - 24 - button_width("Connected", 16, 0) - 14, cy
@@ -180,15 +180,7 @@ def paint_settings(a: Apps, c: Canvas, hot: list[Hotspot], _sensitive: list[Rect
             bw = 92
             button = Rect(view.width - 24 - bw, cy - 19, bw, 38)
             pc.button(button, "Pair", "outlined", size=17)
-            clipped = clip(Rect(view.x + button.x, view.y + button.y, bw, 38), view)
-            if clipped is not None:
-                hot.append(
-                    Hotspot(
-                        f"bluetooth.pair.{device.slug}",
-                        clipped,
-                        tap=ignore_point(partial(a.pair, device.name)),
-                    )
-                )
+            list_hotspot(f"bluetooth.pair.{device.slug}", button, pair)
     if a.scroll_max():
         content = len(DEVICES) * ROW_H
         thumb = max(30, view.height * view.height // content)

@@ -9,7 +9,7 @@ from ..apps import Apps
 from ..canvas import Canvas
 from ..model import FieldName
 from ..text import fit, text_width
-from ..theme import (
+from ..theme import (  # every page starts alike: theme names, then a Painter (.bars)
     OUTLINE,
     PRIMARY,
     PRIMARY_LIGHT,
