@@ -136,10 +136,11 @@ def run(args: argparse.Namespace) -> int:
 
     from server.logs import configure_logging
 
-    from .metrics import SloError, parse_slo
     from .pool import SimSetupError
-    from .scenario import ScenarioError, json_schema, load_scenarios
+    from .scenario import ScenarioError, load_scenarios
+    from .schema import json_schema
     from .simulation import SimConfig, simulate
+    from .slo import SloError, parse_slo
 
     out = Console(width=_width(), soft_wrap=False, highlight=False)
     err = Console(stderr=True, width=_width(), highlight=False)

@@ -25,18 +25,11 @@ import aiohttp
 import structlog
 
 from .embedded import EmbeddedServer
-from .metrics import (
-    METRICS,
-    RunRecord,
-    ServerSampler,
-    Slo,
-    SloResult,
-    check_slos,
-    summarise,
-)
+from .metrics import METRICS, RunRecord, ServerSampler, summarise
 from .pool import AgentPool, DeviceSlot, register_devices
 from .runner import SimContext, run_scenario
 from .scenario import Scenario
+from .slo import Slo, SloResult, check_slos
 
 __all__ = ["NullObserver", "Observer", "SimConfig", "SimResult", "simulate"]
 

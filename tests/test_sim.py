@@ -22,14 +22,11 @@ import pytest
 import yaml
 
 from sim.embedded import EmbeddedServer
-from sim.metrics import METRICS, SloError, parse_slo, percentile
-from sim.scenario import (
-    STEP_TYPES,
-    ScenarioError,
-    json_schema,
-    load_scenarios,
-    parse_scenario,
-)
+from sim.metrics import METRICS, percentile
+from sim.scenario import ScenarioError, load_scenarios, parse_scenario
+from sim.schema import json_schema
+from sim.slo import SloError, parse_slo
+from sim.steps import STEP_TYPES
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -113,6 +110,9 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
     assert rendered["bars"] >= 30, rendered
     assert rendered["lines"] >= 2, rendered
     assert rendered["lanes"] == sum(len(r["sessions"]) for r in data["runs"]), rendered
+    assert rendered["phases"] >= rendered["lanes"], rendered
+    assert rendered["scalable"], "every chart has a viewBox and no fixed size"
+    assert rendered["scripts"] == 0, "the report runs no script: its tooltips are SVG <title>s"
     assert rendered["external"] == 0, "the report must not load anything"
 
 
@@ -134,11 +134,17 @@ def _render(report: Path, screenshot: Path) -> dict[str, Any]:
                 """() => ({
                     title: document.title,
                     histograms: [...document.querySelectorAll('.grid .chart svg')]
-                        .filter(s => s.querySelectorAll('rect').length > 0).length,
-                    bars: document.querySelectorAll('.grid .chart svg rect').length,
-                    lines: document.querySelectorAll('svg polyline').length,
-                    lanes: [...document.querySelectorAll('svg text')]
-                        .filter(t => /#\\d/.test(t.textContent) && t.querySelector('title')).length,
+                        .filter(s => s.querySelector('[id*="-bar-"] > title')).length,
+                    bars: document.querySelectorAll('.grid .chart svg [id*="-bar-"] > title')
+                        .length,
+                    lines: document.querySelectorAll('.chart svg [id*="-line-"] > title').length,
+                    lanes: [...document.querySelectorAll('.chart svg [id*="-lane-"]')]
+                        .filter(g => g.querySelector(':scope > title')
+                            && /#\\d/.test(g.querySelector('text').textContent)).length,
+                    phases: document.querySelectorAll('.chart svg [id*="-queue-"] title').length,
+                    scalable: [...document.querySelectorAll('.chart svg')]
+                        .every(s => s.getAttribute('viewBox') && !s.hasAttribute('width')),
+                    scripts: document.querySelectorAll('script, [onload], [onmouseover]').length,
                     visible: [...document.querySelectorAll('.chart svg')]
                         .every(s => s.getBoundingClientRect().width > 100),
                 })"""
