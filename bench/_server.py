@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import free_port, wait_healthy
+from tests.services import free_port, terminating, wait_healthy
 
 PASSWORD = "bench-password-1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,12 +54,9 @@ def running_server(agents: list[str], **settings: str) -> Iterator[str]:
             stderr=open(Path(data_dir) / "server.log", "w"),  # noqa: SIM115
         )
         url = f"http://127.0.0.1:{port}"
-        try:
+        with terminating(process):
             wait_healthy(url, process)
             yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 # --- one server process whose memory a benchmark watches ------------------------------------------

@@ -74,6 +74,7 @@ from bench._server import (
     raise_fd_limit,
     server_process,
 )
+from bench._stats import percentile
 from server.auth import hash_device_secret, new_device_secret
 from server.ids import new_id
 from server.logs import configure_logging
@@ -81,11 +82,6 @@ from server.records import DeviceRow, Records
 
 TARGET_KB = 40.0
 PROTOCOL = 1
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- devices -------------------------------------------------------------------------------------

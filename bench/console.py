@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -33,11 +34,14 @@ from playwright.async_api import Page, async_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, running_server
+from bench._stats import percentile, ratios
 from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from server.logs import configure_logging
 from sim import HeadlessAgent
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.devices import registered_device
+from tests.support import login
 
 AGENT = "bench-agent"
 
@@ -58,34 +62,22 @@ ARM_PAGE = """() => {
 }"""
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
 def row(name: str, values_s: list[float]) -> str:
     ms = [v * 1000 for v in values_s]
     return f"{name:<44} {statistics.median(ms):>9.1f} {percentile(ms, 95):>9.1f} {len(ms):>5}"
 
 
+@dataclass
 class Devices:
     """A fresh registered device per run, on a tablet that has already drawn its first screen."""
 
-    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
-        self.url = url
-        self.http = http
+    url: str
+    http: aiohttp.ClientSession
 
     async def start(self) -> DeviceAgent:
-        async with self.http.post(f"{self.url}/api/devices", json={"name": "bench tablet"}) as r:
-            registered = await r.json()
         tablet = SimulatedTablet()
         tablet.capture()  # the first render is the tablet's cost, not the agent's
-        device = DeviceAgent(
-            self.url,
-            device_id=registered["device_id"],
-            device_secret=registered["device_secret"],
-            source=tablet,
-        )
+        device = await registered_device(self.http, self.url, tablet, name="bench tablet")
         await device.start()
         return device
 
@@ -130,10 +122,7 @@ async def browser_runs(url: str, devices: Devices, runs: int) -> list[float]:
 
 
 async def python_runs(url: str, devices: Devices, runs: int) -> list[float]:
-    async with devices.http.post(
-        f"{url}/api/agents/login", json={"name": AGENT, "password": PASSWORD}
-    ) as response:
-        token = (await response.json())["token"]
+    token = (await login(devices.http, url, AGENT, PASSWORD))["token"]
     agent = HeadlessAgent(url, token)
     await agent.start()
 
@@ -171,9 +160,7 @@ async def main() -> None:
     print(f"{'help press -> first frame (ms)':<44} {'median':>9} {'p95':>9} {'n':>5}")
     print(row("browser console (Chromium, frame presented)", browser))
     print(row("Python agent (HeadlessAgent, frame decoded)", python))
-    ratio_median = statistics.median(browser) / statistics.median(python)
-    ratio_p95 = percentile(browser, 95) / percentile(python, 95)
-    print(f"browser / Python agent: median {ratio_median:.2f}x, p95 {ratio_p95:.2f}x")
+    print(f"browser / Python agent: {ratios(browser, python)}")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, running_server
+from bench._stats import percentile
 from server.logs import configure_logging
 from signaling.annotations import Clear, Stroke
 from sim import HeadlessAgent
+from tests.support import login
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -38,11 +40,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 async def bytes_received(agent: HeadlessAgent) -> int:
@@ -170,13 +167,8 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory() as home, running_server(["bench-agent"]) as url:
         config = Path(home) / "device.json"
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                f"{url}/api/agents/login", json={"name": "bench-agent", "password": PASSWORD}
-            ) as response,
-        ):
-            token = (await response.json())["token"]
+        async with aiohttp.ClientSession() as http:
+            token = (await login(http, url, "bench-agent", PASSWORD))["token"]
         rows = []
         for source, scene in (("tablet", "static tablet"), ("pattern", "moving pattern")):
             for codec in ("vp8", "h264"):
@@ -188,10 +180,10 @@ async def main() -> None:
     print(f"{'scene':<16} {'codec':<6} {'device CPU %core':>17} {'fps':>7} {'kbit/s':>9}")
     for scene, codec, r in rows:
         print(f"{scene:<16} {codec:<6} {r['cpu_pct']:>17.1f} {r['fps']:>7.1f} {r['kbps']:>9.0f}")
-    ms = [1000 * v for v in latencies]
     print(
-        f"annotation latency (agent send -> seen in a received frame): "
-        f"median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 95):.0f} ms, n={len(ms)}"
+        "annotation latency (agent send -> seen in a received frame): "
+        f"median {1000 * statistics.median(latencies):.0f} ms, "
+        f"p95 {1000 * percentile(latencies, 95):.0f} ms, n={len(latencies)}"
     )
 
 

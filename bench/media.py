@@ -52,7 +52,8 @@ from aiortc.mediastreams import MediaStreamError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, running_server
-from device_agent import DeviceAgent, PatternScreen
+from bench._stats import percentile
+from device_agent import PatternScreen
 from device_agent.media import ScreenTrack
 from device_agent.overlay import AnnotationLayer
 from device_agent.peer import DEFAULT_CODEC, DevicePeer
@@ -60,6 +61,8 @@ from device_agent.rtc import peer_connection
 from device_agent.screens.base import Frame, ScreenSource
 from server.logs import configure_logging
 from sim import HeadlessAgent
+from tests.devices import registered_device
+from tests.support import login
 
 WIDTH, HEIGHT = 1280, 800
 FPS = 30.0
@@ -69,11 +72,6 @@ ORIGIN = (16, 16)
 """Top-left corner of the stamp, away from the pattern's moving marker."""
 
 OnFrame = Callable[[av.VideoFrame, float], None]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- the stamped screen ----------------------------------------------------------------------------
@@ -199,15 +197,8 @@ async def through_server(
     screen = StampScreen()
     recorder = Recorder(screen)
     agent.on_frame = recorder.on_frame
-    async with http.post(f"{url}/api/devices", json={"name": "bench tablet"}) as response:
-        registered = await response.json()
-    device = DeviceAgent(
-        url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=screen,
-        fps=FPS,
-        codec=args.codec,
+    device = await registered_device(
+        http, url, screen, name="bench tablet", fps=FPS, codec=args.codec
     )
     await device.start()
     try:
@@ -338,10 +329,7 @@ async def main() -> None:
     floor_sessions: list[Session] = []
     with running_server(["bench-agent"]) as url:
         async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{url}/api/agents/login", json={"name": "bench-agent", "password": PASSWORD}
-            ) as response:
-                token = (await response.json())["token"]
+            token = (await login(http, url, "bench-agent", PASSWORD))["token"]
             agent = StampAgent(url, token)
             await agent.start()
             try:

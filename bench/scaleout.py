@@ -30,13 +30,9 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, mayday
+from bench._stats import percentile
 from tests.services import free_port, run_redis_server
-from tests.support import Client, agent_auth, device_auth
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+from tests.support import Client, agent_auth, device_auth, login
 
 
 @contextlib.contextmanager
@@ -102,10 +98,7 @@ async def run(urls: list[str], sessions: int, agent_names: list[str]) -> tuple[f
         agents = []
         for index, name in enumerate(agent_names):
             url = urls[index % len(urls)]
-            async with http.post(
-                f"{url}/api/agents/login", json={"name": name, "password": PASSWORD}
-            ) as response:
-                token = (await response.json())["token"]
+            token = (await login(http, url, name, PASSWORD))["token"]
             client = await Client(url, "agent").connect(agent_auth(token))
             await client.call("presence.set", {"status": "available"})
             agents.append(client)

@@ -23,18 +23,15 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, running_server
-from device_agent import DeviceAgent, PatternScreen
+from bench._stats import percentile, ratios
+from device_agent import PatternScreen
 from device_agent.media import ScreenTrack
 from device_agent.overlay import AnnotationLayer
 from device_agent.peer import DevicePeer
 from server.logs import configure_logging
 from sim import HeadlessAgent
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+from tests.devices import registered_device
+from tests.support import login
 
 
 def row(name: str, values_s: list[float]) -> str:
@@ -86,22 +83,12 @@ async def through_server(url: str, sessions: int) -> tuple[list[float], list[flo
     to_ring: list[float] = []
     to_frame: list[float] = []
     async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{url}/api/agents/login", json={"name": "bench-agent", "password": PASSWORD}
-        ) as response:
-            token = (await response.json())["token"]
+        token = (await login(http, url, "bench-agent", PASSWORD))["token"]
         agent = HeadlessAgent(url, token)
         await agent.start()
         screen = PatternScreen(1280, 800)
         for _ in range(sessions):
-            async with http.post(f"{url}/api/devices", json={"name": "bench tablet"}) as response:
-                registered = await response.json()
-            device = DeviceAgent(
-                url,
-                device_id=registered["device_id"],
-                device_secret=registered["device_secret"],
-                source=screen,
-            )
+            device = await registered_device(http, url, screen, name="bench tablet")
             await device.start()
             pressed = time.perf_counter()
             await device.request_help()
@@ -132,9 +119,7 @@ async def main() -> None:
     print(row("help press -> ring", to_ring))
     print(row("ring.accept -> first frame", to_frame))
     print(row("floor: direct peers, first frame", floor))
-    ratio_median = statistics.median(to_frame) / statistics.median(floor)
-    ratio_p95 = percentile(to_frame, 95) / percentile(floor, 95)
-    print(f"accept -> first frame / floor: median {ratio_median:.2f}x, p95 {ratio_p95:.2f}x")
+    print(f"accept -> first frame / floor: {ratios(to_frame, floor)}")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ async def run_demo(host: str, port: int, preview_port: int, data_dir: Path, loca
         "  Ctrl-C stops it.\n",
         flush=True,
     )
+    # Wait for Ctrl-C or SIGTERM. device_agent/cli.py waits the same way, written inline in its
+    # own main: the device agent offers no helper for this command to import.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -120,6 +120,7 @@ def handler(
 control_state = dumped("control")
 """The ack of every control event the desk answers with the new ``ControlState``."""
 
+# A table, one row per event: the rows are alike in shape by design, each naming its own call.
 HANDLERS: Mapping[Event, Handler] = {
     # --- the device -----------------------------------------------------------------------------
     Event.HELP_REQUEST: handler(

@@ -13,7 +13,7 @@ else's session. The namespaces only say how each role signs in and tells the des
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import socketio
 import structlog
@@ -36,6 +36,8 @@ from .settings import Settings
 __all__ = ["AgentNamespace", "DeviceNamespace", "RoleNamespace"]
 
 log = structlog.get_logger("mayday.sockets")
+
+A = TypeVar("A", bound=BaseModel)
 
 
 class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -141,7 +143,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         identity = session.get("identity") if isinstance(session, dict) else None
         return identity if isinstance(identity, DeviceIdentity | AgentIdentity) else None
 
-    def check_protocol(self, auth: Any, model: type[BaseModel]) -> BaseModel:
+    def check_protocol(self, auth: Any, model: type[A]) -> A:
         if not isinstance(auth, dict):
             raise ProtocolError(
                 ErrorCode.UNAUTHORIZED, "send your credentials as the connect auth object"
@@ -176,7 +178,6 @@ class DeviceNamespace(RoleNamespace):
 
     async def authenticate(self, auth: Any) -> DeviceIdentity:
         creds = self.check_protocol(auth, m.DeviceAuth)
-        assert isinstance(creds, m.DeviceAuth)
         records: Records = self._app[RECORDS]
         row = await records.device(creds.device_id)
         if row is None or not verify_device_secret(row.secret_hash, creds.device_secret):
@@ -198,7 +199,6 @@ class AgentNamespace(RoleNamespace):
 
     async def authenticate(self, auth: Any) -> AgentIdentity:
         creds = self.check_protocol(auth, m.AgentAuth)
-        assert isinstance(creds, m.AgentAuth)
         signer: TokenSigner = self._app[SIGNER]
         claims = signer.verify(creds.token)
         records: Records = self._app[RECORDS]

@@ -22,6 +22,8 @@ from typing import Final
 
 __all__ = ["EDITING_KEYS", "EXTRA_KEYS", "NAMED_KEYS"]
 
+# agent_web/control.js repeats these and EXTRA_KEYS (JavaScript cannot import this table);
+# tests/test_keys.py holds that copy to this one.
 EDITING_KEYS: Final[tuple[str, ...]] = (
     "Enter",
     "Backspace",

@@ -34,6 +34,7 @@ __all__ = [
     "ControlDropped",
     "ControlInput",
     "ControlInputEvent",
+    "ControlReason",
     "ControlRequest",
     "ControlState",
     "DeviceAuth",
@@ -100,6 +101,9 @@ class Outbound(BaseModel):
 
 
 # --- connect auth ------------------------------------------------------------------------------
+
+# From here on, one class per message, even where two look alike (AgentAuth and ChatSend, Ticket
+# and QueueUpdate): each is a message of its own, with its own bounds and entry in the schema.
 
 
 class DeviceAuth(Inbound):
@@ -405,22 +409,26 @@ class ControlRequest(Outbound):
     organisation: str
 
 
+ControlReason = Literal[
+    "requested",
+    "granted",
+    "denied",
+    "revoked",
+    "released",
+    "suspended",
+    "resumed",
+    "expired",
+    "ended",
+]
+"""What moved remote control to where it stands (``ControlState.reason``)."""
+
+
 class ControlState(Outbound):
     """Server → both parties: where consent stands, and what moved it."""
 
     session_id: Id
     state: Literal["none", "requested", "granted", "suspended"]
-    reason: Literal[
-        "requested",
-        "granted",
-        "denied",
-        "revoked",
-        "released",
-        "suspended",
-        "resumed",
-        "expired",
-        "ended",
-    ]
+    reason: ControlReason
     request_id: Id | None = None
     lease_s: float | None = Field(
         default=None, description="While suspended: seconds left to resume without a new dialog."

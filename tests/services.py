@@ -55,12 +55,22 @@ def run_redis_server() -> Iterator[str]:
             stderr=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/0"
-        try:
+        with terminating(process):
             _wait_for_ping(url, process)
             yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def terminating(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Terminate ``process`` and wait for it when the block ends, however it ends.
+
+    The benchmarks start their servers under it too.
+    """
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _wait_for_ping(url: str, process: subprocess.Popen[bytes]) -> None:

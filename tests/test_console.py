@@ -30,7 +30,8 @@ from signaling import Event
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
 from .conftest import AGENT_PASSWORD, Desk, DeskFactory
-from .support import assert_eventually, register_device
+from .devices import registered_device
+from .support import assert_eventually
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
 SMALL: ViewportSize = {"width": 1366, "height": 768}
@@ -202,15 +203,8 @@ async def tablets() -> AsyncIterator[TabletFactory]:
     started: list[DeviceAgent] = []
 
     async def start(desk: Desk, name: str = "kitchen tablet", **options: Any) -> Tablet:
-        registered = await register_device(desk.http, desk.url, name)
         tablet = SimulatedTablet()
-        device = DeviceAgent(
-            desk.url,
-            device_id=registered["device_id"],
-            device_secret=registered["device_secret"],
-            source=tablet,
-            **options,
-        )
+        device = await registered_device(desk.http, desk.url, tablet, name=name, **options)
         started.append(device)
         await device.start()
         return Tablet(device, tablet)

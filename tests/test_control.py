@@ -40,7 +40,7 @@ async def test_input_is_relayed_only_while_consent_holds(desk: Desk) -> None:
     assert (await agent.call("control.request", {"session_id": session_id}))["ok"] is True
     request = await device.next("control.request")
     assert request["agent"]["name"] == "alice"
-    assert request["organisation"] == desk.desk.settings.organisation
+    assert request["organisation"] == desk.desk.context.settings.organisation
     assert (await agent.call("control.input", payload))["error"]["code"] == "forbidden"
 
     wrong = await device.call(
@@ -144,7 +144,7 @@ async def test_disconnect_suspends_and_the_lease_resumes(desk: Desk) -> None:
     await _grant(device, agent, session_id)
     await device.close()
     suspended = await agent.next_matching("control.state", lambda s: s["state"] == "suspended")
-    assert suspended["lease_s"] == desk.desk.settings.control_lease_s
+    assert suspended["lease_s"] == desk.desk.context.settings.control_lease_s
     payload = {"session_id": session_id, "seq": 5, "events": [TAP]}
     assert (await agent.call("control.input", payload))["error"]["code"] == "forbidden"
 

@@ -25,7 +25,8 @@ from signaling.annotations import Stroke
 from sim import HeadlessAgent
 
 from .conftest import Desk
-from .support import assert_eventually, register_device
+from .devices import registered_device
+from .support import assert_eventually
 
 W, H = 1280, 800
 
@@ -44,15 +45,8 @@ async def live(desk: Desk) -> AsyncIterator[Live]:
     await desk.add_agent("alice")
     agent = HeadlessAgent(desk.url, await desk.token("alice"))
     agent.microphone = AudioStreamTrack()
-    registered = await register_device(desk.http, desk.url)
     tablet = SimulatedTablet()
-    device = DeviceAgent(
-        desk.url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=tablet,
-        fade_s=30,
-    )
+    device = await registered_device(desk.http, desk.url, tablet, fade_s=30)
     try:
         await agent.start()
         await device.start()
@@ -223,14 +217,8 @@ async def test_agent_camera_is_a_tile_on_the_customers_screen(desk: Desk) -> Non
     await desk.add_agent("alice")
     agent = HeadlessAgent(desk.url, await desk.token("alice"))
     agent.camera = VideoStreamTrack()  # aiortc's test camera: a plain green picture
-    registered = await register_device(desk.http, desk.url)
     tablet = SimulatedTablet()
-    device = DeviceAgent(
-        desk.url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=tablet,
-    )
+    device = await registered_device(desk.http, desk.url, tablet)
     try:
         await agent.start()
         await device.start()

@@ -86,12 +86,12 @@ async def test_wait_estimate_follows_agents_and_observed_handling_time(desk: Des
     await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
     waiting, _ = await desk.device("waiting")
     estimate_prior = (await waiting.call("help.request", {}))["ticket"]["estimated_wait_s"]
-    assert estimate_prior == desk.desk.settings.default_handling_time_s
+    assert estimate_prior == desk.desk.context.settings.default_handling_time_s
 
     await agent.call("session.end", {"session_id": ticket["id"], "reason": "resolved"})
 
     async def learned() -> bool:  # folded in at once, or at the next sweep with a shared store
-        stats = await desk.desk.store.stats()
+        stats = await desk.desk.context.store.stats()
         return stats.handled == 1 and stats.handling_time_s < 60
 
     await assert_eventually(learned, message="the estimate never learned the handling time")
@@ -175,7 +175,7 @@ async def test_pressing_help_twice_keeps_one_ticket(desk: Desk) -> None:
     first = await device.call("help.request", {"topic": "general"})
     again = await device.call("help.request", {"topic": "general"})
     assert again["ticket"]["id"] == first["ticket"]["id"]
-    assert len(await desk.desk.store.waiting()) == 1
+    assert len(await desk.desk.context.store.waiting()) == 1
 
 
 async def test_away_agent_is_not_rung_until_available(desk: Desk) -> None:

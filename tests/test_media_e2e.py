@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_agent import DeviceAgent, PatternScreen
+from device_agent import PatternScreen
 from sim import HeadlessAgent
 
 from .conftest import Desk
-from .support import assert_eventually, register_device
+from .devices import registered_device
+from .support import assert_eventually
 
 
 async def test_agent_receives_decoded_frame_of_device_screen(desk: Desk) -> None:
     await desk.add_agent("alice")
     token = await desk.token("alice")
     agent = HeadlessAgent(desk.url, token)
-    registered = await register_device(desk.http, desk.url)
     screen = PatternScreen(1280, 800)
-    device = DeviceAgent(
-        desk.url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=screen,
-    )
+    device = await registered_device(desk.http, desk.url, screen)
     try:
         await agent.start()
         await device.start()

@@ -94,6 +94,16 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0) 
             assert message.type is aiohttp.WSMsgType.TEXT, message
 
 
+@pytest.fixture
+async def ws(
+    preview: PreviewServer, http: aiohttp.ClientSession
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """The preview's socket, opened from the page's own origin, once its first frame is in."""
+    async with http.ws_connect(url_of(preview) + "ws", origin=origin_of(preview)) as socket:
+        await next_frame(socket)
+        yield socket
+
+
 async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -138,13 +148,11 @@ async def test_page_is_self_contained_and_locked_down(
 
 
 async def test_tap_on_help_reaches_the_customer_controls(
-    preview: PreviewServer, customer: Customer, http: aiohttp.ClientSession
+    customer: Customer, ws: aiohttp.ClientWebSocketResponse
 ) -> None:
     x, y = centre(customer.tablet.elements()["customer.help"])
-    async with http.ws_connect(url_of(preview) + "ws", origin=origin_of(preview)) as ws:
-        await next_frame(ws)
-        await ws.send_json({"type": "tap", "x": x, "y": y})
-        await eventually(lambda: bool(customer.actions))
+    await ws.send_json({"type": "tap", "x": x, "y": y})
+    await eventually(lambda: bool(customer.actions))
     assert customer.actions == [("help", None)]
     assert customer.events == [Tap(x, y)]
 
@@ -181,19 +189,17 @@ BAD_MESSAGES: list[str | bytes] = [
 
 
 async def test_malformed_messages_are_ignored_and_the_socket_stays_usable(
-    preview: PreviewServer, customer: Customer, http: aiohttp.ClientSession
+    preview: PreviewServer, customer: Customer, ws: aiohttp.ClientWebSocketResponse
 ) -> None:
     x, y = centre(customer.tablet.elements()["app.settings"])
-    async with http.ws_connect(url_of(preview) + "ws", origin=origin_of(preview)) as ws:
-        await next_frame(ws)
-        for message in BAD_MESSAGES:
-            if isinstance(message, bytes):
-                await ws.send_bytes(message)
-            else:
-                await ws.send_str(message)
-        await ws.send_json({"type": "tap", "x": x, "y": y})
-        await next_frame(ws, timeout=1.0)  # the tap's result, well before any keep-alive
-        assert not ws.closed
+    for message in BAD_MESSAGES:
+        if isinstance(message, bytes):
+            await ws.send_bytes(message)
+        else:
+            await ws.send_str(message)
+    await ws.send_json({"type": "tap", "x": x, "y": y})
+    await next_frame(ws, timeout=1.0)  # the tap's result, well before any keep-alive
+    assert not ws.closed
     assert customer.events == [Tap(x, y)]  # nothing bad reached the tablet
     assert customer.tablet.state()["current_app"] == "settings"
     assert preview.bad_messages == len(BAD_MESSAGES)

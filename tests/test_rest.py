@@ -226,7 +226,7 @@ async def test_ended_session_history_is_durable(desk: Desk) -> None:
     await desk.app[WRITER].flush()
 
     async def forgotten() -> bool:
-        return await desk.desk.store.get_session(ticket["id"]) is None
+        return await desk.desk.context.store.get_session(ticket["id"]) is None
 
     await assert_eventually(forgotten, message="an ended, stored session stays in live state")
     token = await desk.token("alice")

@@ -12,7 +12,7 @@ async def test_device_reconnects_within_grace_and_resumes_the_same_session(desk:
     lost = await agent.next("session.peer")
     assert lost["peer"] == "device"
     assert lost["connected"] is False
-    assert lost["grace_s"] == desk.desk.settings.grace_period_s
+    assert lost["grace_s"] == desk.desk.context.settings.grace_period_s
 
     again = await desk.client("device").connect(device_auth(registered))
     resumed = await again.next("session.started")
@@ -69,7 +69,7 @@ async def test_queued_customer_keeps_their_place_across_a_reconnect(desk: Desk) 
     again = await desk.client("device").connect(device_auth(registered))
     update = await again.next("ticket.update")
     assert update["ticket"] == first_ticket | {"state": "queued"}
-    waiting = [s.id for s in await desk.desk.store.waiting()]
+    waiting = [s.id for s in await desk.desk.context.store.waiting()]
     assert waiting == [first_ticket["id"], second_ticket["id"]]
 
     agent = await desk.agent("alice")
@@ -118,7 +118,7 @@ async def test_device_back_after_the_grace_period_learns_the_session_ended(
     device, agent, registered, session_id = await desk.session()
     await device.close()
     await agent.next("session.ended")
-    await desk.desk.writer.flush()
+    await desk.desk.context.writer.flush()
     late = await desk.client("device").connect(device_auth(registered))
     ended = await late.next("session.ended")
     assert ended == {"session_id": session_id, "reason": "peer_lost", "ended_by": "system"}

@@ -18,10 +18,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from device_agent import DeviceAgent
 from device_agent.screens.tablet import SimulatedTablet
 from sim import HeadlessAgent
 
+from .devices import registered_device
 from .fleet import PASSWORD, Fleet, run_fleet
 from .support import Client, agent_auth, assert_eventually, device_auth, login, register_device
 
@@ -38,17 +38,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def _tablet(http: aiohttp.ClientSession, url: str) -> DeviceAgent:
-    """A newly registered simulated tablet, not started yet."""
-    registered = await register_device(http, url)
-    return DeviceAgent(
-        url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=SimulatedTablet(),
-    )
-
-
 async def _token(http: aiohttp.ClientSession, url: str, name: str) -> str:
     return str((await login(http, url, name, PASSWORD))["token"])
 
@@ -59,7 +48,7 @@ async def test_device_and_agent_on_different_processes_have_a_session_with_video
     fleet.add_agents("alice")
     device_url, agent_url = fleet.urls
     agent = HeadlessAgent(agent_url, await _token(http, agent_url, "alice"))
-    device = await _tablet(http, device_url)
+    device = await registered_device(http, device_url, SimulatedTablet())
     try:
         await agent.start()
         await device.start()
@@ -179,7 +168,7 @@ async def test_kill_9_of_the_agents_process_mid_session(
     device_url, agent_url = fleet.urls
     token = await _token(http, agent_url, "alice")
     agent = HeadlessAgent(agent_url, token)
-    device = await _tablet(http, device_url)
+    device = await registered_device(http, device_url, SimulatedTablet())
     survivor: HeadlessAgent | None = None
     try:
         await agent.start()

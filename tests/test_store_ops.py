@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -86,6 +86,8 @@ async def seed(
 async def open_ring(
     store: MemoryStore, session_id: str, agent_id: str, ring_id: str, *, now: float = 100.0
 ) -> tuple[LiveSession, AgentPresence, RingRecord]:
+    """The very call of the desk's routing pass (``server/desk/rings.py``), repeated so that the
+    operation is tested as the desk runs it."""
     return await store.atomically(
         partial(
             ops.open_ring,
@@ -175,6 +177,17 @@ async def snapshot(store: MemoryStore) -> dict[str, Any]:
     }
 
 
+async def assert_refused(
+    store: MemoryStore, code: ErrorCode, operation: Awaitable[object], why: str = ""
+) -> None:
+    """``operation`` (not awaited yet) is refused with ``code`` and changes nothing in ``store``."""
+    before = await snapshot(store)
+    with pytest.raises(ProtocolError) as caught:
+        await operation
+    assert caught.value.code is code, why
+    assert await snapshot(store) == before
+
+
 async def scene(store: MemoryStore) -> None:
     """s1 queued; s2 ringing agent b (ring r2); s3 connecting with agent c; a free, d away."""
     await seed(
@@ -229,30 +242,18 @@ async def test_open_ring_needs_a_routable_agent(
     store: MemoryStore, presence: AgentPresence, why: str
 ) -> None:
     await seed(store, [make_session("s1", 1.0)], [presence])
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, "s1", "a", "r1")
-    assert caught.value.code is ErrorCode.CONFLICT, why
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, open_ring(store, "s1", "a", "r1"), why)
 
 
 async def test_open_ring_needs_a_connected_device(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0, lost=True)], [make_agent("a")])
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, "s1", "a", "r1")
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, open_ring(store, "s1", "a", "r1"))
 
 
 @pytest.mark.parametrize("session_id", ["s2", "s3"])
 async def test_open_ring_needs_a_queued_session(store: MemoryStore, session_id: str) -> None:
     await scene(store)
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, session_id, "a", "r1")
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, open_ring(store, session_id, "a", "r1"))
 
 
 async def test_open_ring_refuses_an_ended_session(store: MemoryStore) -> None:
@@ -267,11 +268,7 @@ async def test_open_ring_refuses_an_ended_session(store: MemoryStore) -> None:
 async def test_never_two_rings_for_one_agent(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0), make_session("s2", 2.0)], [make_agent("a")])
     await open_ring(store, "s1", "a", "r1")
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, "s2", "a", "r2")
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, open_ring(store, "s2", "a", "r2"))
     assert (await session(store, "s2")).state is S.QUEUED
     assert (await agent(store, "a")).ring_id == "r1"
 
@@ -279,11 +276,7 @@ async def test_never_two_rings_for_one_agent(store: MemoryStore) -> None:
 async def test_never_two_rings_for_one_session(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a"), make_agent("b")])
     await open_ring(store, "s1", "a", "r1")
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, "s1", "b", "r2")
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, open_ring(store, "s1", "b", "r2"))
     assert (await agent(store, "b")).routable
 
 
@@ -292,11 +285,7 @@ async def test_open_ring_on_missing_records(
     store: MemoryStore, session_id: str, agent_id: str
 ) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a")])
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await open_ring(store, session_id, agent_id, "r1")
-    assert caught.value.code is ErrorCode.NOT_FOUND
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.NOT_FOUND, open_ring(store, session_id, agent_id, "r1"))
 
 
 # --- accept_ring ------------------------------------------------------------------------------
@@ -329,30 +318,20 @@ async def test_accept_ring_at_the_deadline_still_counts(store: MemoryStore) -> N
 async def test_accept_ring_of_another_agent_is_forbidden(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a"), make_agent("b")])
     await open_ring(store, "s1", "a", "r1")
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await accept_ring(store, "r1", "b")
-    assert caught.value.code is ErrorCode.FORBIDDEN
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.FORBIDDEN, accept_ring(store, "r1", "b"))
 
 
 async def test_accept_expired_ring_is_a_conflict(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a")])
     await open_ring(store, "s1", "a", "r1", now=100.0)
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await accept_ring(store, "r1", "a", now=100.0 + TIMEOUT_S + 0.001)
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(
+        store, ErrorCode.CONFLICT, accept_ring(store, "r1", "a", now=100.0 + TIMEOUT_S + 0.001)
+    )
 
 
 async def test_accept_missing_ring_is_not_found(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a")])
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await accept_ring(store, "r1", "a")
-    assert caught.value.code is ErrorCode.NOT_FOUND
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.NOT_FOUND, accept_ring(store, "r1", "a"))
 
 
 async def test_accept_ring_that_is_no_longer_current(store: MemoryStore) -> None:
@@ -365,22 +344,14 @@ async def test_accept_ring_that_is_no_longer_current(store: MemoryStore) -> None
         )
 
     await store.atomically(stale)
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await accept_ring(store, "r-stale", "a")
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, accept_ring(store, "r-stale", "a"))
 
 
 async def test_a_ring_cannot_be_accepted_twice(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a")])
     await open_ring(store, "s1", "a", "r1")
     await accept_ring(store, "r1", "a")
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await accept_ring(store, "r1", "a")
-    assert caught.value.code is ErrorCode.NOT_FOUND
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.NOT_FOUND, accept_ring(store, "r1", "a"))
 
 
 # --- close_ring -------------------------------------------------------------------------------
@@ -439,11 +410,7 @@ async def test_declined_twice_is_remembered_once(store: MemoryStore) -> None:
 
 async def test_close_missing_ring_is_not_found(store: MemoryStore) -> None:
     await scene(store)
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await close_ring(store, "r1", "timeout")
-    assert caught.value.code is ErrorCode.NOT_FOUND
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.NOT_FOUND, close_ring(store, "r1", "timeout"))
 
 
 # --- end_session ------------------------------------------------------------------------------
@@ -510,11 +477,7 @@ def test_handling_time_is_a_weighted_average() -> None:
 async def test_end_an_ended_session_is_a_conflict(store: MemoryStore) -> None:
     await put_in(store, S.CONNECTING)
     await end_session(store, "s1", now=200.0)
-    before = await snapshot(store)
-    with pytest.raises(ProtocolError) as caught:
-        await end_session(store, "s1", now=300.0)
-    assert caught.value.code is ErrorCode.CONFLICT
-    assert await snapshot(store) == before
+    await assert_refused(store, ErrorCode.CONFLICT, end_session(store, "s1", now=300.0))
 
 
 @pytest.mark.parametrize(

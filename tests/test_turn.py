@@ -35,12 +35,13 @@ from aiortc import (
 import device_agent.peer
 import device_agent.rtc
 import sim.agent
-from device_agent import DeviceAgent, PatternScreen
+from device_agent import PatternScreen
 from server.ice import turn_credentials
 from sim import HeadlessAgent
 
 from .conftest import AGENT_PASSWORD, Desk, DeskFactory
-from .support import assert_eventually, login, register_device
+from .devices import registered_device
+from .support import assert_eventually, login
 
 REALM = "mayday.test"
 STARTUP_TIMEOUT_S = 10.0
@@ -323,13 +324,7 @@ async def test_session_media_flows_through_the_relay_alone(
     monkeypatch.setattr(device_agent.peer, "peer_connection", peers.factory("device"))
 
     agent = HeadlessAgent(desk.url, token)
-    registered = await register_device(desk.http, desk.url)
-    device = DeviceAgent(
-        desk.url,
-        device_id=registered["device_id"],
-        device_secret=registered["device_secret"],
-        source=PatternScreen(640, 400),
-    )
+    device = await registered_device(desk.http, desk.url, PatternScreen(640, 400))
     try:
         await agent.start()
         await device.start()
@@ -347,7 +342,7 @@ async def test_session_media_flows_through_the_relay_alone(
         device_turn = turn_entry(peers.built["device"][-1])
         assert agent_turn["urls"] == device_turn["urls"] == [turn.url]
         assert agent_turn["username"].endswith(f":agent-{agent_id}")
-        assert device_turn["username"].endswith(f":device-{registered['device_id']}")
+        assert device_turn["username"].endswith(f":device-{device.device_id}")
 
         # Both SDPs offer relayed candidates and nothing else.
         assert device.peer is not None

@@ -62,6 +62,13 @@ a party flooding the chat must not grow it (and every read of it) without end.""
 
 
 class HelpDesk:
+    """The desk's one entry point: it builds the parts and passes each call to the one that does it.
+
+    The methods below that only pass a call on repeat their part's signature on purpose: callers
+    (the sockets, the REST API, the sweeper's :class:`~.sweeper.DueHandler`) see one object, and
+    no part sees another part it does not need.
+    """
+
     def __init__(
         self,
         *,
@@ -74,7 +81,7 @@ class HelpDesk:
         node: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.context = DeskContext(
+        self.context = context = DeskContext(
             store=store,
             records=records,
             writer=writer,
@@ -85,31 +92,21 @@ class HelpDesk:
             node=node,
             clock=clock,
         )
-        self.store = store
-        self.node = node
-        """This server process, as recorded with the sockets it holds."""
-        self.records = records
-        self.writer = writer
-        self.emit = emitter
-        self.settings = settings
-        self.metrics = metrics
-        self.clock = clock
-        self.background = self.context.background
-        self.queue = QueuePublisher(self.context)
-        self.control = RemoteControl(self.context)
+        self.queue = QueuePublisher(context)
+        self.control = RemoteControl(context)
         self.sweeper = Sweeper(
-            self.context, handler=self, leases=self.control, push_queue=self.queue.request
+            context, handler=self, leases=self.control, push_queue=self.queue.request
         )
-        self._rings = Rings(self.context, queue=self.queue)
+        self._rings = Rings(context, queue=self.queue)
         self._sessions = Sessions(
-            self.context,
+            context,
             control=self.control,
             rings=self._rings,
             queue=self.queue,
             sweeper=self.sweeper,
         )
         self._devices = Devices(
-            self.context,
+            context,
             queue=self.queue,
             rings=self._rings,
             control=self.control,
@@ -117,7 +114,7 @@ class HelpDesk:
             sweeper=self.sweeper,
         )
         self._agents = Agents(
-            self.context,
+            context,
             queue=self.queue,
             rings=self._rings,
             control=self.control,
@@ -125,10 +122,10 @@ class HelpDesk:
         )
 
     def start(self) -> None:
-        self.background.spawn(self.sweeper.run_forever(), name="sweeper")
+        self.context.background.spawn(self.sweeper.run_forever(), name="sweeper")
 
     async def close(self) -> None:
-        await self.background.close()
+        await self.context.background.close()
 
     # --- devices (:mod:`.devices`) --------------------------------------------------------------
 
@@ -219,7 +216,7 @@ class HelpDesk:
         return await self._sessions.finish(session_id, actor=actor, reason=reason)
 
     async def session(self, session_id: str) -> LiveSession | None:
-        return await self.store.get_session(session_id)
+        return await self.context.store.get_session(session_id)
 
     async def session_of_party(self, party: Identity, session_id: str) -> LiveSession:
         return await self.context.session_of_party(party, session_id)
@@ -231,7 +228,7 @@ class HelpDesk:
         session = await self.session_of_party(party, payload.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             raise ProtocolError(ErrorCode.CONFLICT, "chat opens once the agent has accepted")
-        now = self.clock()
+        now = self.context.clock()
 
         def write(txn: Txn) -> tuple[LiveSession, int]:
             live = txn.session(session.id)
@@ -244,8 +241,8 @@ class HelpDesk:
             event = audit(live, "chat", actor=party.actor(), at=now, detail={"text": payload.text})
             return live, event.seq
 
-        live, seq = await self.store.atomically(write, sessions=[session.id])
-        self.writer.save(live)
+        live, seq = await self.context.store.atomically(write, sessions=[session.id])
+        self.context.writer.save(live)
         message = m.ChatMessage(
             session_id=live.id,
             seq=seq,
@@ -254,9 +251,9 @@ class HelpDesk:
             text=payload.text,
             at=now,
         )
-        await self.emit.send("device", live.device_id, Event.CHAT_MESSAGE, message)
+        await self.context.emit.send("device", live.device_id, Event.CHAT_MESSAGE, message)
         if live.agent_id:
-            await self.emit.send("agent", live.agent_id, Event.CHAT_MESSAGE, message)
+            await self.context.emit.send("agent", live.agent_id, Event.CHAT_MESSAGE, message)
         return message
 
     async def note(self, agent: AgentIdentity, payload: m.SessionNote) -> None:
@@ -270,18 +267,18 @@ class HelpDesk:
             live.notes = payload.text
             return live
 
-        self.writer.save(await self.store.atomically(write, sessions=[session.id]))
+        self.context.writer.save(await self.context.store.atomically(write, sessions=[session.id]))
 
     async def rate(self, device: DeviceIdentity, session_id: str, rating: int) -> None:
         """Store the customer's rating with the session's record (once the session is over)."""
-        live = await self.store.get_session(session_id)
+        live = await self.context.store.get_session(session_id)
         if live is not None and live.device_id != device.id:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
         if live is not None and live.state is not SessionState.ENDED:
             raise ProtocolError(ErrorCode.CONFLICT, "rate the session after it has ended")
-        await self.writer.flush()
-        if not await self.records.rate_session(
-            session_id, device.id, rating, at=self.clock(), device_name=device.name
+        await self.context.writer.flush()
+        if not await self.context.records.rate_session(
+            session_id, device.id, rating, at=self.context.clock(), device_name=device.name
         ):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
         log.info("session.rated", session_id=session_id, device_id=device.id, rating=rating)

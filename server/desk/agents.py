@@ -4,6 +4,7 @@ off, with a grace period to return before its session ends and it is signed out.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import structlog
@@ -27,21 +28,18 @@ __all__ = ["Agents"]
 log = structlog.get_logger("mayday.desk")
 
 
+@dataclass(eq=False)
 class Agents:
-    def __init__(
-        self,
-        context: DeskContext,
-        *,
-        queue: QueuePublisher,
-        rings: Rings,
-        control: RemoteControl,
-        sessions: Sessions,
-    ) -> None:
-        self.context = context
-        self.queue = queue
-        self.rings = rings
-        self.control = control
-        self.sessions = sessions
+    """The agent's lifecycle, step for step the mirror of :class:`~.devices.Devices` (connect or
+    come back, get lost, grace over) but over the agent's presence record where the device's is
+    its session: alike on purpose, so that the two read side by side. The fields are the parts
+    it calls on, as :class:`~server.desk.HelpDesk` wires them."""
+
+    context: DeskContext
+    queue: QueuePublisher
+    rings: Rings
+    control: RemoteControl
+    sessions: Sessions
 
     async def agent_connected(self, agent: AgentIdentity, sid: str) -> None:
         context = self.context

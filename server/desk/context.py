@@ -5,6 +5,10 @@ gets this one small record: the live store every decision is taken in, the ways 
 the durable record writer, timers), the settings, and which process this is. A part that must
 call back into another gets that part, or a ``typing.Protocol`` of the few methods it calls, never
 the :class:`~server.desk.HelpDesk`: that is what keeps the desk's modules free of import circles.
+
+Each part is a ``@dataclass(eq=False)`` whose fields are what it is given: this context first,
+then the parts it calls on. ``eq=False`` keeps a part what it is, one object compared and hashed
+by identity, rather than equal to another part given the same things.
 """
 
 from __future__ import annotations

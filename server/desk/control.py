@@ -17,6 +17,7 @@ own consent holds, and drops everything else. The server is the second line and 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import structlog
@@ -44,22 +45,11 @@ MAX_INPUT_NOTES = 50
 """Refused (and dropped) input batches written to one session's timeline, each kind. An agent
 hammering a control it does not have, or a device reporting drops in a loop, is recorded up to
 here, the last entry saying so; the refusals themselves go on."""
-Reason = Literal[
-    "requested",
-    "granted",
-    "denied",
-    "revoked",
-    "released",
-    "suspended",
-    "resumed",
-    "expired",
-    "ended",
-]
 
 
+@dataclass(eq=False)
 class RemoteControl:
-    def __init__(self, context: DeskContext) -> None:
-        self.context = context
+    context: DeskContext
 
     # --- agent ----------------------------------------------------------------------------------
 
@@ -219,8 +209,10 @@ class RemoteControl:
         lost_at = now if at is None else min(at, now)
         lease_until = lost_at + self.context.settings.control_lease_s
 
-        def suspend(txn: Txn) -> tuple[LiveSession, Reason] | None:
+        def suspend(txn: Txn) -> tuple[LiveSession, m.ControlReason] | None:
             live = txn.session(session_id)
+            # Each state a loss can meet is a transition of its own, with its own audit kind and
+            # reason, spelled out in full like every other change_control call here.
             if live.control is C.GRANTED:
                 change_control(
                     live,
@@ -353,7 +345,9 @@ class RemoteControl:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    async def _to_none(self, session_id: str, actor: Actor, reason: Reason) -> m.ControlState:
+    async def _to_none(
+        self, session_id: str, actor: Actor, reason: m.ControlReason
+    ) -> m.ControlState:
         now = self.context.clock()
 
         def stop(txn: Txn) -> LiveSession:
@@ -381,7 +375,7 @@ class RemoteControl:
     async def _publish(
         self,
         live: LiveSession,
-        reason: Reason,
+        reason: m.ControlReason,
         *,
         request_id: str | None = None,
         to: tuple[Role, ...] = ("device", "agent"),
@@ -404,20 +398,20 @@ class RemoteControl:
         return state
 
 
-_WHY_NONE: dict[str, Reason] = {
+_WHY_NONE: dict[str, m.ControlReason] = {
     "control.denied": "denied",
     "control.revoked": "revoked",
     "control.released": "released",
     "control.expired": "expired",
 }
-_CURRENT: dict[ControlState, Reason] = {
+_CURRENT: dict[ControlState, m.ControlReason] = {
     C.REQUESTED: "requested",
     C.GRANTED: "granted",
     C.SUSPENDED: "suspended",
 }
 
 
-def _current_reason(live: LiveSession) -> Reason:
+def _current_reason(live: LiveSession) -> m.ControlReason:
     """How to tell a party where control stands: for ``none``, what ended it (from the
     timeline: ``expired`` after a lease ran out while the party was away); otherwise the state
     itself (never ``resumed``: a device acts on that as a resume of its own suspension)."""

@@ -3,6 +3,8 @@ drops off, with a grace period to return before its session ends without it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 
 from signaling import ErrorCode, Event, ProtocolError
@@ -29,23 +31,18 @@ MISSED_END_NOTICE_S = 3600.0
 """A device reconnecting this long after its session ended without it is still told so."""
 
 
+@dataclass(eq=False)
 class Devices:
-    def __init__(
-        self,
-        context: DeskContext,
-        *,
-        queue: QueuePublisher,
-        rings: Rings,
-        control: RemoteControl,
-        sessions: Sessions,
-        sweeper: Sweeper,
-    ) -> None:
-        self.context = context
-        self.queue = queue
-        self.rings = rings
-        self.control = control
-        self.sessions = sessions
-        self.sweeper = sweeper
+    """The device's lifecycle, the mirror of :class:`~.agents.Agents` (see there). The fields are
+    the parts it calls on, as :class:`~server.desk.HelpDesk` wires them; the sweeper takes note
+    of each arrival for the wait estimate."""
+
+    context: DeskContext
+    queue: QueuePublisher
+    rings: Rings
+    control: RemoteControl
+    sessions: Sessions
+    sweeper: Sweeper
 
     async def device_connected(self, device: DeviceIdentity, sid: str) -> None:
         context = self.context

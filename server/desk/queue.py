@@ -8,6 +8,8 @@ of changes costs one push and an unchanged queue costs none.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
 
@@ -25,12 +27,12 @@ SHARED_QUEUE_PUBLISH_DELAY_S = 0.25
 QUEUE_ENTRIES_SHOWN = 200
 
 
+@dataclass(eq=False)
 class QueuePublisher:
-    def __init__(self, context: DeskContext) -> None:
-        self.context = context
-        self._pending = False
-        self._last_ticket: dict[str, tuple[str, int, float | None]] = {}
-        self._last_queue_update: m.QueueUpdate | None = None
+    context: DeskContext
+    _pending: bool = field(default=False, init=False)
+    _last_ticket: dict[str, tuple[str, int, float | None]] = field(default_factory=dict, init=False)
+    _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
 
     def forget_ticket(self, session_id: str) -> None:
         """The next push re-sends this ticket (its device reconnected)."""

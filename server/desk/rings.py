@@ -10,6 +10,7 @@ catches the timers of a process that died).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -37,12 +38,12 @@ ROUTING_WINDOW = 200
 only rung before those ahead when no agent can take any of them, which the next pass revisits."""
 
 
+@dataclass(eq=False)
 class Rings:
-    def __init__(self, context: DeskContext, *, queue: QueuePublisher) -> None:
-        self.context = context
-        self.queue = queue
-        self._route_requested = False
-        self._routing = False
+    context: DeskContext
+    queue: QueuePublisher
+    _route_requested: bool = field(default=False, init=False)
+    _routing: bool = field(default=False, init=False)
 
     # --- routing --------------------------------------------------------------------------------
 

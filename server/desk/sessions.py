@@ -3,6 +3,7 @@ end, by a party or by the system, in whatever state it is."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -28,21 +29,16 @@ log = structlog.get_logger("mayday.desk")
 _RETRIES = 8
 
 
+@dataclass(eq=False)
 class Sessions:
-    def __init__(
-        self,
-        context: DeskContext,
-        *,
-        control: RemoteControl,
-        rings: Rings,
-        queue: QueuePublisher,
-        sweeper: Sweeper,
-    ) -> None:
-        self.context = context
-        self.control = control
-        self.rings = rings
-        self.queue = queue
-        self.sweeper = sweeper
+    """A session's media relay, its connection state and its end. The fields are the parts it
+    calls on, as :class:`~server.desk.HelpDesk` wires them."""
+
+    context: DeskContext
+    control: RemoteControl
+    rings: Rings
+    queue: QueuePublisher
+    sweeper: Sweeper
 
     async def end_by_party(self, party: Identity, session_id: str, reason: str) -> LiveSession:
         session = await self.context.session_of_party(party, session_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
@@ -37,7 +38,8 @@ CLAIM_TTL_S = 30.0
 class DueHandler(Protocol):
     """What the sweeper hands what has come due, and the parties of a dead process, to (the desk
     does it). Deadlines go to the same methods the local timers call, so a deadline is handled
-    alike whichever fires first."""
+    alike whichever fires first. As a ``typing.Protocol`` must, it repeats the signatures it asks
+    for (those of :class:`~.devices.Devices`, :class:`~.agents.Agents`, :class:`~.rings.Rings`)."""
 
     async def ring_timed_out(self, ring_id: str) -> None: ...
 
@@ -75,21 +77,14 @@ class LeaseHandler(Protocol):
     async def party_back(self, session_id: str, who: Actor, *, left: str | None = None) -> bool: ...
 
 
+@dataclass(eq=False)
 class Sweeper:
-    def __init__(
-        self,
-        context: DeskContext,
-        *,
-        handler: DueHandler,
-        leases: LeaseHandler,
-        push_queue: Callable[[], None],
-    ) -> None:
-        self.context = context
-        self.handler = handler
-        self.leases = leases
-        self.push_queue = push_queue
-        self._pending_arrivals: list[float] = []
-        self._pending_handled: list[float] = []
+    context: DeskContext
+    handler: DueHandler
+    leases: LeaseHandler
+    push_queue: Callable[[], None]
+    _pending_arrivals: list[float] = field(default_factory=list, init=False)
+    _pending_handled: list[float] = field(default_factory=list, init=False)
 
     async def run_forever(self) -> None:
         while True:

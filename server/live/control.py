@@ -47,6 +47,8 @@ class IllegalControlTransition(ProtocolError):
         )
 
 
+# The control sub-state's own transition function, built as :func:`~.machine.transition` is
+# (check, log ``old -> new``, audit); the keywords after ``to`` are passed on to audit as they are.
 def change_control(
     session: LiveSession,
     to: ControlState,

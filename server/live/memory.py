@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from .records import (
+from .records import (  # an import list: redis.py and ops.py name the same types
     WAITING_STATES,
     AgentPresence,
     ControlState,
@@ -42,6 +42,7 @@ class MemoryStore(LiveStore):
         self._failures: dict[str, tuple[int, float]] = {}
         """Failure counters: key -> (count, monotonic time it is forgotten)."""
 
+    # LiveStore.atomically's signature, repeated here as an override must.
     async def atomically(
         self,
         fn: Callable[[Txn], T],

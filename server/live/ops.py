@@ -14,7 +14,7 @@ from signaling import ErrorCode, ProtocolError
 
 from .control import change_control
 from .machine import audit, transition
-from .records import (
+from .records import (  # an import list: the stores (memory.py, redis.py) name the same types
     Actor,
     AgentPresence,
     ControlState,

@@ -93,6 +93,8 @@ class LiveSession(BaseModel):
     created_at: float
     queue_score: float
     """Order in the queue; a request that goes back to the queue keeps its place."""
+    # What the session gathers on its way, each ``None`` (or empty) until it gets there: plain
+    # declarations, alike in shape as a record's fields are.
     rung_at: float | None = None
     accepted_at: float | None = None
     active_at: float | None = None

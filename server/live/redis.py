@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import WatchError
 
-from .records import (
+from .records import (  # an import list: memory.py and ops.py name the same types
     WAITING_STATES,
     AgentPresence,
     ControlState,
@@ -77,6 +77,7 @@ class RedisStore(LiveStore):
 
     # --- the one way to change live state -------------------------------------------------------
 
+    # LiveStore.atomically's signature, repeated here as an override must.
     async def atomically(
         self,
         fn: Callable[[Txn], T],

@@ -17,6 +17,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
+# A migration is frozen history: its tables stay written out as they were, never refactored.
 def upgrade() -> None:
     op.create_table(
         "agents",
