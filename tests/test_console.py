@@ -104,6 +104,10 @@ class Console:
         )
 
     async def video_box(self) -> dict[str, float]:
+        """The video element's box and the size of the picture it shows (once it shows one)."""
+        await self.page.wait_for_function(
+            "() => document.querySelector('#screen').videoWidth > 0", timeout=20_000
+        )
         box: dict[str, float] = await self.page.evaluate(
             """() => {
                 const v = document.querySelector('#screen');
