@@ -4,8 +4,9 @@ Local timers fire on time; the sweeper catches what they miss. Every half second
 asks the store what has come due (rings past their expiry, grace periods and control leases that
 ran out) and handles it, whoever armed the timer, so a process that dies takes no deadline with
 it. With a shared store it also records this process's heartbeat, notices processes that stopped
-beating (their sockets count as lost as of their last beat), folds the batched estimate figures into the shared
-record, and pushes the queue so that changes made by other processes reach this one's sockets.
+beating (their sockets count as lost as of their last beat), folds the batched estimate figures
+into the shared record, and pushes the queue so that changes made by other processes reach this
+one's sockets.
 """
 
 from __future__ import annotations
