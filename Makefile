@@ -12,9 +12,9 @@ SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core redis-server postg
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
+	npm ci --silent --no-audit --no-fund
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
-	npm ci --silent --no-audit --no-fund
 	touch $(STAMP)
 
 run: $(STAMP)

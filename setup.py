@@ -31,6 +31,8 @@ def _npm_files() -> dict[str, str]:
 class BuildWithBrowserLibraries(build_py):
     def run(self) -> None:
         super().run()
+        if self.editable_mode:
+            return  # a checkout: the server serves them from node_modules/ itself
         vendor = Path(self.build_lib) / "agent_web" / "vendor"
         vendor.mkdir(parents=True, exist_ok=True)
         for name, relative in _npm_files().items():
