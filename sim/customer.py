@@ -74,6 +74,8 @@ class TabletStart(Protocol):
 class CustomerRun:
     """One customer going through a scenario's steps, and the state the steps leave for the next."""
 
+    # Keyword-only parameters kept as attributes: a constructor, alike in shape only to others
+    # (device_agent's Apps).
     def __init__(
         self,
         ctx: SimContext,

@@ -73,6 +73,7 @@ class SessionRecord:
     def add(self, metric: str, value: float) -> None:
         self.metrics.setdefault(metric, []).append(value)
 
+    # The JSON form key by key, in the output's order; RunRecord's begins alike on purpose.
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
@@ -129,6 +130,7 @@ class RunRecord:
     ok: bool = True
     failure: str | None = None
 
+    # Key by key like SessionRecord's: each record spells out its own part of the output.
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +42,8 @@ __all__ = ["agents_chart", "histogram", "over_time", "timeline"]
 INK, MUTED, GRID, AXIS = "#1f2430", "#6b7280", "#eceff3", "#c9ced6"
 GOOD, BAD, ACCENT, SIMULATOR = "#16a34a", "#dc2626", "#2563eb", "#94a3b8"
 RUNNING, FPS, P50, P95 = "#16a34a", "#1e3a8a", "#0f766e", "#b45309"
+# The timeline's bars (in drawing order) and marks: (colour, legend) by kind, tables alike in
+# shape only, with each other and with steps/expect.py's STATE_KEYS.
 PHASES: dict[str, tuple[str, str]] = {
     "queue": ("#cbd5e1", "in the queue"),
     "connecting": ("#fbbf24", "connecting (accept → first frame)"),
@@ -87,12 +88,6 @@ STYLE: dict[RcKeyType, Any] = {
     "hatch.linewidth": 1.6,
 }
 _TEXT = TextToPath()
-
-
-@contextmanager
-def _style() -> Iterator[None]:
-    with rc_context(STYLE):
-        yield
 
 
 def _rects(boxes: Sequence[tuple[float, float, float, float]], **kwargs: Any) -> PolyCollection:
@@ -188,7 +183,7 @@ def histogram(
     counts, edges = np.histogram(shown, bins=bins, range=(x0, x1))
     rows = math.ceil(len(marks) / 3)
     tips = Tips(key)
-    with _style():
+    with rc_context(STYLE):
         fig = _fig(338, 172 + 13 * rows, (42, 12, 30, 6 + 13 * rows))
         ax = fig.add_subplot()
         width = (x1 - x0) / bins
@@ -237,7 +232,7 @@ def over_time(
     them on its own right-hand axis. Hovering anywhere shows every value at that moment."""
     tips = Tips(key)
     x_end = _end(max(x_max, 1.0), 8)
-    with _style():
+    with rc_context(STYLE):
         fig = _fig(389, 200, (46, 44, 30, 10))
         ax = fig.add_subplot()
         back = ax.twinx()
@@ -347,9 +342,6 @@ def _clip(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-_ORDER = ("queue", "connecting", "session", "control", "paused", "network_down")
-
-
 def timeline(sessions: Sequence[SessionRecord], duration: float, key: str) -> str:
     """One lane per session: its phases as bars, frames per second inside, events as marks."""
     tips = Tips(key)
@@ -365,7 +357,7 @@ def timeline(sessions: Sequence[SessionRecord], duration: float, key: str) -> st
         for s in sessions
     ]
     phases: dict[str, tuple[list[tuple[float, float, float, float]], list[str]]] = {
-        kind: ([], []) for kind in _ORDER
+        kind: ([], []) for kind in PHASES
     }
     fps: tuple[list[tuple[float, float, float, float]], list[str]] = ([], [])
     marks: dict[str, tuple[list[tuple[float, float]], list[str]]] = {
@@ -394,9 +386,9 @@ def timeline(sessions: Sequence[SessionRecord], duration: float, key: str) -> st
             if mark.kind in marks:
                 marks[mark.kind][0].append((mark.t, y + 0.5))
                 marks[mark.kind][1].append(mark.label)
-    with _style():
+    with rc_context(STYLE):
         fig, ax = _lanes(lanes, duration, tips, "lane")
-        for kind in _ORDER:
+        for kind in PHASES:
             boxes, texts = phases[kind]
             colour = PHASES[kind][0]
             if not boxes:
@@ -440,7 +432,7 @@ def agents_chart(agents: Sequence[dict[str, Any]], duration: float, key: str) ->
         share = sum(b - a for a, b in busy) / duration if duration else 0
         text = f"{agent['name']} · {agent['sessions']} sessions · {share:.0%} busy"
         lanes.append(_Lane(_clip(text, 70), text))
-    with _style():
+    with rc_context(STYLE):
         fig, ax = _lanes(lanes, duration, tips, "agent")
         x_end = ax.get_xlim()[1]
         track = [(0.0, x_end, y + 0.2, y + 0.8) for y in range(len(agents))]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import Field
 
@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 
+# One class per step, alike in shape (kind, summary, flow, timeout, execute) as sharing.py's are:
+# each declares its own fields, with the descriptions the schema shows. Shared logic: _Answer.
 class RequestControl(Step):
     kind = "request_control"
     summary = "The agent asks for remote control; the consent dialog must appear on the tablet."
@@ -58,60 +60,58 @@ class RequestControl(Step):
         detail.update(dialog_after_s=round(shown - requested, 4))
 
 
-class CustomerAllows(Step):
-    kind = "customer_allows"
+class _Answer(Step):
+    """The customer answers the consent dialog after ``delay``; the agent must see the answer.
+
+    Allowing and denying differ only in the button and what follows from it (``allow``); each
+    subclass is a step type of its own, with its ``kind`` and its ``timeout``'s description."""
+
     primary = "delay"
-    summary = "The customer taps Allow in the consent dialog; the agent must see 'granted'."
     flow = IN_SESSION
+    allow: ClassVar[bool]
     delay: Annotated[float, Field(ge=0, le=600)] = Field(
         default=0.0, description="think time first"
     )
+    timeout: Seconds
+
+    async def execute(self, customer: CustomerRun, detail: Json) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if not customer.tablet.customer_view.consent_requested:
+            raise StepFailed(
+                "there is no consent dialog on the customer's screen "
+                f"(the agent's control is '{customer.bound_agent().agent.control}')"
+            )
+        allow, timeout = self.allow, self.timeout
+        tapped = await customer.customer_tap("customer.allow" if allow else "customer.deny")
+        if allow:
+            _, answered = await customer.control_state("granted", {"granted"}, timeout, {"none"})
+        else:
+            _, answered = await customer.control_state("none", {"denied"}, timeout, {"granted"})
+        if customer.consent_request is not None:
+            requested, shown = customer.consent_request
+            customer.record.add("consent_round_trip", (shown - requested) + (answered - tapped))
+            customer.consent_request = None
+        if allow:
+            customer.begin("control", answered, "remote control")
+        customer.mark(
+            "control", "customer allowed control" if allow else "customer denied control", tapped
+        )
+        detail.update(answered_after_s=round(answered - tapped, 4))
+
+
+class CustomerAllows(_Answer):
+    kind = "customer_allows"
+    summary = "The customer taps Allow in the consent dialog; the agent must see 'granted'."
+    allow = True
     timeout: Seconds = Field(default=10.0, description="for the agent to see 'granted'")
 
-    async def execute(self, customer: CustomerRun, detail: Json) -> None:
-        await _answer(customer, detail, self.delay, self.timeout, allow=True)
 
-
-class CustomerDenies(Step):
+class CustomerDenies(_Answer):
     kind = "customer_denies"
-    primary = "delay"
     summary = "The customer taps Deny; the agent must see control 'none' (denied)."
-    flow = IN_SESSION
-    delay: Annotated[float, Field(ge=0, le=600)] = Field(
-        default=0.0, description="think time first"
-    )
+    allow = False
     timeout: Seconds = Field(default=10.0, description="for the agent to see 'none'")
-
-    async def execute(self, customer: CustomerRun, detail: Json) -> None:
-        await _answer(customer, detail, self.delay, self.timeout, allow=False)
-
-
-async def _answer(
-    customer: CustomerRun, detail: Json, delay: float, timeout: float, *, allow: bool
-) -> None:
-    """The customer answers the consent dialog after ``delay``; the agent must see the answer."""
-    if delay:
-        await asyncio.sleep(delay)
-    if not customer.tablet.customer_view.consent_requested:
-        raise StepFailed(
-            "there is no consent dialog on the customer's screen "
-            f"(the agent's control is '{customer.bound_agent().agent.control}')"
-        )
-    tapped = await customer.customer_tap("customer.allow" if allow else "customer.deny")
-    if allow:
-        _, answered = await customer.control_state("granted", {"granted"}, timeout, {"none"})
-    else:
-        _, answered = await customer.control_state("none", {"denied"}, timeout, {"granted"})
-    if customer.consent_request is not None:
-        requested, shown = customer.consent_request
-        customer.record.add("consent_round_trip", (shown - requested) + (answered - tapped))
-        customer.consent_request = None
-    if allow:
-        customer.begin("control", answered, "remote control")
-    customer.mark(
-        "control", "customer allowed control" if allow else "customer denied control", tapped
-    )
-    detail.update(answered_after_s=round(answered - tapped, 4))
 
 
 class CustomerStopsControl(Step):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["COMPARISON", "STATE_KEYS", "ExpectPixels", "ExpectState"]
 
 StateKind = Literal["bool", "int", "str", "str?", "int?", "list"]
+# (kind, description) by key: a table, like report/charts.py's PHASES in shape only.
 STATE_KEYS: dict[str, tuple[StateKind, str]] = {
     # the simulated tablet (SimulatedTablet.state())
     "current_app": ("str", "home, settings, books, mail, browser, photos, signin"),

@@ -86,6 +86,7 @@ class TypeText(InputStep):
             await _agent_input(customer, event, self, what, detail)
 
 
+# Alike in shape to wait.py's Wait, as the steps with one primary field are: each declares its own.
 class PressKey(InputStep):
     kind = "key"
     primary = "key"

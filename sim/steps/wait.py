@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["Wait"]
 
 
+# The shape of every step, which input.py's PressKey repeats line for line: a declaration of the
+# step's own fields, not logic to share.
 class Wait(Step):
     kind = "wait"
     primary = "seconds"
