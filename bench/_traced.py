@@ -2,7 +2,7 @@
 
 ``python -m bench._traced mayday.cli server --port 8080`` with ``BENCH_SNAPSHOT_PREFIX=/tmp/snap``
 writes ``/tmp/snap.0``, ``/tmp/snap.1``, … (after a full garbage collection), which
-:mod:`bench.connections` compares. ``BENCH_TRACE_FRAMES`` (default 16) is how many frames each
+:mod:`bench._connections_report` compares. ``BENCH_TRACE_FRAMES`` (default 16) is how many frames each
 allocation keeps. The server itself knows nothing of this.
 """
 

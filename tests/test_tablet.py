@@ -1,81 +1,25 @@
-"""The simulated tablet: apps driven by taps, the customer's own controls, and what leaves the device."""
+"""The simulated tablet as a screen source: apps driven by taps, drags, scrolls and typing, and
+what a capture gives the device (revisions, read-only frames, safe from several threads).
+
+The customer's own controls drawn over the apps, and their wording, are tested in
+``tests/test_tablet_customer.py``; the fixtures and helpers both use are in ``tests/tablet.py``.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from device_agent import i18n
-from device_agent.customer import CustomerAction, CustomerView
-from device_agent.screens.base import (
-    Drag,
-    Frame,
-    InputEvent,
-    InputOrigin,
-    Key,
-    Rect,
-    Scroll,
-    Tap,
-    Text,
-)
-from device_agent.screens.tablet import SimulatedTablet, TabletState
+from device_agent.customer import CustomerView
+from device_agent.screens.base import Drag, Key, Rect, Scroll, Tap, Text
+from device_agent.screens.tablet import SimulatedTablet
 
-
-class FakeClock:
-    def __init__(self, hour: int = 10, minute: int = 42) -> None:
-        self.hour, self.minute = hour, minute
-
-    def __call__(self) -> time.struct_time:
-        return time.struct_time((2026, 11, 24, self.hour, self.minute, 0, 1, 328, 0))
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.actions: list[tuple[CustomerAction, int | None]] = []
-
-    def __call__(self, action: CustomerAction, value: int | None) -> None:
-        self.actions.append((action, value))
-
-
-@pytest.fixture
-def actions() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def tablet(actions: Recorder, clock: FakeClock) -> SimulatedTablet:
-    return SimulatedTablet(on_customer_action=actions, clock=clock)
-
-
-def centre(rect: Rect) -> tuple[int, int]:
-    return rect.x + rect.width // 2, rect.y + rect.height // 2
-
-
-def tap(tablet: SimulatedTablet, name: str, origin: InputOrigin = "agent") -> bool:
-    x, y = centre(tablet.elements()[name])
-    return tablet.inject(Tap(x, y), origin)
-
-
-def region(frame: Frame, rect: Rect) -> Frame:
-    return frame[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width].copy()
-
-
-def luminance(frame: Frame) -> float:
-    return float(frame.astype(np.float32).mean())
-
-
-def snapshot(tablet: SimulatedTablet) -> tuple[TabletState, int, Frame]:
-    return tablet.state(), tablet.revision, tablet.capture().copy()
-
+from .tablet import FakeClock, centre, luminance, region, tap
+from .tablet import actions as actions
+from .tablet import clock as clock
+from .tablet import tablet as tablet
 
 # ------------------------------------------------------------------------------ apps
 
@@ -233,196 +177,6 @@ def test_back_navigation(tablet: SimulatedTablet) -> None:
         assert tablet.state()["current_app"] == "home"
 
 
-# ------------------------------------------------------------------------------ the customer's controls
-
-OVERLAY_CASES: list[tuple[CustomerView, str, CustomerAction, int | None]] = [
-    (CustomerView(phase="idle"), "customer.help", "help", None),
-    (
-        CustomerView(phase="queued", position=2, estimated_wait_s=90),
-        "customer.cancel",
-        "cancel",
-        None,
-    ),
-    (CustomerView(phase="connecting"), "customer.cancel", "cancel", None),
-    (CustomerView(phase="connected", agent_name="Ada"), "customer.pause", "pause", None),
-    (
-        CustomerView(phase="connected", agent_name="Ada", sharing_paused=True),
-        "customer.resume",
-        "resume",
-        None,
-    ),
-    (CustomerView(phase="connected", agent_name="Ada"), "customer.end", "end", None),
-    (
-        CustomerView(phase="connected", agent_name="Ada", control_active=True),
-        "customer.stop_control",
-        "stop_control",
-        None,
-    ),
-    (
-        CustomerView(
-            phase="connected", agent_name="Ada", organisation="Acme", consent_requested=True
-        ),
-        "customer.allow",
-        "allow",
-        None,
-    ),
-    (
-        CustomerView(
-            phase="connected", agent_name="Ada", organisation="Acme", consent_requested=True
-        ),
-        "customer.deny",
-        "deny",
-        None,
-    ),
-    (CustomerView(phase="ended", rating_requested=True), "customer.rate.1", "rate", 1),
-    (CustomerView(phase="ended", rating_requested=True), "customer.rate.5", "rate", 5),
-]
-
-
-@pytest.mark.parametrize(("view", "element", "action", "value"), OVERLAY_CASES)
-def test_customer_controls_answer_the_customer_only(
-    tablet: SimulatedTablet,
-    actions: Recorder,
-    view: CustomerView,
-    element: str,
-    action: CustomerAction,
-    value: int | None,
-) -> None:
-    tablet.set_customer_view(view)
-    state, revision, frame = snapshot(tablet)
-
-    assert tap(tablet, element, "agent") is False
-    assert actions.actions == []
-    assert tablet.state() == state
-    assert tablet.revision == revision
-    assert np.array_equal(tablet.capture(), frame)
-
-    assert tap(tablet, element, "customer") is True
-    assert actions.actions == [(action, value)]
-
-
-def test_agent_taps_on_allow_and_stop_control_do_nothing(
-    tablet: SimulatedTablet, actions: Recorder
-) -> None:
-    tablet.set_customer_view(
-        CustomerView(
-            phase="connected", agent_name="Ada", organisation="Acme", consent_requested=True
-        )
-    )
-    state, revision, frame = snapshot(tablet)
-    for _ in range(3):
-        assert not tap(tablet, "customer.allow")
-    assert (tablet.state(), tablet.revision) == (state, revision)
-    assert np.array_equal(tablet.capture(), frame)
-
-    tablet.set_customer_view(CustomerView(phase="connected", agent_name="Ada", control_active=True))
-    state, revision, frame = snapshot(tablet)
-    stop = tablet.elements()["customer.stop_control"]
-    x, y = centre(stop)
-    for event in (Tap(x, y), Drag(x, y, x + 300, y - 300), Scroll(x, y, 0, 100)):
-        assert tablet.inject(event, "agent") is False
-    assert (tablet.state(), tablet.revision) == (state, revision)
-    assert np.array_equal(tablet.capture(), frame)
-    assert actions.actions == []
-
-
-def test_agent_input_changes_nothing_while_the_consent_dialog_is_up(
-    tablet: SimulatedTablet, actions: Recorder
-) -> None:
-    tap(tablet, "app.settings")
-    tablet.set_customer_view(
-        CustomerView(
-            locale="de-DE",
-            phase="connected",
-            agent_name="Jana",
-            organisation="Stadtwerke",
-            consent_requested=True,
-        )
-    )
-    state, revision, frame = snapshot(tablet)
-    elements = tablet.elements()
-    slider = elements["settings.brightness_slider"]
-    events: list[InputEvent] = [
-        *(Tap(*centre(elements[name])) for name in elements if not name.startswith("customer.")),
-        Drag(*centre(slider), slider.x, slider.y),
-        Scroll(640, 500, 0, 200),
-        Key("Escape"),
-        Key("Home"),
-        Text("hello"),
-    ]
-    for event in events:
-        assert tablet.inject(event, "agent") is False, event
-    assert (tablet.state(), tablet.revision) == (state, revision)
-    assert np.array_equal(tablet.capture(), frame)
-    # The dialog is modal for the customer too: it has to be answered first.
-    assert tap(tablet, "settings.wifi_toggle", "customer") is False
-    assert tablet.state()["wifi"]
-    assert actions.actions == []
-
-
-def test_stop_control_stays_within_the_customers_reach_under_the_dialog(
-    tablet: SimulatedTablet, actions: Recorder
-) -> None:
-    tablet.set_customer_view(
-        CustomerView(
-            phase="connected", agent_name="Ada", control_active=True, consent_requested=True
-        )
-    )
-    assert tap(tablet, "customer.end", "customer") is False, "the dialog is answered first"
-    assert tap(tablet, "customer.stop_control", "agent") is False
-    assert tap(tablet, "customer.stop_control", "customer") is True
-    assert actions.actions == [("stop_control", None)]
-
-
-def test_agent_input_on_an_overlay_surface_does_not_reach_the_app_below(
-    tablet: SimulatedTablet,
-) -> None:
-    tap(tablet, "app.settings")
-    tablet.set_customer_view(CustomerView(phase="connected", agent_name="Ada"))
-    pause = tablet.elements()["customer.pause"]
-    # the dock's text, left of its buttons: an overlay surface, though not a control
-    assert tablet.inject(Tap(pause.x - 60, pause.y + pause.height // 2), "agent") is False
-    # app elements outside the overlay still work for the agent
-    assert tap(tablet, "settings.wifi_toggle")
-    assert not tablet.state()["wifi"]
-
-
-def test_rating_is_taken_once_and_thanked(tablet: SimulatedTablet, actions: Recorder) -> None:
-    tablet.set_customer_view(CustomerView(phase="ended", rating_requested=True))
-    assert tap(tablet, "customer.rate.4", "customer")
-    assert tablet.state()["rating"] == 4
-    assert not any(name.startswith("customer.rate.") for name in tablet.elements())
-    assert actions.actions == [("rate", 4)]
-    tablet.set_customer_view(CustomerView(phase="idle"))
-    assert tablet.state()["rating"] is None
-    assert "customer.help" in tablet.elements()
-
-
-def test_customer_uses_the_tablet_normally(tablet: SimulatedTablet) -> None:
-    assert tap(tablet, "app.settings", "customer")
-    assert tap(tablet, "settings.bluetooth_toggle", "customer")
-    assert tablet.state()["bluetooth"]
-
-
-def test_german_texts_come_from_the_view_locale(tablet: SimulatedTablet) -> None:
-    assert i18n.text("de", "help") == "Hilfe"
-    assert i18n.text("de-DE", "allow") == "Erlauben"
-    assert i18n.text("de_AT", "deny") == "Ablehnen"
-    assert (
-        i18n.text("de", "consent_title", agent="Jana", organisation="Stadtwerke")
-        == "Jana von Stadtwerke möchte Ihren Bildschirm steuern"
-    )
-    english = CustomerView(
-        phase="connected", agent_name="Jana", organisation="X", consent_requested=True
-    )
-    tablet.set_customer_view(english)
-    allow_en = region(tablet.capture(), tablet.elements()["customer.allow"])
-    tablet.set_customer_view(replace(english, locale="de"))
-    allow_de = region(tablet.capture(), tablet.elements()["customer.allow"])
-    assert allow_en.shape == allow_de.shape
-    assert not np.array_equal(allow_en, allow_de), "Allow and Erlauben look different"
-
-
 # ------------------------------------------------------------------------------ capture
 
 
@@ -485,44 +239,3 @@ def test_capture_and_inject_from_several_threads(tablet: SimulatedTablet) -> Non
         thread.join()
     assert errors == []
     assert tablet.state()["wifi"] is True, "40 toggles: back where it started"
-
-
-# ------------------------------------------------------------------------------ i18n
-
-
-def test_locale_resolution() -> None:
-    assert i18n.language("de-DE") == "de"
-    assert i18n.language("DE") == "de"
-    assert i18n.language("de_CH") == "de"
-    assert i18n.language("en-GB") == "en"
-    assert i18n.language("fr-FR") == "en"
-    assert i18n.language("") == "en"
-    assert i18n.language(None) == "en"
-    assert i18n.text("xx", "help") == "Help"
-
-
-def test_catalogues_have_the_same_keys_and_placeholders() -> None:
-    assert i18n.LANGUAGES == ("en", "de")
-    assert i18n.keys("en") == i18n.keys("de")
-    for key in i18n.keys("en"):
-        names = i18n.placeholders("en", key)
-        assert names == i18n.placeholders("de", key), key
-        params = dict.fromkeys(names, "X")
-        english, german = i18n.text("en", key, **params), i18n.text("de", key, **params)
-        assert german != english or key == "agent_fallback", key
-
-
-def test_queue_status_wording() -> None:
-    assert i18n.queue_status("en", 2, 150) == "You are number 2 in line · about 3 min"
-    assert i18n.queue_status("en", 1, 5) == "You are number 1 in line · about 1 min"
-    assert i18n.queue_status("en", 4, None) == "You are number 4 in line"
-    assert i18n.queue_status("de", 2, 60) == "Sie sind Nummer 2 in der Warteschlange · etwa 1 Min."
-    assert i18n.queue_status("de", None, None).startswith("Sie sind in der Warteschlange")
-
-
-def test_consent_title_names_the_organisation_when_known() -> None:
-    assert i18n.consent_title("en", "Ada", "City Library") == (
-        "Ada from City Library wants to control your screen"
-    )
-    assert i18n.consent_title("en", "Ada", None) == "Ada wants to control your screen"
-    assert i18n.consent_title("de", "Ada", "") == "Ada möchte Ihren Bildschirm steuern"
