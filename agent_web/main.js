@@ -4,19 +4,29 @@
 // clears the stored token and reloads the page, so no listener, timer or peer connection of the
 // previous agent can survive into the next sign-in.
 
+import { Annotator } from "./annotate.js";
 import { Api, needsSignIn } from "./api.js";
 import { ChatPanel } from "./chat.js";
+import { ControlButton } from "./consent.js";
+import { RemoteControl } from "./control.js";
 import { $, formatDuration } from "./dom.js";
+import { EndMenu } from "./endmenu.js";
 import { LocalMedia } from "./media.js";
 import { NotesPanel } from "./notes.js";
 import { Notices, Toasts } from "./notices.js";
+import { PeerNotices } from "./peer.js";
 import { Presence } from "./presence.js";
 import { QueuePanel } from "./queue.js";
 import { RingCard } from "./ring.js";
+import { ScreenView } from "./screen.js";
 import { SessionController } from "./session.js";
+import { SessionBar } from "./sessionbar.js";
 import { Shortcuts } from "./shortcuts.js";
 import { Signaling } from "./socket.js";
-import { TimelinePanel } from "./timeline.js";
+import { Stage } from "./stage.js";
+import { TalkBar } from "./talk.js";
+import { TimelinePanel, TimelinePoller } from "./timeline.js";
+import { ToolBar } from "./tools.js";
 
 const FLASH_KEY = "mayday.agent.flash";
 const TITLE = "mayday · Agent console";
@@ -126,11 +136,33 @@ function startConsole() {
   const ring = new RingCard({ root: $("#ring"), signaling, api, toasts });
   const chat = new ChatPanel({ root: $("#panel-chat"), signaling, toasts });
   const notes = new NotesPanel({ root: $("#panel-notes"), signaling, toasts });
-  const session = new SessionController({ signaling, api, toasts, notices, media, chat, notes, tabs });
+  const timeline = new TimelinePanel({ list: $(".session-timeline"), status: $(".timeline-status"), api });
   const wrapupTimeline = new TimelinePanel({ list: $(".wrapup-timeline"), status: $(".wrapup-status"), api });
 
+  // The session view: the stage with its picture, tools and mode, and the bar above it. The
+  // session lifecycle starts and stops these pieces; they talk to each other through events.
+  const view = $("#session");
+  const [stageRoot, video] = [$("#stage"), $("#screen")];
+  const annotator = new Annotator({ stage: stageRoot, video, canvas: $("#marks"), toasts });
+  const control = new RemoteControl({ signaling, stage: stageRoot, video, toasts });
+  const stage = new Stage({ root: stageRoot, view, annotator, control, toasts });
+  const tools = new ToolBar({ root: $(".toolbar", view), annotator, stage });
+  const screen = new ScreenView({ root: stageRoot, video, annotator });
+  const bar = new SessionBar({ root: $(".session-bar", view), api });
+  const consent = new ControlButton({ button: $(".control-button", view), control, stage, toasts, notices });
+  const talk = new TalkBar({ root: $(".session-actions", view), selfview: $("#selfview"), media, toasts });
+  const endMenu = new EndMenu({ root: $(".end-wrap", view) });
+  const session = new SessionController({
+    view, signaling, api, toasts, notices, media, chat, notes, timeline,
+    timelinePoller: new TimelinePoller({ timeline, tabs }),
+    annotator, control, stage, screen, bar, talk, endMenu,
+    peerNotices: new PeerNotices({ notices, toasts }),
+  });
+  // The microphone starts once the picture is there: the first frame must not wait for it.
+  screen.addEventListener("firstframe", () => talk.startMic());
+
   // Debugging and tests reach the pieces through one well-known name; nothing depends on it.
-  window.mayday = { api, signaling, session, presence, queue, ring };
+  window.mayday = { api, signaling, session, presence, queue, ring, stage, tools, consent, talk };
 
   // Connection state in the top bar.
   const conn = $("#conn");
@@ -192,7 +224,7 @@ function startConsole() {
     showCentre("wrapup");
     wrapupTimeline.setSession(detail.session_id);
     wrapupTimeline.refresh();
-    session.timeline.refresh();
+    timeline.refresh();
     if (detail.ended_by !== "agent") {
       toasts.show(
         detail.reason === "peer_lost" ? "The customer's device did not come back." : "The customer ended the session.",
@@ -202,7 +234,7 @@ function startConsole() {
     }
   });
   $(".wrapup-done", wrapup).addEventListener("click", () => showCentre("idle"));
-  $(".timeline-refresh").addEventListener("click", () => session.timeline.refresh());
+  $(".timeline-refresh").addEventListener("click", () => timeline.refresh());
 
   // Unread chat lines while another tab is showing.
   const unread = $(".unread");
@@ -220,23 +252,23 @@ function startConsole() {
   });
 
   // Keyboard shortcuts and their help.
-  const shortcuts = new Shortcuts({ isBlocked: () => session.keysBelongToDevice() });
+  const shortcuts = new Shortcuts({ isBlocked: () => stage.keysBelongToDevice() });
   const inSession = () => session.active;
-  shortcuts.bind("P", "Pen", () => session.selectTool("pen"), inSession);
-  shortcuts.bind("A", "Arrow", () => session.selectTool("arrow"), inSession);
-  shortcuts.bind("C", "Circle", () => session.selectTool("circle"), inSession);
-  shortcuts.bind("H", "Highlight", () => session.selectTool("highlight"), inSession);
-  shortcuts.bind("L", "Laser pointer", () => session.selectTool("laser"), inSession);
+  shortcuts.bind("P", "Pen", () => tools.select("pen"), inSession);
+  shortcuts.bind("A", "Arrow", () => tools.select("arrow"), inSession);
+  shortcuts.bind("C", "Circle", () => tools.select("circle"), inSession);
+  shortcuts.bind("H", "Highlight", () => tools.select("highlight"), inSession);
+  shortcuts.bind("L", "Laser pointer", () => tools.select("laser"), inSession);
   ["1", "2", "3", "4", "5"].forEach((key, index) => {
     const swatch = document.querySelectorAll(".swatch")[index];
-    if (swatch) shortcuts.bind(key, `Colour: ${swatch.getAttribute("aria-label")}`, () => session.selectColor(swatch.dataset.color), inSession);
+    if (swatch) shortcuts.bind(key, `Colour: ${swatch.getAttribute("aria-label")}`, () => tools.selectColor(swatch.dataset.color), inSession);
   });
-  shortcuts.bind("Z", "Undo the last mark", () => session.undo(), inSession);
-  shortcuts.bind("X", "Clear all marks", () => session.clearMarks(), inSession);
-  shortcuts.bind("N", "Pin new marks on / off", () => session.togglePin(), inSession);
-  shortcuts.bind("K", "Switch Annotate / Control mode", () => session.toggleMode(), inSession);
-  shortcuts.bind("M", "Mute / unmute your microphone", () => session.toggleMute(), inSession);
-  shortcuts.bind("V", "Camera on / off", () => session.toggleCamera(), inSession);
+  shortcuts.bind("Z", "Undo the last mark", () => tools.undo(), inSession);
+  shortcuts.bind("X", "Clear all marks", () => tools.clear(), inSession);
+  shortcuts.bind("N", "Pin new marks on / off", () => tools.togglePin(), inSession);
+  shortcuts.bind("K", "Switch Annotate / Control mode", () => stage.toggleMode(), inSession);
+  shortcuts.bind("M", "Mute / unmute your microphone", () => talk.toggleMute(), inSession);
+  shortcuts.bind("V", "Camera on / off", () => talk.toggleCamera(), inSession);
   shortcuts.bind("?", "Show this help", () => openHelp());
   const help = $("#help");
   shortcuts.renderHelp($(".shortcut-list", help));

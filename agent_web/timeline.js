@@ -2,9 +2,12 @@
 //
 // Actor names, reasons and details come from devices and are untrusted: every piece is set as
 // text. Unknown kinds are still shown (kind, reason and details), never dropped, since the
-// timeline is an audit record and new kinds may be added on the server.
+// timeline is an audit record and new kinds may be added on the server. While a session runs, its
+// timeline tab polls for new events.
 
 import { clear, formatClock, h } from "./dom.js";
+
+const POLL_MS = 5000; // the session timeline, while its tab shows
 
 const STATE_NAMES = {
   queued: "waiting",
@@ -137,5 +140,40 @@ export class TimelinePanel {
       }
     })();
     return this._loading;
+  }
+}
+
+/**
+ * Keeps the session's timeline fresh while the Timeline tab shows: read once when the tab
+ * opens, then every few seconds while the session runs (`start()` / `stop()`). `tabs` fires
+ * `change` and names the `current` tab.
+ */
+export class TimelinePoller {
+  constructor({ timeline, tabs }) {
+    Object.assign(this, { timeline, tabs });
+    this.active = false;
+    this._timer = null;
+    tabs.addEventListener("change", () => this._follow());
+  }
+
+  start() {
+    this.active = true;
+  }
+
+  stop() {
+    this.active = false;
+    this._clear();
+  }
+
+  _follow() {
+    this._clear();
+    if (this.tabs.current !== "timeline" || !this.timeline.sessionId) return;
+    this.timeline.refresh();
+    if (this.active) this._timer = setInterval(() => this.timeline.refresh(), POLL_MS);
+  }
+
+  _clear() {
+    clearInterval(this._timer);
+    this._timer = null;
   }
 }
