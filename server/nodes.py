@@ -7,9 +7,10 @@ then and its lease runs from then (``docs/protocol.md`` §10.6), never from when
 
 Two thresholds, for two decisions:
 
-* **silent** (:data:`SILENT_AFTER_S`, three missed beats): a party whose process is silent is
-  not counted as connected when deciding whether suspended control may resume. A false alarm
-  (a process stalled for a moment) only delays a resume until the next sweep.
+* **silent** (:data:`SILENT_AFTER_S`, three missed beats), or not heard from since the loss that
+  suspended control: a party held by such a process is not counted as connected when deciding
+  whether suspended control may resume (:func:`vouched_for`). A false alarm (a process stalled
+  for a moment) only delays a resume until the next sweep.
 * **dead** (:data:`DEAD_AFTER_S`): the process is gone; one other process claims it and treats
   every party whose socket lived there as lost at its last heartbeat.
 """
@@ -18,7 +19,14 @@ from __future__ import annotations
 
 from .live.store import LiveStore
 
-__all__ = ["DEAD_AFTER_S", "HEARTBEAT_INTERVAL_S", "SILENT_AFTER_S", "dead_nodes", "silent_nodes"]
+__all__ = [
+    "DEAD_AFTER_S",
+    "HEARTBEAT_INTERVAL_S",
+    "SILENT_AFTER_S",
+    "dead_nodes",
+    "last_seen",
+    "vouched_for",
+]
 
 HEARTBEAT_INTERVAL_S = 0.5
 """How often each process beats (and sweeps for what has come due)."""
@@ -28,9 +36,17 @@ DEAD_AFTER_S = 5.0
 """A process whose heartbeat is older than this is taken for dead; its sockets count as lost."""
 
 
-async def silent_nodes(store: LiveStore, now: float) -> dict[str, float]:
-    """Processes that missed their beats, with their last one (none for a local store)."""
-    return {node: at for node, at in (await store.beats()).items() if at < now - SILENT_AFTER_S}
+def vouched_for(
+    node: str | None, beats: dict[str, float], *, since: float | None, now: float, me: str
+) -> bool:
+    """May a socket held by ``node`` count as connected, for a resume of control suspended at
+    ``since``? This process vouches for itself; another must have beaten *after* the loss (a
+    process that died at the loss never will) and lately. A process with no heartbeat on record
+    is new or was already dealt with as dead (its parties are then marked lost)."""
+    if node is None or node == me or node not in beats:
+        return True
+    beat = beats[node]
+    return beat >= now - SILENT_AFTER_S and (since is None or beat > since)
 
 
 async def dead_nodes(store: LiveStore, now: float, *, me: str) -> dict[str, float]:

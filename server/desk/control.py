@@ -31,7 +31,7 @@ from ..live.control import change_control
 from ..live.machine import audit, count_kind
 from ..live.records import Actor, ControlState, LiveSession, SessionState
 from ..live.store import Txn
-from ..nodes import silent_nodes
+from ..nodes import vouched_for
 from .context import DeskContext
 
 __all__ = ["MAX_INPUT_NOTES", "RemoteControl"]
@@ -224,6 +224,7 @@ class RemoteControl:
                     detail={"since": lost_at} if lost_at < now else None,
                 )
                 live.control_lease_until = lease_until
+                live.control_lost_at = lost_at
                 if lease_until > now:
                     return live, "suspended"
                 _expire(live, now, "the lease ran out before the loss was noticed")
@@ -259,10 +260,10 @@ class RemoteControl:
         server processes, within the lease; past the lease it is gone. Returns whether control
         changed.
 
-        ``left`` is a server process the returning party has just left for another one: a party
-        still recorded there is not counted as connected. The sweeper calls this too for every
-        suspended session, so a resume that waited for a process to prove itself alive still
-        happens.
+        A party held by another process counts as connected only if that process has beaten
+        since the loss (:func:`~server.nodes.vouched_for`); ``left``, a process the returning
+        party has just left, never does. The sweeper calls this too for every suspended session,
+        so a resume that waited for a process to prove itself alive still happens.
         """
         session = await self.context.store.get_session(session_id)
         if session is None or session.control is not C.SUSPENDED:
@@ -274,15 +275,16 @@ class RemoteControl:
             return await self.lease_over(session_id)
         agent = await self.context.store.get_agent(session.agent_id) if session.agent_id else None
         now = self.context.clock()
-        silent = set(await silent_nodes(self.context.store, now))
-        if left is not None:
-            silent.add(left)
-        if (
-            agent is None
-            or not agent.connected
-            or agent.node in silent
-            or session.device_node in silent
-        ):
+        beats = await self.context.store.beats()
+
+        def connected(node: str | None) -> bool:
+            return node != left and vouched_for(
+                node, beats, since=session.control_lost_at, now=now, me=self.context.node
+            )
+
+        if agent is None or not agent.connected:
+            return False
+        if not connected(agent.node) or not connected(session.device_node):
             return False
 
         def resume(txn: Txn) -> LiveSession | None:

@@ -74,6 +74,7 @@ def change_control(
     session.control = to
     if to is not C.SUSPENDED:
         session.control_lease_until = None
+        session.control_lost_at = None
     if to is C.NONE:
         session.control_request_id = None
     log.info(

@@ -111,6 +111,8 @@ class LiveSession(BaseModel):
     """Remote-control consent, a sub-state of a connecting or active session (see ``control.py``)."""
     control_request_id: str | None = None
     control_lease_until: float | None = None
+    control_lost_at: float | None = None
+    """While ``suspended``: when the party whose loss suspended control was last known connected."""
     device_sid: str | None = None
     device_node: str | None = None
     """The server process holding the device's socket, to notice when that process dies."""
