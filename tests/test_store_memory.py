@@ -20,6 +20,8 @@ from server.live.records import SessionState
 from server.live.store import StaleRead, Txn
 from signaling import ProtocolError
 
+# The store tests share one set of record builders and scenes (tests/store_ops.py): each module
+# names the ones it uses, so the two import lists look alike.
 from .store_ops import (
     DEVICE,
     SYSTEM,

@@ -18,6 +18,8 @@ from server.live.records import Actor, AgentPresence, RingRecord, SessionState, 
 from server.live.store import StaleRead, Txn
 from signaling import ErrorCode, ProtocolError
 
+# The store tests share one set of record builders and scenes (tests/store_ops.py): each module
+# names the ones it uses, so the two import lists look alike.
 from .store_ops import (
     DEFAULT_HANDLING_S,
     DEVICE,
