@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)
+# The customer's web widget, bundled from customer_web/ (built, never committed).
+WIDGET := customer_web/dist/widget.js
+$(WIDGET): $(STAMP) $(wildcard customer_web/*.js)
+	npm run build --silent
+
+run: $(STAMP) $(WIDGET)
 	$(BIN)/mayday demo
 
 system-deps:
@@ -29,7 +34,7 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(WIDGET) system-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -1,8 +1,8 @@
-"""Packaging hook: the wheel carries the npm libraries the console loads.
+"""Packaging hook: the wheel carries the npm libraries the console loads and the built widget.
 
 Everything else is declared in ``pyproject.toml``. The libraries come from ``node_modules/``
-(``npm ci``) and are copied into the built ``agent_web/vendor/`` folder only; the repository never
-holds a copy of them.
+(``npm ci``), the widget from ``customer_web/dist/`` (``npm run build``); both are copied into the
+built ``agent_web/vendor/`` folder only, and the repository never holds a copy of them.
 """
 
 from __future__ import annotations
@@ -17,15 +17,20 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 
 
-def _npm_files() -> dict[str, str]:
-    """The server's own list (``server/web_files.py``, standard library only), read from source."""
+def _browser_files() -> dict[str, Path]:
+    """The server's own lists (``server/web_files.py``, standard library only), read from source:
+    the npm libraries the console loads and the built widget, by the name they are served as."""
     spec = importlib.util.spec_from_file_location("_web_files", ROOT / "server" / "web_files.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    files: dict[str, str] = module.NPM_FILES
-    return files
+    npm: dict[str, str] = module.NPM_FILES
+    widget: dict[str, str] = module.WIDGET_FILES
+    return {
+        **{name: ROOT / "node_modules" / relative for name, relative in npm.items()},
+        **{name: ROOT / relative for name, relative in widget.items()},
+    }
 
 
 class BuildWithBrowserLibraries(build_py):
@@ -35,10 +40,11 @@ class BuildWithBrowserLibraries(build_py):
             return  # a checkout: the server serves them from node_modules/ itself
         vendor = Path(self.build_lib) / "agent_web" / "vendor"
         vendor.mkdir(parents=True, exist_ok=True)
-        for name, relative in _npm_files().items():
-            source = ROOT / "node_modules" / relative
+        for name, source in _browser_files().items():
             if not source.is_file():
-                raise SystemExit(f"{source} is missing: run `npm ci` before building the wheel")
+                raise SystemExit(
+                    f"{source} is missing: run `npm ci && npm run build` before building the wheel"
+                )
             shutil.copyfile(source, vendor / name)
 
 

@@ -20,7 +20,9 @@ export class ControlButton {
   constructor({ button, control, stage, toasts, notices }) {
     Object.assign(this, { button, control, stage, toasts, notices });
     Object.assign(this, parts(button, { status: ".control-status", action: ".control-action" }));
+    this.unavailable = null; // why this session offers no control (a web page, for now)
     button.addEventListener("click", () => {
+      if (this.unavailable) return;
       if (control.state === "none") control.request();
       else control.release();
     });
@@ -48,8 +50,23 @@ export class ControlButton {
     else this.notices.remove("control");
   }
 
+  /** Text saying why control is not offered in this session (the button stays, disabled), or null. */
+  setUnavailable(reason) {
+    this.unavailable = reason;
+    this._render();
+  }
+
   /** The button says where consent stands and what a click does. */
   _render() {
+    this.button.disabled = Boolean(this.unavailable);
+    if (this.unavailable) {
+      this.action.textContent = "Request control";
+      this.status.textContent = "";
+      this.status.hidden = true;
+      this.button.dataset.state = "unavailable";
+      this.button.title = this.unavailable;
+      return;
+    }
     const { state, reason } = this.control;
     const status = state === "none" ? (reason === "released" || reason === "ended" ? null : STATUS_TEXT[reason]) : STATUS_TEXT[state];
     this.action.textContent = state === "none" && status ? "Ask again" : (ACTIONS[state] ?? "Request control");

@@ -7,6 +7,7 @@
 import { Annotator } from "./annotate.js";
 import { Api, needsSignIn } from "./api.js";
 import { ChatPanel } from "./chat.js";
+import { CobrowseView } from "./cobrowse.js";
 import { ControlButton } from "./consent.js";
 import { RemoteControl } from "./control.js";
 import { $, formatDuration } from "./dom.js";
@@ -17,6 +18,7 @@ import { Notices, Toasts } from "./notices.js";
 import { PeerNotices } from "./peer.js";
 import { Presence } from "./presence.js";
 import { QueuePanel } from "./queue.js";
+import { ReplayView } from "./replay.js";
 import { RingCard } from "./ring.js";
 import { ScreenView } from "./screen.js";
 import { SessionController } from "./session.js";
@@ -148,6 +150,8 @@ function startConsole() {
   const stage = new Stage({ root: stageRoot, view, annotator, control, toasts });
   const tools = new ToolBar({ root: $(".toolbar", view), annotator, stage });
   const screen = new ScreenView({ root: stageRoot, video, annotator });
+  const replay = new ReplayView({ stage: stageRoot, below: video });
+  const cobrowse = new CobrowseView({ bar: $(".page-bar", view), replay, screen, notices });
   const bar = new SessionBar({ root: $(".session-bar", view), api });
   const consent = new ControlButton({ button: $(".control-button", view), control, stage, toasts, notices });
   const talk = new TalkBar({ root: $(".session-actions", view), selfview: $("#selfview"), media, toasts });
@@ -155,14 +159,18 @@ function startConsole() {
   const session = new SessionController({
     view, signaling, api, toasts, notices, media, chat, notes, timeline,
     timelinePoller: new TimelinePoller({ timeline, tabs }),
-    annotator, control, stage, screen, bar, talk, endMenu,
+    annotator, control, stage, screen, cobrowse, bar, consent, talk, endMenu,
     peerNotices: new PeerNotices({ notices, toasts }),
   });
   // The microphone starts once the picture is there: the first frame must not wait for it.
   screen.addEventListener("firstframe", () => talk.startMic());
+  cobrowse.addEventListener("firstpaint", () => talk.startMic());
 
-  // Debugging and tests reach the pieces through one well-known name; nothing depends on it.
-  window.mayday = { api, signaling, session, presence, queue, ring, stage, tools, consent, talk };
+  // Debugging, tests and benchmarks reach the pieces through one well-known name; nothing depends
+  // on it. `cobrowse.stats` has the co-browsing timings (epoch ms: channelOpenAt, helloAt,
+  // firstEventAt, firstSnapshotAt, firstPaintAt, lastEventAt) and counts (events, snapshots,
+  // frames, chars, gaps, snapshotRequests, lastSeq); `cobrowse.replay.document` is the mirrored page.
+  window.mayday = { api, signaling, session, presence, queue, ring, stage, tools, consent, talk, cobrowse };
 
   // Connection state in the top bar.
   const conn = $("#conn");

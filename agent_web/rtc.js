@@ -2,12 +2,15 @@
 //
 // The device is always the offerer (docs §8): it offers its screen (video, sent by the device), a
 // receive-only audio slot and a receive-only video slot (for our microphone and camera) and opens
-// the `annotations` data channel. A new rtc.offer can arrive at any time (the device reconnected,
-// its connection failed, our socket was replaced): each one is answered on a fresh
-// RTCPeerConnection and the old one is closed, which is simpler and more robust than trying to
-// apply a new offer to a connection in an unknown state.
+// the `annotations` data channel. A web page's widget (docs/cobrowse.md) is the offerer too and
+// opens the `cobrowse` channel beside `annotations`, with the page instead of a screen. A new
+// rtc.offer can arrive at any time (the device reconnected, its connection failed, our socket was
+// replaced): each one is answered on a fresh RTCPeerConnection and the old one is closed, which is
+// simpler and more robust than trying to apply a new offer to a connection in an unknown state.
 //
-// Events: `screen` {track}, `channel` {channel}, `state` {state}.
+// Events: `screen` {track}, `channel` {channel} (annotations), `cobrowse` {channel}, `state` {state}.
+
+import { COBROWSE_CHANNEL } from "./cobrowse.js";
 
 const ANNOTATION_CHANNEL = "annotations";
 const REPORTED_STATES = new Set(["connected", "disconnected", "failed"]);
@@ -81,10 +84,10 @@ export class MediaLink extends EventTarget {
         this.dispatchEvent(new CustomEvent("screen", { detail: { track: event.track } }));
       }
     });
-    pc.addEventListener("datachannel", (event) => {
-      if (current() && event.channel.label === ANNOTATION_CHANNEL) {
-        this.dispatchEvent(new CustomEvent("channel", { detail: { channel: event.channel } }));
-      }
+    pc.addEventListener("datachannel", ({ channel }) => {
+      if (!current()) return;
+      if (channel.label === ANNOTATION_CHANNEL) this.dispatchEvent(new CustomEvent("channel", { detail: { channel } }));
+      else if (channel.label === COBROWSE_CHANNEL) this.dispatchEvent(new CustomEvent("cobrowse", { detail: { channel } }));
     });
     // Our candidates must not overtake the answer on the socket (the device applies them to it).
     let answered = false;

@@ -32,6 +32,11 @@ export class ScreenView extends EventTarget {
     this.wait.hidden = false;
   }
 
+  /** The picture is there by other means (a web page's replay). */
+  hideWait() {
+    this.wait.hidden = true;
+  }
+
   /**
    * Show the screen track. `stillReceived(track)` says whether the session still receives it,
    * for a track that is only shown later.

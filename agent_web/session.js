@@ -2,29 +2,35 @@
 // lifecycle and state, and nothing else.
 //
 // The pieces of the session view are panels of their own, built by main.js and handed in here:
-// the stage and its mode (stage.js), the picture (screen.js), the session bar (sessionbar.js), the
-// control button (consent.js), talk (talk.js), the end menu (endmenu.js), the notices about the
-// customer's side (peer.js), chat, notes and the timeline. This module starts them when a session
-// starts (or comes back after a reconnect or a reload) and stops them when it ends; the peer
-// connection is rtc.js.
+// the stage and its mode (stage.js), the picture (screen.js), or a web page's replay instead
+// (cobrowse.js), the session bar (sessionbar.js), the control button (consent.js), talk (talk.js),
+// the end menu (endmenu.js), the notices about the customer's side (peer.js), chat, notes and the
+// timeline. This module starts them when a session starts (or comes back after a reconnect or a
+// reload) and stops them when it ends; the peer connection is rtc.js.
+//
+// The session's kind says what the customer is on: a `device` (its screen, as video) or a `web`
+// page (co-browsing). session.started says so when the server knows (device.kind, "web" only when
+// it is one); a `cobrowse` data channel says so in any case.
 //
 // Events: `started` (the session.started payload), `ended` ({...session.ended, session, duration}).
 
 import { MediaLink } from "./rtc.js";
 
 const RESUME_CHECK_MS = 3000;
+const WEB_CONTROL_LATER = "Remote control of web pages is coming soon; for now, guide the customer by drawing and talking";
 
 export class SessionController extends EventTarget {
   constructor({
     view, signaling, api, toasts, notices, media, chat, notes, timeline, timelinePoller,
-    annotator, control, stage, screen, bar, talk, endMenu, peerNotices,
+    annotator, control, stage, screen, cobrowse, bar, consent, talk, endMenu, peerNotices,
   }) {
     super();
     Object.assign(this, {
       view, signaling, api, toasts, notices, media, chat, notes, timeline, timelinePoller,
-      annotator, control, stage, screen, bar, talk, endMenu, peerNotices,
+      annotator, control, stage, screen, cobrowse, bar, consent, talk, endMenu, peerNotices,
     });
     this.session = null; // the session.started payload of the current session
+    this.kind = null; // "device" | "web" while in a session
     this.link = null;
     this.startedAt = null; // server time
     this._resumeCheck = null;
@@ -92,6 +98,7 @@ export class SessionController extends EventTarget {
       this._resumeCheck = null;
       this.link?.setIceServers(data.ice_servers);
       this.control.afterResume();
+      this.cobrowse.resumed(data);
       return;
     }
     if (this.session) this._teardown(); // a different session: should not happen
@@ -110,6 +117,8 @@ export class SessionController extends EventTarget {
     this.notices.clear();
     this.bar.start(data, { since: () => this.startedAt, pc: () => this.link?.pc ?? null });
     this.screen.start();
+    this.cobrowse.start(data);
+    this._setKind(data.device?.kind === "web" ? "web" : "device");
     this.view.hidden = false;
     this._restore(sessionId);
     this.talk.start(sessionId);
@@ -151,6 +160,10 @@ export class SessionController extends EventTarget {
     });
     link.addEventListener("screen", ({ detail }) => this.screen.show(detail.track, (track) => this._receives(track)));
     link.addEventListener("channel", ({ detail }) => this._attachChannel(detail.channel));
+    link.addEventListener("cobrowse", ({ detail }) => {
+      this._setKind("web");
+      this.cobrowse.attach(detail.channel);
+    });
     link.addEventListener("state", ({ detail }) => this.peerNotices.mediaState(detail.state));
     return link;
   }
@@ -158,6 +171,21 @@ export class SessionController extends EventTarget {
   /** Whether the session's current connection still receives `track`. */
   _receives(track) {
     return this.active && Boolean(this.link?.pc?.getReceivers().some((r) => r.track === track));
+  }
+
+  /** Web page or device: what the stage shows, the label in the bar, whether control is offered. */
+  _setKind(kind) {
+    if (kind === this.kind) return;
+    this.kind = kind;
+    if (kind) this.view.dataset.kind = kind;
+    else delete this.view.dataset.kind;
+    this.bar.setKind(kind);
+    const later = kind === "web" ? WEB_CONTROL_LATER : null;
+    this.consent.setUnavailable(later);
+    this.stage.setControlUnavailable(later);
+    if (kind === "web" && this.cobrowse.replay.firstPaintAt === null) {
+      this.screen.showWait("Connecting to the customer's page…");
+    }
   }
 
   /** The data channel carries our drawings out and the device's status in. */
@@ -215,6 +243,8 @@ export class SessionController extends EventTarget {
     this.peerNotices.stop();
     this.timelinePoller.stop();
     this.screen.stop();
+    this.cobrowse.stop();
+    this._setKind(null);
     this.notes.lock();
     this.chat.setEnabled(false);
     this.view.hidden = true;

@@ -1,21 +1,30 @@
-// The top of the session view: who the customer is (device name, topic, language), how long the
-// session has run, and the connection quality of their screen (stats.js).
+// The top of the session view: who the customer is (device name, what they are on, topic,
+// language), how long the session has run, and the connection quality of their screen (stats.js).
 //
 // The name, topic and locale come from the device and are untrusted: set as text only.
 
 import { formatDuration, formatLocale, parts } from "./dom.js";
 import { QualityMeter, describeQuality } from "./stats.js";
 
+const KIND_LABEL = { web: "Web page", device: "Device" };
+const KIND_TIP = {
+  web: "Co-browsing: you see the customer's web page, rebuilt here, not a video of their screen",
+  device: "The customer's device: you see its screen",
+};
+const WEB_QUALITY_TIP =
+  "Connection: the rate of page changes arriving from the customer's browser, and the network round-trip time.";
+
 export class SessionBar {
   /** `root` is the .session-bar; `api.now()` is the server's clock. */
   constructor({ root, api }) {
     this.api = api;
     Object.assign(this, parts(root, {
-      device: ".who-device", topic: ".who-topic", locale: ".who-locale", duration: ".who-duration",
+      device: ".who-device", kind: ".who-kind", topic: ".who-topic", locale: ".who-locale", duration: ".who-duration",
       quality: ".quality", rate: ".quality-rate", rtt: ".quality-rtt",
     }));
     this._since = () => null;
     this._pc = () => null;
+    this._qualityTip = this.quality.title;
     this._clock = null;
     this.meter = new QualityMeter(
       () => this._pc(),
@@ -38,6 +47,16 @@ export class SessionBar {
     this._clock = setInterval(() => this._tick(), 1000);
     this._tick();
     this.meter.start();
+  }
+
+  /** What the customer is on: "web" (a web page, co-browsing), "device" (its screen), or null. */
+  setKind(kind) {
+    this.kind.hidden = !kind;
+    this.kind.textContent = KIND_LABEL[kind] ?? "";
+    this.kind.title = KIND_TIP[kind] ?? "";
+    if (kind) this.kind.dataset.kind = kind;
+    this.quality.title = kind === "web" ? WEB_QUALITY_TIP : this._qualityTip;
+    this.meter.source = kind === "web" ? "data" : "video";
   }
 
   stop() {

@@ -17,7 +17,9 @@ export class Stage {
     Object.assign(this, { root, view, annotator, control, toasts });
     this.active = false;
     this.mode = "annotate";
+    this.controlUnavailable = null; // why Control mode is not offered in this session at all
     this.modeButtons = [...view.querySelectorAll("[data-mode]")];
+    this._controlTitle = $('[data-mode="control"]', view).title;
     for (const button of this.modeButtons) {
       button.addEventListener("click", () => this.setMode(button.dataset.mode));
     }
@@ -48,6 +50,10 @@ export class Stage {
 
   /** Annotate or Control. Control needs the customer's permission (control.state granted). */
   setMode(mode) {
+    if (mode === "control" && this.controlUnavailable) {
+      this.toasts.show(this.controlUnavailable, "info", "Control mode", { key: "control" });
+      return;
+    }
     if (mode === "control" && !this.control.granted) {
       this.toasts.show(
         this.control.state === "requested"
@@ -59,6 +65,13 @@ export class Stage {
       return;
     }
     this.forceMode(mode);
+  }
+
+  /** `reason` (text) when this session offers no Control mode (a web page, for now), else null. */
+  setControlUnavailable(reason) {
+    this.controlUnavailable = reason;
+    $('[data-mode="control"]', this.view).title = reason ?? this._controlTitle;
+    if (reason) this.forceMode("annotate");
   }
 
   toggleMode() {

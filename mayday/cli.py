@@ -1,5 +1,5 @@
-"""The ``mayday`` command: ``mayday server``, ``mayday agents add|list|remove``, ``mayday device``,
-``mayday db upgrade``.
+"""The ``mayday`` command: ``mayday server``, ``mayday agents add|list|remove``,
+``mayday sites add|list|remove``, ``mayday device``, ``mayday db upgrade``.
 
 Each subcommand lives in a small function; heavy imports happen inside them so that
 ``mayday --help`` stays instant.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
     remove = agent_commands.add_parser("remove", help="delete an agent")
     remove.add_argument("name")
     remove.add_argument("--data-dir")
+
+    sites = commands.add_parser(
+        "sites", help="manage the web sites whose pages embed the co-browsing widget"
+    )
+    site_commands = sites.add_subparsers(dest="sites_command", required=True, metavar="ACTION")
+    add_site = site_commands.add_parser(
+        "add", help="register a site; its public key is the last line printed"
+    )
+    add_site.add_argument("name")
+    add_site.add_argument(
+        "--origin",
+        action="append",
+        required=True,
+        dest="origins",
+        metavar="ORIGIN",
+        help="scheme://host[:port] its pages are served from, e.g. https://shop.example "
+        "(repeat for each)",
+    )
+    add_site.add_argument("--json", action="store_true", help='print {"name", "key", "origins"}')
+    add_site.add_argument("--data-dir")
+    list_sites = site_commands.add_parser("list", help="list sites with their keys and origins")
+    list_sites.add_argument("--json", action="store_true", help="print one JSON array")
+    list_sites.add_argument("--data-dir")
+    remove_site = site_commands.add_parser(
+        "remove", help="delete a site; its web visitors can no longer connect"
+    )
+    remove_site.add_argument("name")
+    remove_site.add_argument("--data-dir")
 
     db = commands.add_parser("db", help="manage the database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -138,6 +167,62 @@ async def _agents(args: argparse.Namespace) -> int:
         await records.close()
 
 
+async def _sites(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import IntegrityError
+
+    from server.logs import configure_logging
+    from server.origins import normalise_origin
+    from server.records import SiteRow, open_records
+
+    # Logs to stderr, warnings only: stdout is the answer (the key last, or one JSON document).
+    configure_logging(level="warning")
+
+    def described(row: SiteRow) -> dict[str, object]:
+        return {"name": row.name, "key": row.key, "origins": list(row.origins)}
+
+    origins: list[str] = []
+    if args.sites_command == "add":
+        if not 1 <= len(args.name) <= 80:
+            print("a site's name has 1 to 80 characters", file=sys.stderr)
+            return 1
+        try:
+            # Each origin once, in the order given, as browsers write them in Origin headers.
+            origins = list(dict.fromkeys(normalise_origin(origin) for origin in args.origins))
+        except ValueError as error:
+            print(f"not an origin: {error}; nothing was changed", file=sys.stderr)
+            return 1
+    records = await open_records(_settings(args))
+    try:
+        if args.sites_command == "add":
+            try:
+                row = await records.add_site(args.name, origins)
+            except IntegrityError:
+                print(f"site {args.name!r} exists already", file=sys.stderr)
+                return 1
+            if args.json:
+                print(json.dumps(described(row)))
+            else:
+                print(f"added site {row.name} ({row.id}) origins={','.join(row.origins)}")
+                tag = f'<script src="https://SERVER/widget.js" data-site-key="{row.key}" async>'
+                print(f"embed on its pages: {tag}</script>")
+                print(row.key)
+        elif args.sites_command == "list":
+            rows = await records.list_sites()
+            if args.json:
+                print(json.dumps([described(row) for row in rows]))
+            else:
+                for row in rows:
+                    print(f"{row.name}\t{row.key}\torigins={','.join(row.origins)}")
+        elif args.sites_command == "remove":
+            if not await records.remove_site(args.name):
+                print(f"no site {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"removed site {args.name} and its web visitors")
+        return 0
+    finally:
+        await records.close()
+
+
 async def _db(args: argparse.Namespace) -> int:
     from server.records import open_records
 
@@ -174,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _server(args)
     if args.command == "agents":
         return asyncio.run(_agents(args))
+    if args.command == "sites":
+        return asyncio.run(_sites(args))
     if args.command == "db":
         return asyncio.run(_db(args))
     if args.command == "demo":

@@ -10,9 +10,8 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import socketio
 import structlog
@@ -22,6 +21,7 @@ from .appkeys import (
     DESK,
     METRICS,
     NODE,
+    ORIGINS,
     RECORDS,
     SETTINGS,
     SIGNER,
@@ -37,12 +37,16 @@ from .live.memory import MemoryStore
 from .live.records import LiveSession, SessionState
 from .live.store import LiveStore
 from .metrics import Metrics
+from .origins import Origins
 from .records import open_records
 from .rest import error_middleware, routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
 from .throttle import LoginThrottle
 from .web_files import VENDOR, WEB_ROOT
+from .web_visitors import cors_headers
+from .web_visitors import routes as visitor_routes
+from .widget import add_widget_routes
 from .writer import RecordWriter
 
 __all__ = ["WEB_ROOT", "create_app"]
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[METRICS] = Metrics()
     node = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     app[NODE] = node
+    # Browsers may open a socket from the console's origins or a site's; never '*'.
+    app[ORIGINS] = Origins(settings.allowed_origins)
     manager = (
         # Emits reach sockets held by any process of the system, through Redis pub/sub.
         socketio.AsyncRedisManager(settings.redis_url, channel="mayday-socketio")
@@ -72,7 +78,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",
-        cors_allowed_origins=_origin_checker(settings.allowed_origins),
+        cors_allowed_origins=app[ORIGINS].engineio_check,
         transports=["websocket"],
         # Hard cap enforced by engine.io (closes the socket); the softer per-event cap in
         # sockets.py answers with a payload_too_large error instead.
@@ -90,38 +96,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SIO] = sio
     app.cleanup_ctx.append(_resources)
     app.add_routes(routes)
+    app.add_routes(visitor_routes)
+    add_widget_routes(app)
+    app.on_response_prepare.append(cors_headers)
     app.router.add_get("/vendor/{name}", _vendor)
     app.router.add_get("/", _index)
     # The console's files; never /api/, /vendor/ or /socket.io/, so an API path with the wrong
     # method still answers 405 with an error body instead of falling through to a file lookup.
     app.router.add_get(r"/{path:(?!api/|vendor/|socket\.io/)[A-Za-z0-9_./-]+}", _asset)
     return app
-
-
-def _origin_checker(allowed: list[str]) -> Callable[[str, dict[str, Any]], bool]:
-    """Browsers may open a socket from the server's own origin or from the allow-list; never '*'.
-
-    Requests without an Origin header (devices, not browsers) never reach this check; they are
-    let through to the connect handler, which authenticates them like everyone else.
-    """
-    extra = frozenset(allowed)
-
-    def check(origin: str, environ: dict[str, Any]) -> bool:
-        if origin in extra:
-            return True
-        # Behind a reverse proxy that terminates TLS, the browser's origin is the proxy's:
-        # take its forwarded scheme and host (the first hop's, when proxies are chained).
-        scheme = _first(environ.get("HTTP_X_FORWARDED_PROTO")) or environ.get(
-            "wsgi.url_scheme", "http"
-        )
-        host = _first(environ.get("HTTP_X_FORWARDED_HOST")) or environ.get("HTTP_HOST", "")
-        return bool(host) and origin == f"{scheme}://{host}"
-
-    return check
-
-
-def _first(header: str | None) -> str:
-    return header.split(",")[0].strip() if header else ""
 
 
 async def _vendor(request: web.Request) -> web.FileResponse:
@@ -158,6 +141,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     records = await open_records(settings)
     app[RECORDS] = records
+
+    async def site_origins() -> set[str]:
+        return {origin for site in await records.list_sites() for origin in site.origins}
+
+    await app[ORIGINS].refresh(site_origins)
     key = settings.secret_key or await records.secret("token_key")
     app[SIGNER] = TokenSigner(key, settings.token_ttl_s)
     store = _open_store(settings)
@@ -184,6 +172,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         node=app[NODE],
     )
     app[DESK].start()
+    refresher = asyncio.create_task(
+        app[ORIGINS].keep_fresh(site_origins, settings.sites_refresh_s), name="origins"
+    )
     log.info(
         "server.started",
         database=records.engine.dialect.name,
@@ -195,6 +186,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     finally:
         # Each resource gets a bounded time to close: one that hangs (a database or Redis gone
         # away) must not keep the process, or the next resource's cleanup, waiting for ever.
+        refresher.cancel()
+        await asyncio.wait([refresher], timeout=CLOSE_TIMEOUT_S)
         for name, closing in (
             ("desk", app[DESK].close()),
             ("sockets", app[SIO].shutdown()),

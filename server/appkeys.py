@@ -9,6 +9,7 @@ from .auth import TokenSigner
 from .desk import HelpDesk
 from .live.store import LiveStore
 from .metrics import Metrics
+from .origins import Origins
 from .records import Records
 from .settings import Settings
 from .throttle import LoginThrottle
@@ -18,6 +19,7 @@ __all__ = [
     "DESK",
     "METRICS",
     "NODE",
+    "ORIGINS",
     "RECORDS",
     "SETTINGS",
     "SIGNER",
@@ -36,5 +38,7 @@ SIGNER = web.AppKey("signer", TokenSigner)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 DESK = web.AppKey("desk", HelpDesk)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+ORIGINS = web.AppKey("origins", Origins)
+"""The browser origins this process accepts: the console's, and the sites' (refreshed)."""
 NODE = web.AppKey("node", str)
 """This server process's name in the live store (host, pid, random)."""

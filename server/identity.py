@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signaling import Role
+from signaling.models import CustomerKind
 
 from .live.records import Actor
 
@@ -16,6 +17,8 @@ class DeviceIdentity:
     id: str
     name: str
     role: Role = "device"
+    kind: CustomerKind = "device"
+    """``web`` for a co-browsing visitor (a page with the widget), which shows agents who it is."""
 
     def actor(self) -> Actor:
         return Actor(kind="device", id=self.id, name=self.name)

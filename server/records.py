@@ -1,4 +1,4 @@
-"""Durable records: agents, devices, session history and its audit timeline.
+"""Durable records: agents, devices, the sites of web visitors, session history and its timeline.
 
 SQLAlchemy 2 (async) so the same code runs on SQLite (a file, the default) and on PostgreSQL
 (``DATABASE_URL``). The models here are the truth; the schema is created and changed by the Alembic
@@ -47,6 +47,7 @@ __all__ = [
     "Records",
     "SessionEventRow",
     "SessionRow",
+    "SiteRow",
     "open_records",
     "sqlite_setup",
 ]
@@ -69,12 +70,30 @@ class AgentRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class SiteRow(Base):
+    """A web site whose pages embed the widget: its public key and the origins it may be used on."""
+
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class DeviceRow(Base):
+    """A registered device, or a web visitor (``kind`` ``web``) of one site. Visitors go with
+    their site: removed, they can no longer connect, rather than become devices without a site."""
+
     __tablename__ = "devices"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16), default="device", server_default="device")
+    site_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), index=True, nullable=True
+    )
 
 
 class SessionRow(Base):
@@ -262,9 +281,17 @@ class Records:
 
     # --- devices ------------------------------------------------------------------------------
 
-    async def add_device(self, name: str, secret_hash: str) -> DeviceRow:
+    async def add_device(
+        self, name: str, secret_hash: str, *, site_id: str | None = None
+    ) -> DeviceRow:
+        """A device, or with ``site_id`` a web visitor of that site."""
         row = DeviceRow(
-            id=new_id("dev"), name=name, secret_hash=secret_hash, created_at=time.time()
+            id=new_id("dev"),
+            name=name,
+            secret_hash=secret_hash,
+            created_at=time.time(),
+            kind="device" if site_id is None else "web",
+            site_id=site_id,
         )
         async with self._sessions.begin() as db:
             db.add(row)
@@ -273,6 +300,38 @@ class Records:
     async def device(self, device_id: str) -> DeviceRow | None:
         async with self._sessions() as db:
             return await db.get(DeviceRow, device_id)
+
+    # --- sites --------------------------------------------------------------------------------
+
+    async def add_site(self, name: str, origins: Sequence[str]) -> SiteRow:
+        """A site with a new public key; ``origins`` normalised (``server.origins``)."""
+        row = SiteRow(
+            id=new_id("sit"),
+            name=name,
+            key=f"site_{secrets.token_urlsafe(18)}",
+            origins=list(origins),
+            created_at=time.time(),
+        )
+        async with self._sessions.begin() as db:
+            db.add(row)
+        return row
+
+    async def site(self, *, site_id: str | None = None, key: str | None = None) -> SiteRow | None:
+        """The site with this id or this public key."""
+        async with self._sessions() as db:
+            if site_id is not None:
+                return await db.get(SiteRow, site_id)
+            return (await db.execute(select(SiteRow).filter_by(key=key))).scalar_one_or_none()
+
+    async def list_sites(self) -> list[SiteRow]:
+        async with self._sessions() as db:
+            return list((await db.execute(select(SiteRow).order_by(SiteRow.name))).scalars())
+
+    async def remove_site(self, name: str) -> bool:
+        """Delete the site and, with it, its web visitors' device records."""
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(SiteRow).filter_by(name=name))
+        return bool(getattr(result, "rowcount", 0))
 
     # --- sessions -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""REST API. Open: ``/healthz``, ``/metrics``, device registration and agent login. Everything
-else under ``/api`` needs ``Authorization: Bearer <agent token>``.
+"""REST API. Open: ``/healthz``, ``/metrics``, device registration, agent login and web visitors
+(``server/web_visitors.py``). Everything else under ``/api`` needs ``Authorization: Bearer <agent
+token>``.
 
 Errors have the same body as socket acks, ``{"error": {"code", "message"}}``, with the HTTP status
 that matches the code; one middleware does the conversion, so no handler formats an error itself.
@@ -27,12 +28,14 @@ from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
 from .records import AgentRow
 
-__all__ = ["CLAIMS", "error_middleware", "routes"]
+__all__ = ["CLAIMS", "error_middleware", "read_body", "routes"]
 
 log = structlog.get_logger("mayday.rest")
 
 CLAIMS = web.RequestKey("claims", AgentClaims)
-OPEN_PATHS = frozenset({"/healthz", "/metrics", "/api/devices", "/api/agents/login"})
+OPEN_PATHS = frozenset(
+    {"/healthz", "/metrics", "/api/devices", "/api/agents/login", "/api/web/visitors"}
+)
 
 _STATUS = {
     ErrorCode.BAD_REQUEST: 400,
@@ -101,7 +104,8 @@ def _bearer_claims(request: web.Request) -> AgentClaims:
     return request.app[SIGNER].verify(token.strip())
 
 
-async def _body(request: web.Request, model: type[M]) -> M:
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The JSON body as ``model``; an empty body, ``{}`` and ``null`` all mean "no fields"."""
     if not await request.read():
         data: Any = {}
     else:
@@ -133,7 +137,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.post("/api/devices")
 async def register_device(request: web.Request) -> web.Response:
-    registration = await _body(request, m.DeviceRegistration)
+    registration = await read_body(request, m.DeviceRegistration)
     expected = request.app[SETTINGS].enrollment_key
     if expected is not None and not hmac.compare_digest(
         (registration.enrollment_key or "").encode(), expected.encode()
@@ -149,7 +153,7 @@ async def register_device(request: web.Request) -> web.Response:
 
 @routes.post("/api/agents/login")
 async def login(request: web.Request) -> web.Response:
-    creds = await _body(request, m.AgentLoginRequest)
+    creds = await read_body(request, m.AgentLoginRequest)
     async with request.app[THROTTLE].attempt(creds.name) as attempt:
         row = await request.app[RECORDS].agent_by_name(creds.name)
         valid = await verify_password(row.password_hash if row else None, creds.password)

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     """When set, ``POST /api/devices`` requires it: only your own devices can register."""
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Browser origins allowed to open a websocket; empty means the server's own origin only."""
+    sites_refresh_s: float = Field(default=5.0, gt=0)
+    """How often each process re-reads the sites' origins: a site added (``mayday sites add``)
+    is accepted for websockets and preflights within this time."""
+    web_visitors_per_ip: int = Field(default=20, ge=1)
+    """New web visitors one client address may create per minute (``POST /api/web/visitors``)."""
+    web_visitors_per_site: int = Field(default=600, ge=1)
+    """New web visitors one site may get per minute, from all addresses together."""
     max_message_bytes: int = Field(default=64 * 1024, ge=4096)
     ring_timeout_s: float = Field(default=15.0, gt=0)
     grace_period_s: float = Field(default=20.0, ge=0)

@@ -24,7 +24,7 @@ from signaling import PROTOCOL_VERSION, ErrorCode, ProtocolError, Role, decode, 
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
-from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER
+from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER
 from .auth import TokenSigner, verify_device_secret
 from .desk import HelpDesk
 from .handlers import HANDLERS, Ack
@@ -63,17 +63,17 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event == "connect":
-            sid, _environ, auth = args[0], args[1], args[2] if len(args) > 2 else None
-            return await self._connect(sid, auth)
+            sid, environ, auth = args[0], args[1], args[2] if len(args) > 2 else None
+            return await self._connect(sid, environ, auth)
         if event == "disconnect":
             await self._disconnect(args[0])
             return None
         sid, *data = args
         return await self._dispatch(sid, event, data)
 
-    async def _connect(self, sid: str, auth: Any) -> bool:
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
         try:
-            identity = await self.authenticate(auth)
+            identity = await self.authenticate(auth, environ)
         except ProtocolError as exc:
             log.warning("connect.refused", role=self.role, code=exc.code.value, reason=exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.body()) from None
@@ -163,7 +163,8 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # --- for subclasses -------------------------------------------------------------------------
 
-    async def authenticate(self, auth: Any) -> Identity:
+    async def authenticate(self, auth: Any, environ: dict[str, Any]) -> Identity:
+        """Who connects, from the ``auth`` object and the handshake's environ (its ``Origin``)."""
         raise NotImplementedError
 
     async def connected(self, identity: Any, sid: str) -> None:
@@ -176,7 +177,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 class DeviceNamespace(RoleNamespace):
     role: Role = "device"
 
-    async def authenticate(self, auth: Any) -> DeviceIdentity:
+    async def authenticate(self, auth: Any, environ: dict[str, Any]) -> DeviceIdentity:
         creds = self.check_protocol(auth, m.DeviceAuth)
         records: Records = self._app[RECORDS]
         row = await records.device(creds.device_id)
@@ -185,7 +186,26 @@ class DeviceNamespace(RoleNamespace):
                 ErrorCode.UNAUTHORIZED,
                 "unknown device or wrong secret; register again with POST /api/devices",
             )
-        return DeviceIdentity(id=row.id, name=row.name)
+        if row.kind != "web":
+            return DeviceIdentity(id=row.id, name=row.name)
+        await self._check_site_origin(records, row.site_id, environ.get("HTTP_ORIGIN"))
+        return DeviceIdentity(id=row.id, name=row.name, kind="web")
+
+    @staticmethod
+    async def _check_site_origin(records: Records, site_id: str | None, origin: str | None) -> None:
+        """A web visitor connects only from a page of its own site.
+
+        Engine.IO let the handshake through if its origin is any site's (or the console's); here
+        it must be on the list of the site that created this visitor, read from the records, so a
+        site's origins removed a moment ago are refused at once. No Origin means no browser page.
+        """
+        site = await records.site(site_id=site_id) if site_id else None
+        if site is None or origin not in site.origins:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"this web visitor connects only from its site's pages; the origin "
+                f"{str(origin)[:200]} is not allowed for its site",
+            )
 
     async def connected(self, identity: DeviceIdentity, sid: str) -> None:
         await self.desk.device_connected(identity, sid)
@@ -197,8 +217,16 @@ class DeviceNamespace(RoleNamespace):
 class AgentNamespace(RoleNamespace):
     role: Role = "agent"
 
-    async def authenticate(self, auth: Any) -> AgentIdentity:
+    async def authenticate(self, auth: Any, environ: dict[str, Any]) -> AgentIdentity:
         creds = self.check_protocol(auth, m.AgentAuth)
+        origin = environ.get("HTTP_ORIGIN")
+        # Engine.IO also lets the sites' pages through (for web visitors): the console, and so
+        # an agent, comes only from the console's origins, as before sites existed.
+        if origin is not None and not self._app[ORIGINS].console_allows(origin, environ):
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"agents connect from the console; the origin {origin[:200]} is not the console's",
+            )
         signer: TokenSigner = self._app[SIGNER]
         claims = signer.verify(creds.token)
         records: Records = self._app[RECORDS]

@@ -37,6 +37,7 @@ __all__ = [
     "ControlReason",
     "ControlRequest",
     "ControlState",
+    "CustomerKind",
     "DeviceAuth",
     "DeviceInfo",
     "DeviceRegistration",
@@ -72,6 +73,9 @@ __all__ = [
     "TextInput",
     "Ticket",
     "TicketUpdate",
+    "WebSite",
+    "WebVisitorRequest",
+    "WebVisitorResponse",
 ]
 
 PROTOCOL_VERSION = 1
@@ -148,9 +152,32 @@ class AgentInfo(Outbound):
     name: str
 
 
-class DeviceInfo(Outbound):
+CustomerKind = Literal["device", "web"]
+"""What the customer is on: a ``device`` (a tablet, a computer running the device agent) or a
+``web`` visitor, a page with the co-browsing widget (``POST /api/web/visitors``)."""
+_KIND = "What the customer is on; left out of the JSON for a device."
+
+
+class _Customer(Outbound):
+    """Base of the messages that show a customer, each with a ``kind`` field (their last).
+
+    ``kind`` is left out of the JSON while it is the default, ``device``: a message about a device
+    reads exactly as it did before web visitors existed, so no client has to learn the field, and
+    one that knows it reads a missing ``kind`` as ``device``.
+    """
+
+    @model_serializer(mode="wrap")
+    def _drop_default_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("kind") == "device":
+            del data["kind"]
+        return data
+
+
+class DeviceInfo(_Customer):
     id: Id
     name: str
+    kind: CustomerKind = Field(default="device", description=_KIND)
 
 
 class Ticket(Outbound):
@@ -164,7 +191,7 @@ class Ticket(Outbound):
     )
 
 
-class QueueEntry(Outbound):
+class QueueEntry(_Customer):
     """A waiting customer as agents see it."""
 
     ticket_id: Id
@@ -174,6 +201,7 @@ class QueueEntry(Outbound):
     state: Literal["queued", "ringing"]
     position: int
     waiting_since: Timestamp
+    kind: CustomerKind = Field(default="device", description=_KIND)
 
 
 # --- device -> server --------------------------------------------------------------------------
@@ -498,3 +526,24 @@ class AgentLoginResponse(Outbound):
     agent: AgentInfo
     languages: list[str]
     skills: list[str]
+
+
+SiteKey = Annotated[str, StringConstraints(pattern=r"^site_[A-Za-z0-9_-]{1,64}$")]
+"""A site's public key, as in the widget's ``data-site-key``."""
+
+
+class WebVisitorRequest(Inbound):
+    """``POST /api/web/visitors``, sent by the widget from the customer's page."""
+
+    site_key: SiteKey
+    locale: Locale | None = None
+
+
+class WebSite(Outbound):
+    name: str
+
+
+class WebVisitorResponse(Outbound):
+    device_id: Id
+    device_secret: str
+    site: WebSite

@@ -42,5 +42,10 @@ def test_the_wheel_ships_every_package_and_the_browser_files(tmp_path: Path) -> 
     assert tops == {"signaling", "server", "device_agent", "sim", "mayday", "agent_web"}
     console = {path.name for path in (ROOT / "agent_web").iterdir() if path.suffix != ".py"}
     assert {f"agent_web/{name}" for name in console} <= names
-    assert "agent_web/vendor/socket.io.esm.min.js" in names, "the npm library the console loads"
+    vendor = {name for name in names if name.startswith("agent_web/vendor/")}
+    assert vendor >= {
+        "agent_web/vendor/socket.io.esm.min.js",  # the npm libraries the console loads
+        "agent_web/vendor/rrweb.js",
+        "agent_web/vendor/widget.js",  # the customer's web widget, built
+    }
     assert "server/migrations/versions/0001_initial.py" in names

@@ -30,7 +30,7 @@ from server.migrations import SchemaMismatch, alembic_config
 from server.records import Base, Records, sqlite_setup
 from server.settings import Settings
 
-TABLES = {"agents", "devices", "sessions", "session_events", "server_secrets"}
+TABLES = {"agents", "devices", "sessions", "session_events", "server_secrets", "sites"}
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -212,6 +212,7 @@ class Devices:
             id=new_id("ses"),
             device_id=device.id,
             device_name=device.name,
+            device_kind=device.kind,
             topic=request.topic,
             locale=request.locale,
             created_at=now,

@@ -28,7 +28,9 @@ async def send_session_started(
         started = m.SessionStarted(
             session_id=session.id,
             agent=m.AgentInfo(id=session.agent_id, name=session.agent_name),
-            device=m.DeviceInfo(id=session.device_id, name=session.device_name),
+            device=m.DeviceInfo(
+                id=session.device_id, name=session.device_name, kind=session.device_kind
+            ),
             topic=session.topic,
             locale=session.locale,
             organisation=settings.organisation,

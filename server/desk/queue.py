@@ -117,6 +117,7 @@ def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
         state="ringing" if session.state is SessionState.RINGING else "queued",
         position=position,
         waiting_since=session.created_at,
+        kind=session.device_kind,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from signaling.models import CustomerKind
+
 __all__ = [
     "WAITING_STATES",
     "Actor",
@@ -87,6 +89,9 @@ class LiveSession(BaseModel):
     id: str
     device_id: str
     device_name: str
+    device_kind: CustomerKind = "device"
+    """What the customer is on; sessions kept in the store before web visitors existed read as
+    ``device``."""
     topic: str
     locale: str
     state: SessionState = SessionState.QUEUED

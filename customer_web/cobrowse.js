@@ -1,0 +1,94 @@
+// The media side of a session: one peer connection at a time, offered again whenever the old one
+// cannot carry the page any more (docs/protocol.md §8.1 step 8 and §9):
+//
+// * a new or resumed session whose connection is not up (after a reload there is none);
+// * the agent came back or reloaded its console (`session.peer` connected): it has no connection;
+// * the connection failed, or stayed disconnected for 2 s.
+//
+// Each new connection's `cobrowse` channel starts a new recording, with a new full snapshot.
+
+import { WidgetPeer } from "./peer.js";
+import { currentRecording, startRecording, stopRecording } from "./recorder.js";
+
+const RECONNECT_OFFER_DELAY_MS = 2000;
+
+export class Cobrowse {
+  /** `socket`: the DeviceSocket; `onState(state)`: the current connection's state changed. */
+  constructor(socket, onState) {
+    this.socket = socket;
+    this.onState = onState;
+    this.session = null;
+    this.peer = null;
+    this._timer = null;
+  }
+
+  /** `session.started` (new or resumed): keep a connection that is still up, else offer. */
+  async start(session) {
+    const same = this.session?.session_id === session.session_id;
+    this.session = session;
+    if (same && this.peer?.state === "connected") return;
+    await this.offer();
+  }
+
+  async offer() {
+    if (!this.session) return;
+    this._stopMedia();
+    const peer = new WidgetPeer(this.session, this.socket, {
+      onChannel: (channel) => {
+        if (this.peer === peer) startRecording(channel);
+      },
+      onState: (state) => this._state(peer, state),
+    });
+    this.peer = peer;
+    try {
+      await peer.offer();
+    } catch (error) {
+      // A session that ended meanwhile, or the socket is down: the resume offers again.
+      console.warn("mayday widget: the offer was not delivered", error.message);
+    }
+  }
+
+  async answer(data) {
+    if (this._current(data)) await this.peer.applyAnswer(String(data.sdp ?? ""));
+  }
+
+  async ice(data) {
+    if (this._current(data)) await this.peer.addCandidate(data.candidate ?? null);
+  }
+
+  /** The page is being unloaded (pagehide): tell the agent, if it is watching. */
+  leaving(reason) {
+    currentRecording()?.leaving(reason);
+  }
+
+  stop() {
+    this.session = null;
+    this._stopMedia();
+  }
+
+  _current(data) {
+    return this.peer !== null && this.session !== null && data.session_id === this.session.session_id;
+  }
+
+  _state(peer, state) {
+    if (peer !== this.peer) return;
+    this.onState(state);
+    clearTimeout(this._timer);
+    if (state === "failed") {
+      this.offer();
+    } else if (state === "disconnected") {
+      // Networks hiccup: give the connection a moment to recover before starting over.
+      this._timer = setTimeout(() => {
+        if (this.peer === peer && peer.state !== "connected") this.offer();
+      }, RECONNECT_OFFER_DELAY_MS);
+    }
+  }
+
+  _stopMedia() {
+    clearTimeout(this._timer);
+    stopRecording();
+    const peer = this.peer;
+    this.peer = null;
+    peer?.close();
+  }
+}

@@ -1,0 +1,297 @@
+// The customer's help flow: Help → a visitor identity → the /device socket → help.request → the
+// ticket → the session → its end and a rating (docs/protocol.md §3–§9, as the Python device in
+// device_agent/agent.py does it). It keeps the facts in `state`; present.js turns them into what
+// the panel shows, and cobrowse.js carries the page once an agent has accepted.
+//
+// A reload or same-origin navigation during a ticket or session loses this page's JavaScript,
+// not the visit: the credentials and an `active` mark stay in sessionStorage, the next page
+// reconnects with them, and the server answers with `ticket.update` or a resumed
+// `session.started` (§4.2), on which the page is offered and recorded afresh.
+
+import { Cobrowse } from "./cobrowse.js";
+import { present } from "./present.js";
+import { DeviceSocket } from "./signaling.js";
+import { createVisitor, VisitorError } from "./visitor.js";
+
+// After a reload the server speaks first if the ticket or session is still open; silence this
+// long means it ended while the page was loading (its session.ended went to the old page).
+const RESUME_SILENCE_MS = 5000;
+const OVER = new Set(["idle", "ended", "rated", "over", "error", "elsewhere"]);
+
+export class HelpFlow {
+  /** `config` {server, siteKey}; `store`: a VisitorStore; `render(model, options)`: the view's. */
+  constructor({ config, locale, t, store, render }) {
+    this.config = config;
+    this.locale = locale;
+    this.t = t;
+    this.store = store;
+    this._render = render;
+    this.socket = null;
+    this.cobrowse = null;
+    this.state = { phase: "idle", open: false };
+    this._resumeTimer = null;
+    this._fresh = false; // the credentials in use were created by this Help press
+  }
+
+  /** On page load: resume an open ticket or session of this tab, if there is one. */
+  boot() {
+    const saved = this.store.load();
+    if (!saved?.active) return this.render();
+    this.set({ phase: "resuming", open: Boolean(saved.open) });
+    this._connect(saved, { resume: true });
+  }
+
+  /** The customer pressed a button of the widget (see view.js). */
+  async action(id, value) {
+    switch (id) {
+      case "help":
+        // The button toggles the panel; closing a finished flow's panel closes the flow, and
+        // pressing Help with none running asks for help.
+        if (this.state.open) return OVER.has(this.state.phase) ? this._close() : this.set({ open: false });
+        if (OVER.has(this.state.phase)) return this._start();
+        return this.set({ open: true }, { takeFocus: true });
+      case "minimize":
+        return this.set({ open: false });
+      case "retry":
+        return this._start();
+      case "cancel":
+        return this._cancel();
+      case "end":
+        return this.set({ confirming: true });
+      case "keepGoing":
+        return this.set({ confirming: false });
+      case "confirmEnd":
+        return this._end();
+      case "rate":
+        return this._rate(value);
+      case "close":
+        return this._close();
+    }
+  }
+
+  /** pagehide: the agent is told, the panel's state kept for the next page. */
+  pageHidden() {
+    this.cobrowse?.leaving("unload");
+    this.store.update({ open: this.state.open });
+  }
+
+  /** pageshow from the back/forward cache: reconnect as a fresh page load would. */
+  pageShown() {
+    if (this.socket?.connected) return;
+    this._disconnect();
+    this.boot();
+  }
+
+  set(changes, options) {
+    Object.assign(this.state, changes);
+    this.render(options);
+  }
+
+  render(options) {
+    this._render(present(this.state, this.t), options);
+  }
+
+  // --- customer actions ----------------------------------------------------------------------
+
+  async _start() {
+    if (this.state.phase === "starting") return; // a second press while the first is on its way
+    this._disconnect();
+    this.set({ phase: "starting", open: true, confirming: false, agentAway: false, error: null }, { takeFocus: true });
+    let credentials = this.store.load();
+    this._fresh = !credentials;
+    if (!credentials) {
+      credentials = await this._newVisitor();
+      if (!credentials) return;
+    }
+    this.store.save({ ...credentials, active: true, open: true });
+    this._connect(credentials, { resume: false });
+  }
+
+  async _newVisitor() {
+    try {
+      const visitor = await createVisitor(this.config.server, this.config.siteKey, this.locale);
+      return { device_id: visitor.device_id, device_secret: visitor.device_secret, site: visitor.site?.name ?? "" };
+    } catch (error) {
+      if (!(error instanceof VisitorError)) throw error;
+      const text =
+        error.kind === "forbidden"
+          ? this.t("forbidden")
+          : error.kind === "rate_limited"
+            ? this.t("rateLimited", error.retryAfter)
+            : this.t("unreachable");
+      this.set({ phase: "error", error: text, retryable: error.kind !== "forbidden" });
+      return null;
+    }
+  }
+
+  async _cancel() {
+    if (!this.state.ticket) return this._close();
+    try {
+      await this.socket.request("help.cancel", { ticket_id: this.state.ticket.id });
+    } catch (error) {
+      // `conflict`: an agent accepted a moment ago; session.started is on its way.
+      console.warn("mayday widget: help.cancel", error.message);
+    }
+  }
+
+  async _end() {
+    this.set({ confirming: false });
+    const session = this.state.session;
+    if (!session) return;
+    try {
+      await this.socket.request("session.end", { session_id: session.session_id, reason: "customer_ended" });
+    } catch (error) {
+      console.warn("mayday widget: session.end", error.message);
+    }
+  }
+
+  async _rate(rating) {
+    const sessionId = this.state.lastSessionId;
+    this.set({ phase: "rated" });
+    try {
+      await this.socket?.request("session.rate", { session_id: sessionId, rating });
+    } catch (error) {
+      console.warn("mayday widget: session.rate", error.message);
+    }
+    this._disconnect(); // nothing more to say to the server until the next Help
+  }
+
+  /** Close offers itself only once the flow is over (present.js); minimize hides a live panel. */
+  _close() {
+    this._disconnect();
+    this.store.update({ active: false, open: false });
+    this.set({ phase: "idle", open: false });
+  }
+
+  // --- the socket ----------------------------------------------------------------------------
+
+  _connect(credentials, { resume }) {
+    const socket = new DeviceSocket(this.config.server, credentials);
+    this.socket = socket;
+    this.cobrowse = new Cobrowse(socket, (state) => this._mediaState(state));
+    let requested = false;
+    socket.addEventListener("status", (event) => {
+      if (socket !== this.socket) return;
+      const { state } = event.detail;
+      this.set({ reconnecting: state === "reconnecting" });
+      if (state !== "connected") return;
+      if (resume) {
+        // Only the first connect of a resumed page waits for the server to speak.
+        clearTimeout(this._resumeTimer);
+        this._resumeTimer = setTimeout(() => this._resumeSilent(), RESUME_SILENCE_MS);
+        resume = false;
+      } else if (!requested) {
+        requested = true;
+        this._request();
+      }
+    });
+    socket.addEventListener("refused", (event) => this._refused(socket, event.detail, resume));
+    socket.addEventListener("replaced", () => {
+      if (socket !== this.socket) return;
+      this.cobrowse.stop();
+      this.set({ phase: "elsewhere" });
+    });
+    const handlers = {
+      "ticket.update": (data) => this._ticket(data.ticket),
+      "session.started": (data) => this._started(data),
+      "session.ended": (data) => this._ended(data),
+      "session.peer": (data) => this._peer(data),
+      "rtc.answer": (data) => this.cobrowse.answer(data),
+      "rtc.ice": (data) => this.cobrowse.ice(data),
+    };
+    for (const [event, handler] of Object.entries(handlers)) {
+      socket.on(event, (data) => (socket === this.socket ? handler(data) : undefined));
+    }
+    socket.connect();
+  }
+
+  _disconnect() {
+    clearTimeout(this._resumeTimer);
+    this.cobrowse?.stop();
+    this.socket?.close();
+    this.socket = null;
+    this.cobrowse = null;
+  }
+
+  async _request() {
+    try {
+      const ack = await this.socket.request("help.request", { locale: this.locale });
+      // The first ring can beat the ack (§6.1): never go back from a later state.
+      if (this.state.phase === "starting") this._ticket(ack.ticket);
+    } catch (error) {
+      // `conflict`: this visitor is already in a session, which the server resumes by itself.
+      if (error.code !== "conflict") this.set({ phase: "error", error: this.t("unreachable"), retryable: true });
+    }
+  }
+
+  async _refused(socket, refusal, resumed) {
+    if (socket !== this.socket) return;
+    this._disconnect();
+    if (refusal.code === "unauthorized") {
+      // The visitor identity is gone (its site was removed, or it expired): start afresh, once;
+      // a new identity refused as well is the server's final word.
+      this.store.forget();
+      if (resumed) return this.set({ phase: "idle", open: false });
+      if (!this._fresh) {
+        this.state.phase = "idle";
+        return this._start();
+      }
+    }
+    this.store.update({ active: false });
+    this.set({ phase: "error", error: this.t("refused"), retryable: true });
+  }
+
+  _resumeSilent() {
+    if (this.state.phase !== "resuming") return;
+    this._disconnect();
+    this.store.update({ active: false });
+    this.set({ phase: "idle", open: false });
+  }
+
+  // --- server events -------------------------------------------------------------------------
+
+  _ticket(ticket) {
+    if (!ticket) return;
+    clearTimeout(this._resumeTimer);
+    const phase = ticket.state === "ringing" ? "ringing" : "queued";
+    this.set({ phase, ticket });
+  }
+
+  async _started(session) {
+    clearTimeout(this._resumeTimer);
+    const media = this.cobrowse.peer?.state === "connected" && this.state.session?.session_id === session.session_id;
+    this.set({ phase: media ? "active" : "connecting", session, ticket: null, lastSessionId: session.session_id });
+    this.store.update({ active: true });
+    await this.cobrowse.start(session);
+  }
+
+  _ended(data) {
+    clearTimeout(this._resumeTimer);
+    const ours = [this.state.session?.session_id, this.state.lastSessionId];
+    const hadSession = ours.includes(data.session_id);
+    this.cobrowse?.stop();
+    this.store.update({ active: false });
+    this.set({
+      phase: hadSession && data.reason !== "cancelled" ? "ended" : "over",
+      endReason: data.reason,
+      endedBy: data.ended_by,
+      lastSessionId: data.session_id,
+      ticket: null,
+      confirming: false,
+      agentAway: false,
+      open: true,
+    });
+    if (!hadSession || data.reason === "cancelled") this._disconnect();
+  }
+
+  _peer(data) {
+    if (data.session_id !== this.state.session?.session_id || data.peer !== "agent") return;
+    this.set({ agentAway: !data.connected });
+    // The agent's new socket has no connection to this page (a reloaded console): offer anew.
+    if (data.connected) this.cobrowse.offer();
+  }
+
+  _mediaState(state) {
+    if (state === "connected" && this.state.phase === "connecting") this.set({ phase: "active" });
+  }
+}

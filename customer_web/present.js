@@ -1,0 +1,86 @@
+// What the panel shows for a state of the help flow: a pure function, so the flow (help.js) only
+// keeps facts and the view (view.js) only draws.
+//
+// Phases: idle → starting → queued ⇄ ringing → connecting → active → ended → rated, and the side
+// exits over (the ticket ended without a session), error (refused or unreachable) and elsewhere
+// (another tab took the visitor over). `resuming` is a page load reconnecting an open ticket.
+
+const LIVE = new Set(["connecting", "active"]);
+
+function waitText(t, seconds) {
+  if (seconds === null || seconds === undefined) return t("waitUnknown");
+  if (seconds < 60) return t("waitShort");
+  return t("waitMinutes", Math.round(seconds / 60));
+}
+
+/** The view model: `{phase, open, live, status, detail, rating, actions}`. */
+export function present(state, t) {
+  const agent = state.session?.agent?.name || t("title");
+  const model = {
+    phase: state.phase,
+    open: state.open,
+    live: LIVE.has(state.phase),
+    status: "",
+    detail: "",
+    rating: false,
+    actions: [],
+  };
+  switch (state.phase) {
+    case "idle":
+      break;
+    case "starting":
+    case "resuming":
+      model.status = t("starting");
+      break;
+    case "queued":
+      model.status = t("queued", { position: state.ticket?.position ?? 1 });
+      model.detail = waitText(t, state.ticket?.estimated_wait_s);
+      model.actions = ["cancel"];
+      break;
+    case "ringing":
+      model.status = t("ringing");
+      model.actions = ["cancel"];
+      break;
+    case "connecting":
+    case "active":
+      if (state.confirming) {
+        model.status = t("confirmEnd", { agent });
+        model.actions = ["confirmEnd", "keepGoing"];
+        break;
+      }
+      model.status = t(state.phase, { agent });
+      model.detail = t("sharing", { agent });
+      if (state.agentAway) model.detail = t("agentAway", { agent });
+      model.actions = ["end"];
+      break;
+    case "ended":
+      model.status = state.endedBy === "agent" ? t("endedByAgent", { agent }) : t("ended");
+      if (state.endReason === "peer_lost") model.status = t("endedLost");
+      model.rating = true;
+      model.actions = ["close"];
+      break;
+    case "rated":
+      model.status = t("thanks");
+      model.actions = ["close"];
+      break;
+    case "over":
+      model.status = state.endReason === "cancelled" ? t("cancelled") : t("endedLost");
+      model.actions = ["close"];
+      break;
+    case "error":
+      model.status = state.error ?? t("unreachable");
+      model.actions = state.retryable ? ["retry", "close"] : ["close"];
+      break;
+    case "elsewhere":
+      model.status = t("elsewhere");
+      model.actions = ["close"];
+      break;
+    default:
+      model.status = t("failed", { message: state.phase });
+  }
+  // The socket dropped mid-flow: say so, the flow goes on when it is back.
+  if (state.reconnecting && !["idle", "error", "elsewhere", "rated"].includes(state.phase)) {
+    model.detail = t("reconnecting");
+  }
+  return model;
+}

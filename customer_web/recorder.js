@@ -1,0 +1,127 @@
+// Records the page with rrweb onto one open `cobrowse` channel (docs/cobrowse.md §2.1):
+// `hello`, then rrweb's full snapshot and every change after it; `page` when the address, title
+// or viewport changes; `leaving` when the page goes away. The agent's `snapshot` asks for a new
+// full snapshot.
+//
+// rrweb's recorder is one per page (its state is module-wide), so a new channel (a new peer
+// connection after a reload or a drop) stops the old recording and starts a new one, which
+// begins with a new full snapshot on the new channel.
+
+import { record } from "rrweb";
+
+import { FrameSender } from "./framing.js";
+import { privacyOptions } from "./masking.js";
+
+const URL_CHECK_MS = 1000;
+
+function pageState() {
+  return {
+    url: location.href,
+    title: document.title,
+    viewport: { width: window.innerWidth, height: window.innerHeight },
+  };
+}
+
+function samePage(a, b) {
+  return (
+    a.url === b.url &&
+    a.title === b.title &&
+    a.viewport.width === b.viewport.width &&
+    a.viewport.height === b.viewport.height
+  );
+}
+
+let current = null;
+
+/** Start recording onto `channel` (open), replacing any recording on an earlier channel. */
+export function startRecording(channel) {
+  stopRecording();
+  current = new Recording(channel);
+  return current;
+}
+
+export function stopRecording() {
+  if (current) current.stop();
+  current = null;
+}
+
+class Recording {
+  constructor(channel) {
+    this.channel = channel;
+    this.sender = new FrameSender(channel);
+    this.last = pageState();
+    this._cleanups = [];
+    this.sender.sendMessage({ type: "hello", v: 1, ...this.last });
+    this._stopRecord = record({
+      emit: (event) => this.sender.sendEvent(event),
+      ...privacyOptions(),
+      // Fewer, coarser events for what the agent only needs roughly: the pointer, scrolling.
+      // Input is not sampled: rrweb's "last" waits for `change` (the field losing focus), and
+      // the agent should see the customer type.
+      sampling: { mousemove: 50, scroll: 100 },
+      errorHandler: (error) => {
+        console.warn("mayday widget: recording", error);
+        return true; // handled: keep recording the rest of the page
+      },
+    });
+    this._onMessage = (event) => this._message(event.data);
+    channel.addEventListener("message", this._onMessage);
+    // The agent's side went away: stop observing the page until a new channel opens.
+    this._onClose = () => {
+      if (current === this) stopRecording();
+    };
+    channel.addEventListener("close", this._onClose);
+    this._watchPage();
+  }
+
+  stop() {
+    this._stopRecord?.();
+    this._stopRecord = null;
+    this.channel.removeEventListener("message", this._onMessage);
+    this.channel.removeEventListener("close", this._onClose);
+    for (const cleanup of this._cleanups.splice(0)) cleanup();
+  }
+
+  /** The page is being unloaded: tell the agent before the channel goes with it. */
+  leaving(reason) {
+    this.sender.sendFinal({ type: "leaving", reason });
+  }
+
+  _message(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return; // not ours to understand; the agent's console speaks JSON only
+    }
+    if (message?.type === "snapshot" && this._stopRecord) record.takeFullSnapshot();
+  }
+
+  _watchPage() {
+    const check = () => {
+      const now = pageState();
+      if (samePage(now, this.last)) return;
+      this.last = now;
+      this.sender.sendMessage({ type: "page", ...now });
+    };
+    // Resizes and history moves have events; a title change is a DOM change in <head>. A
+    // pushState() has no event at all, and patching history would meddle with the page's own
+    // router, so the address is also compared once a second (a string comparison).
+    for (const name of ["resize", "popstate", "hashchange"]) {
+      window.addEventListener(name, check);
+      this._cleanups.push(() => window.removeEventListener(name, check));
+    }
+    if (document.head) {
+      const titles = new MutationObserver(check);
+      titles.observe(document.head, { childList: true, subtree: true, characterData: true });
+      this._cleanups.push(() => titles.disconnect());
+    }
+    const timer = setInterval(check, URL_CHECK_MS);
+    this._cleanups.push(() => clearInterval(timer));
+  }
+}
+
+/** The recording on the current channel, if any (for `leaving` at pagehide). */
+export function currentRecording() {
+  return current;
+}

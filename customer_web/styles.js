@@ -1,0 +1,159 @@
+// The widget's look, applied inside its shadow root so the page's CSS cannot reach it and it
+// cannot reach the page.
+//
+// Styles go in through CSSOM (a constructed sheet in adoptedStyleSheets): a page whose CSP forbids
+// inline <style> still shows the widget as designed. Browsers without constructed sheets get a
+// <style> element instead, which only a strict CSP would stop.
+
+const CSS = `
+:host { all: initial; }
+* { box-sizing: border-box; }
+.root {
+  font: 400 16px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: #1b1f24;
+  -webkit-font-smoothing: antialiased;
+}
+[hidden] { display: none !important; }
+button {
+  font: inherit;
+  margin: 0;
+  cursor: pointer;
+  border-radius: 10px;
+  min-height: 44px;
+  min-width: 44px;
+  padding: 0 16px;
+  border: 2px solid transparent;
+}
+button:focus, .panel:focus { outline: none; }
+/* A two-tone ring: visible on light and dark pages alike. */
+button:focus-visible {
+  outline: 3px solid #ffbf47;
+  outline-offset: 2px;
+  box-shadow: 0 0 0 2px #0b0c0c;
+}
+.help {
+  position: fixed;
+  right: 16px;
+  bottom: 16px;
+  z-index: 2147483647;
+  display: inline-flex;
+  align-items: center;
+  gap: 8px;
+  min-height: 52px;
+  padding: 0 22px 0 14px;
+  border-radius: 26px;
+  background: #1d4ed8;
+  color: #fff;
+  font-weight: 600;
+  font-size: 17px;
+  box-shadow: 0 4px 14px rgba(15, 23, 42, 0.35);
+}
+.help:hover { background: #1e40af; }
+.help .icon {
+  display: inline-grid;
+  place-items: center;
+  width: 26px;
+  height: 26px;
+  border-radius: 50%;
+  background: #fff;
+  color: #1d4ed8;
+  font-size: 16px;
+  font-weight: 700;
+}
+.help[data-live]::after {
+  content: "";
+  width: 10px;
+  height: 10px;
+  border-radius: 50%;
+  background: #22c55e;
+  box-shadow: 0 0 0 2px #fff;
+}
+.panel {
+  position: fixed;
+  right: 16px;
+  bottom: 84px;
+  z-index: 2147483647;
+  width: min(360px, calc(100vw - 32px));
+  max-height: calc(100vh - 108px);
+  overflow: auto;
+  padding: 16px 16px 18px;
+  border-radius: 14px;
+  background: #fff;
+  border: 1px solid #d0d7de;
+  box-shadow: 0 12px 32px rgba(15, 23, 42, 0.28);
+}
+.head { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+.title { margin: 0; font-size: 18px; font-weight: 700; }
+.close {
+  padding: 0;
+  background: transparent;
+  color: #57606a;
+  font-size: 24px;
+  line-height: 1;
+}
+.close:hover { background: #f3f4f6; }
+.status { margin: 10px 0 4px; font-size: 17px; font-weight: 600; }
+.detail { margin: 0 0 4px; color: #424a53; }
+.detail:empty, .status:empty { display: none; }
+.rating { margin: 12px 0 0; border: 0; padding: 0; min-width: 0; }
+.rating legend { padding: 0; margin-bottom: 8px; font-weight: 600; }
+.stars { display: flex; gap: 6px; flex-wrap: wrap; }
+.star {
+  flex: 1 1 0;
+  padding: 0;
+  background: #f6f8fa;
+  border-color: #d0d7de;
+  color: #1b1f24;
+  font-weight: 600;
+}
+.star:hover { background: #eaeef2; }
+.actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 14px; }
+.actions:empty { display: none; }
+.primary { background: #1d4ed8; color: #fff; font-weight: 600; }
+.primary:hover { background: #1e40af; }
+.danger { background: #b91c1c; color: #fff; font-weight: 600; }
+.danger:hover { background: #991b1b; }
+.secondary { background: #fff; color: #1b1f24; border-color: #8c959f; }
+.secondary:hover { background: #f3f4f6; }
+@media (max-width: 480px) {
+  .help { right: 12px; bottom: 12px; }
+  .panel { right: 12px; bottom: 76px; width: calc(100vw - 24px); }
+  .actions button { flex: 1 1 auto; }
+}
+@media (prefers-reduced-motion: no-preference) {
+  .panel { animation: rise 140ms ease-out; }
+  @keyframes rise { from { transform: translateY(8px); opacity: 0; } to { transform: none; opacity: 1; } }
+}
+@media print {
+  .help, .panel { display: none !important; }
+}
+@media (forced-colors: active) {
+  .help, .panel, button { border: 2px solid CanvasText; }
+}
+`;
+
+/** Give `shadow` the widget's styles. */
+export function adoptStyles(shadow) {
+  const constructable = typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype;
+  if ("adoptedStyleSheets" in shadow && constructable) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+    return;
+  }
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  shadow.append(style);
+}
+
+/**
+ * Keep the page's CSS off the host element itself: outer rules beat `:host`, but not inline
+ * `!important` declarations, which are set here through CSSOM (allowed by any CSP).
+ */
+export function isolateHost(host) {
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("display", "block", "important");
+  host.style.setProperty("position", "static", "important");
+  host.style.setProperty("width", "0", "important");
+  host.style.setProperty("height", "0", "important");
+}
