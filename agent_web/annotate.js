@@ -8,14 +8,30 @@
 // nothing once a later one arrives); it is resent while the pen moves (done: false, at most ~30
 // per second) and once more when the pen lifts (done: true).
 //
+// In a co-browse session (a customer's web page, docs/cobrowse.md "Drawing") the stage shows the
+// rrweb replay instead of a video, and points are normalized to the replayed page's *document*
+// (x / scrollWidth, y / scrollHeight): the pointer is mapped through the replay's scale and the
+// page's scroll offset. The widget draws the marks on the real page but they are not recorded, so
+// the preview here is the agent's only copy: it stays (following the page's scroll) until the
+// widget would have faded the mark out, and pinned marks until they are undone or cleared.
+//
 // The agent sees a mark at once on a local <canvas> over the video. That preview is dropped as
 // soon as the video shows the mark itself (its pixels are checked at a few points of the stroke),
 // or at the latest when the device would have faded it out (8 s by default), so the agent never
 // looks at a stale copy drawn over what the customer really sees. Pinned marks do not fade; their
-// preview goes once the video shows them.
+// preview goes once the video shows them. How a mark is drawn is in marks.js.
 
 import { throttle } from "./dom.js";
 import { pictureRect, round4, toPicture } from "./geometry.js";
+import {
+  HIGHLIGHT_ALPHA,
+  distance,
+  drawMark,
+  drawPointer,
+  hexToRgb,
+  probePoints,
+  toDocument,
+} from "./marks.js";
 
 export const TOOLS = ["pen", "arrow", "circle", "highlight", "laser"];
 export const COLORS = [
@@ -34,7 +50,6 @@ const MIN_STEP = 0.0015; // skip pen points closer than this to the previous one
 const DEVICE_FADE_S = 8;
 const FADE_DURATION_S = 1;
 const LASER_LIFETIME_MS = 1500;
-const HIGHLIGHT_ALPHA = 0.35;
 const CHECK_EVERY_MS = 200;
 
 let nextId = 0;
@@ -265,16 +280,26 @@ export class Annotator extends EventTarget {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this._expire(now);
-    if (now - this._lastCheck > CHECK_EVERY_MS) {
+    const page = this._page(); // a web page: no video to confirm marks in
+    if (!page && now - this._lastCheck > CHECK_EVERY_MS) {
       this._lastCheck = now;
       for (const mark of this.marks) if (!mark.confirmed && this._videoShows(mark)) mark.confirmed = true;
     }
     if (this.laser && now - this.laser.at > LASER_LIFETIME_MS) this.laser = null;
 
-    const picture = this._pictureInStage();
+    const picture = page ? this._pageInStage(page) : this._pictureInStage();
     let animate = false;
     if (picture) {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.save();
+      if (page) {
+        // Only over the replayed page's viewport, never over the bars around it.
+        const clip = picture.clip;
+        ctx.beginPath();
+        ctx.rect(clip.left, clip.top, clip.width, clip.height);
+        ctx.clip();
+        if (this.marks.length || this.drawing) animate = true; // follow the page's scroll
+      }
       for (const mark of this.marks) {
         if (mark.confirmed) continue;
         const alpha = mark.pinned
@@ -288,6 +313,7 @@ export class Annotator extends EventTarget {
         drawPointer(ctx, this.laser, picture, this.color);
         animate = true;
       }
+      ctx.restore();
     }
     if (animate) this.requestRender();
   }
@@ -306,7 +332,58 @@ export class Annotator extends EventTarget {
   }
 
   _point(event, clamp) {
+    const page = this._page();
+    if (page) return toDocument(page, event.clientX, event.clientY, clamp);
     return toPicture(pictureRect(this.video), event.clientX, event.clientY, clamp);
+  }
+
+  // --- a co-browse session: the replayed page ---------------------------------------------------
+
+  /**
+   * The replayed page's geometry in client pixels, or null when the stage shows no page: `left`,
+   * `top` of its viewport's top-left corner, `scale` (client px per page px), its `viewport`, its
+   * `scrollX`/`scrollY` and its document's `width`/`height` (scrollWidth/scrollHeight).
+   */
+  _page() {
+    const replay = window.mayday?.cobrowse?.replay;
+    const host = replay?.host;
+    const viewport = replay?.viewport;
+    const doc = replay?.document;
+    if (!host || host.hidden || !viewport?.width || !doc?.documentElement) return null;
+    const hostRect = host.getBoundingClientRect();
+    if (!(hostRect.width > 0)) return null;
+    const scale = hostRect.width / viewport.width;
+    const frame = replay.replayer?.iframe;
+    const inner = frame ? frame.getBoundingClientRect() : { left: 0, top: 0 };
+    const root = doc.scrollingElement ?? doc.documentElement;
+    const view = doc.defaultView;
+    return {
+      left: hostRect.left + inner.left * scale,
+      top: hostRect.top + inner.top * scale,
+      scale,
+      viewport,
+      scrollX: view?.scrollX ?? root.scrollLeft,
+      scrollY: view?.scrollY ?? root.scrollTop,
+      width: Math.max(1, root.scrollWidth),
+      height: Math.max(1, root.scrollHeight),
+    };
+  }
+
+  /** The whole replayed document as a "picture" in stage coordinates, clipped to its viewport. */
+  _pageInStage(page) {
+    const stage = this.stage.getBoundingClientRect();
+    const left = page.left - stage.left;
+    const top = page.top - stage.top;
+    return {
+      left: left - page.scrollX * page.scale,
+      top: top - page.scrollY * page.scale,
+      width: page.width * page.scale,
+      height: page.height * page.scale,
+      scale: page.scale,
+      videoWidth: page.width, // widths are fractions of the document's width
+      videoHeight: page.height,
+      clip: { left, top, width: page.viewport.width * page.scale, height: page.viewport.height * page.scale },
+    };
   }
 
   // --- does the video show it yet? ------------------------------------------------------------
@@ -356,114 +433,4 @@ export class Annotator extends EventTarget {
     }
     return meaningful >= 2 && matching >= Math.ceil(meaningful * 0.66);
   }
-}
-
-/** A few points on the line the device draws for this mark, normalized, with "before" colours. */
-function probePoints(mark, vw, vh) {
-  const points = mark.points;
-  if (mark.tool === "pen" || mark.tool === "highlight") {
-    const count = Math.min(6, points.length);
-    const picks = [];
-    for (let i = 0; i < count; i++) {
-      const index = count === 1 ? 0 : Math.round((i * (points.length - 1)) / (count - 1));
-      picks.push({ ...points[index], before: mark.befores[index] });
-    }
-    return picks;
-  }
-  const [a, b] = [points[0], points[points.length - 1]];
-  if (mark.tool === "arrow") {
-    // Along the shaft, clear of the head.
-    return [0.15, 0.35, 0.55].map((t) => ({ x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t }));
-  }
-  // circle: the ellipse in the box of the points, its outline drawn inside the box.
-  const lw = Math.max(1, Math.round(mark.width * vw));
-  const cx = ((a.x + b.x) / 2) * vw;
-  const cy = ((a.y + b.y) / 2) * vh;
-  const rx = (Math.abs(b.x - a.x) * vw) / 2 - lw / 2;
-  const ry = (Math.abs(b.y - a.y) * vh) / 2 - lw / 2;
-  if (rx < 4 || ry < 4) return [];
-  return [0, 0.5, 1, 1.5].map((k) => ({
-    x: (cx + rx * Math.cos(k * Math.PI)) / vw,
-    y: (cy + ry * Math.sin(k * Math.PI)) / vh,
-  }));
-}
-
-// --- drawing, mirroring device_agent/overlay.py so the preview matches what comes back ---------
-
-function drawMark(ctx, mark, picture, alpha) {
-  if (alpha <= 0) return;
-  const vw = picture.videoWidth;
-  const scale = picture.scale; // display pixels per video pixel
-  const lw = Math.max(1, Math.round(mark.width * vw)) * scale;
-  const at = (p) => [picture.left + p.x * picture.width, picture.top + p.y * picture.height];
-  const points = mark.points.map(at);
-  ctx.save();
-  ctx.strokeStyle = ctx.fillStyle = mark.color;
-  ctx.globalAlpha = alpha;
-  ctx.lineJoin = "round";
-  if (mark.tool === "pen" || mark.tool === "highlight") {
-    const width = mark.tool === "highlight" ? lw * 5 : lw;
-    if (mark.tool === "highlight") ctx.globalAlpha = alpha * HIGHLIGHT_ALPHA;
-    if (points.length === 1) {
-      ctx.beginPath();
-      ctx.arc(points[0][0], points[0][1], width / 2, 0, Math.PI * 2);
-      ctx.fill();
-    } else {
-      ctx.lineWidth = width;
-      ctx.lineCap = mark.tool === "pen" ? "round" : "butt";
-      ctx.beginPath();
-      ctx.moveTo(...points[0]);
-      for (const point of points.slice(1)) ctx.lineTo(...point);
-      ctx.stroke();
-    }
-  } else if (mark.tool === "circle") {
-    const xs = points.map((p) => p[0]);
-    const ys = points.map((p) => p[1]);
-    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    const rx = Math.max(0.5, (x1 - x0) / 2 - lw / 2);
-    const ry = Math.max(0.5, (y1 - y0) / 2 - lw / 2);
-    ctx.lineWidth = lw;
-    ctx.beginPath();
-    ctx.ellipse((x0 + x1) / 2, (y0 + y1) / 2, rx, ry, 0, 0, Math.PI * 2);
-    ctx.stroke();
-  } else if (mark.tool === "arrow") {
-    const [start, end] = [points[0], points[points.length - 1]];
-    const angle = Math.atan2(end[1] - start[1], end[0] - start[0]);
-    const head = Math.max(14, (lw / scale) * 4) * scale;
-    ctx.lineWidth = lw;
-    ctx.lineCap = "butt";
-    ctx.beginPath();
-    ctx.moveTo(...start);
-    ctx.lineTo(end[0] - head * 0.8 * Math.cos(angle), end[1] - head * 0.8 * Math.sin(angle));
-    ctx.stroke();
-    ctx.beginPath();
-    ctx.moveTo(...end);
-    ctx.lineTo(end[0] - head * Math.cos(angle - 0.45), end[1] - head * Math.sin(angle - 0.45));
-    ctx.lineTo(end[0] - head * Math.cos(angle + 0.45), end[1] - head * Math.sin(angle + 0.45));
-    ctx.closePath();
-    ctx.fill();
-  }
-  ctx.restore();
-}
-
-/** Our own laser position: a ring (the device's filled dot follows in the video). */
-function drawPointer(ctx, laser, picture, color) {
-  const x = picture.left + laser.x * picture.width;
-  const y = picture.top + laser.y * picture.height;
-  ctx.save();
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 2;
-  ctx.globalAlpha = 0.9;
-  ctx.beginPath();
-  ctx.arc(x, y, 9, 0, Math.PI * 2);
-  ctx.stroke();
-  ctx.restore();
-}
-
-function hexToRgb(hex) {
-  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-}
-
-function distance(a, b) {
-  return Math.max(Math.abs(a[0] - b[0]), Math.abs(a[1] - b[1]), Math.abs(a[2] - b[2]));
 }

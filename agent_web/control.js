@@ -6,6 +6,11 @@
 // only while control.state is "granted". So this module never assumes control: it follows
 // control.state, and the session switches to Control mode only while it says "granted".
 //
+// On a web page (setPage: the replay instead of a video) input aims at elements, by the rrweb node
+// id the replay's mirror gives the element under the pointer (docs/protocol.md §11 "On a web
+// page"): a click is `click`, typing into the clicked field is `input` with the field's whole new
+// value, Enter/Tab/Escape are `press`, the wheel scrolls the document (`scroll_to`).
+//
 // Events: `state` {state, reason, previous}.
 
 import { pictureRect, round4, toPicture } from "./geometry.js";
@@ -45,6 +50,9 @@ const FLUSH_MS = 12; // gather keystrokes typed in one burst into one message
 const WHEEL_FLUSH_MS = 50;
 const MAX_EVENTS = 50; // signaling/models.py: ControlInput.events max_length
 const MAX_TEXT = 256; // TextInput.text max_length
+const MAX_VALUE = 2000; // WebValueInput.value max_length
+const WEB_KEYS = new Set(["Enter", "Tab", "Escape"]); // WebKeyInput.key
+const TEXT_TYPES = new Set(["", "text", "email", "search", "tel", "url", "number", "password"]);
 const LINE_PX = 40;
 /** After our socket is back, how long to wait for the server's "resumed" before giving up. */
 const RESUME_WAIT_MS = 1500;
@@ -81,6 +89,7 @@ export class RemoteControl extends EventTarget {
     this._flushTimer = null;
     this._lastErrorAt = 0;
     this._sending = false;
+    this.page = null; // a web page's replay, when the session is one (setPage)
     this.setSession(null); // no session yet: state "none", nothing queued
   }
 
@@ -88,8 +97,15 @@ export class RemoteControl extends EventTarget {
     return this.state === "granted";
   }
 
+  /** A web page's replay (replay.js) to aim at, or null: the video of a device's screen. */
+  setPage(replay) {
+    this.page = replay;
+    this._field = null;
+  }
+
   setSession(sessionId) {
     this.sessionId = sessionId;
+    this._field = null; // on a web page: the text field clicked last {node, value}
     this._localSuspend = false;
     this._seq = 0;
     this._queue = [];
@@ -151,6 +167,12 @@ export class RemoteControl extends EventTarget {
 
   pointerDown(event) {
     if (event.button !== 0 || !this.granted) return false;
+    if (this.page) {
+      const hit = this.page.hit(event.clientX, event.clientY);
+      if (!hit) return false;
+      this._press = { clientX: event.clientX, clientY: event.clientY, hit };
+      return true;
+    }
     const point = toPicture(pictureRect(this.video), event.clientX, event.clientY);
     if (!point) return false; // the letterbox is not the customer's screen
     this._press = { clientX: event.clientX, clientY: event.clientY, point };
@@ -162,6 +184,14 @@ export class RemoteControl extends EventTarget {
     this._press = null;
     if (!press || !this.granted) return;
     const moved = Math.hypot(event.clientX - press.clientX, event.clientY - press.clientY);
+    if (press.hit) {
+      if (moved >= DRAG_THRESHOLD_PX) return; // no drags on a page (yet): a press that moved is nothing
+      const { node, x, y, element } = press.hit;
+      this._push({ type: "click", node, x: Math.round(x), y: Math.round(y) });
+      this._field = textField(element) ? { node, value: fieldValue(element) } : null;
+      this._ripple(press.clientX, press.clientY);
+      return;
+    }
     if (moved < DRAG_THRESHOLD_PX) {
       this._push({ type: "tap", x: round4(press.point.x), y: round4(press.point.y) });
       this._ripple(press.clientX, press.clientY);
@@ -185,6 +215,7 @@ export class RemoteControl extends EventTarget {
 
   wheel(event) {
     if (!this.granted) return;
+    if (this.page) return this._pageWheel(event);
     const rect = pictureRect(this.video);
     const point = toPicture(rect, event.clientX, event.clientY);
     if (!point) return;
@@ -202,6 +233,7 @@ export class RemoteControl extends EventTarget {
   keyDown(event) {
     if (!this.granted || event.isComposing || event.keyCode === 229) return false;
     const shortcut = (event.ctrlKey || event.metaKey) && !event.getModifierState?.("AltGraph");
+    if (this.page) return this._pageKey(event, shortcut);
     if (NAMED_KEYS.has(event.key) && !shortcut && !event.altKey) {
       this._push({ type: "key", key: event.key });
       return true;
@@ -219,12 +251,60 @@ export class RemoteControl extends EventTarget {
     const text = event.clipboardData?.getData("text/plain") ?? "";
     if (!text) return;
     event.preventDefault();
-    this._pushText(text.slice(0, MAX_TEXT * 8));
+    if (this.page) this._type(text);
+    else this._pushText(text.slice(0, MAX_TEXT * 8));
   }
 
   /** Text from an input method (e.g. accented or CJK characters), once composed. */
   compositionEnd(event) {
-    if (this.granted && event.data) this._pushText(event.data);
+    if (this.granted && event.data) {
+      if (this.page) this._type(event.data);
+      else this._pushText(event.data);
+    }
+  }
+
+  // --- on a web page --------------------------------------------------------------------------
+
+  /** Keys into the field clicked last: its value as `input`, Enter/Tab/Escape as `press`. */
+  _pageKey(event, shortcut) {
+    const field = this._field;
+    if (shortcut || event.altKey) return false;
+    if (WEB_KEYS.has(event.key)) {
+      if (field) this._push({ type: "press", node: field.node, key: event.key });
+      if (event.key !== "Enter") this._field = null; // the focus moves on (or away) on the page
+      return true;
+    }
+    if (event.key === "Backspace") {
+      if (field) this._setValue(field, [...field.value].slice(0, -1).join(""));
+      return true;
+    }
+    if ([...event.key].length === 1) {
+      this._type(event.key);
+      return true;
+    }
+    return NAMED_KEYS.has(event.key); // other named keys are not sent to a page, nor used here
+  }
+
+  _type(text) {
+    if (this._field) this._setValue(this._field, (this._field.value + text).slice(0, MAX_VALUE));
+  }
+
+  /** The field's whole value; consecutive values for one field travel as the last one. */
+  _setValue(field, value) {
+    field.value = value;
+    const last = this._queue[this._queue.length - 1];
+    if (last?.type === "input" && last.node === field.node) last.value = value;
+    else this._push({ type: "input", node: field.node, value }, false);
+    this._scheduleFlush();
+  }
+
+  _pageWheel(event) {
+    event.preventDefault();
+    const unit = event.deltaMode === 1 ? LINE_PX : event.deltaMode === 2 ? (this.page.viewport?.height ?? 600) : 1;
+    const wheel = (this._wheel ??= { dx: 0, dy: 0, page: true });
+    wheel.dx += event.deltaX * unit;
+    wheel.dy += event.deltaY * unit;
+    if (!wheel.timer) wheel.timer = setTimeout(() => this._flushWheel(), WHEEL_FLUSH_MS);
   }
 
   // --- internals ------------------------------------------------------------------------------
@@ -277,6 +357,15 @@ export class RemoteControl extends EventTarget {
     const wheel = this._wheel;
     this._wheel = null;
     if (!wheel || !this.granted) return;
+    if (wheel.page) {
+      // Where the customer's page is now (the replay follows it), moved by the wheel.
+      const at = this.page?.scrollPosition();
+      if (!at || (wheel.dx === 0 && wheel.dy === 0)) return;
+      const x = Math.max(0, Math.round(at.x + wheel.dx));
+      const y = Math.max(0, Math.round(at.y + wheel.dy));
+      this._push({ type: "scroll_to", node: 0, x, y });
+      return;
+    }
     const clamp = (v) => Math.max(-1, Math.min(1, v));
     const dx = round4(clamp(wheel.dx / wheel.rect.width));
     const dy = round4(clamp(wheel.dy / wheel.rect.height));
@@ -314,7 +403,7 @@ export class RemoteControl extends EventTarget {
     }
   }
 
-  /** A short ring where a tap or drag landed, so the agent sees what was sent. */
+  /** A short ring where a tap, click or drag landed, so the agent sees what was sent. */
   _ripple(clientX, clientY) {
     const stage = this.stage.getBoundingClientRect();
     const ripple = document.createElement("span");
@@ -325,4 +414,17 @@ export class RemoteControl extends EventTarget {
     ripple.addEventListener("animationend", () => ripple.remove());
     setTimeout(() => ripple.remove(), 1000);
   }
+}
+
+/** A field of the mirrored page the agent can type into. */
+function textField(element) {
+  const tag = element?.tagName;
+  if (tag === "TEXTAREA") return true;
+  return tag === "INPUT" && TEXT_TYPES.has((element.getAttribute("type") || "").toLowerCase());
+}
+
+/** The field's value as the replay shows it; a masked one (stars) is not known, so typing replaces it. */
+function fieldValue(element) {
+  const value = String(element.value ?? "");
+  return /^\*+$/.test(value) ? "" : value;
 }

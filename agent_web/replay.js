@@ -10,7 +10,9 @@
 //
 // The host frame is the customer's viewport size and is scaled with a CSS transform to fit the
 // stage, centred with bars like the video. The page follows the customer's scroll (rrweb applies
-// their scroll events); the agent cannot scroll or click it (pointer events go to the stage).
+// their scroll events); the agent cannot scroll or click it (pointer events go to the stage). In
+// Control mode, `hit()` finds the mirrored element under the agent's pointer and its rrweb node
+// id, which is the id the widget's recorder gave the real element (control.js sends it).
 //
 // rrweb (about 500 kB) is loaded with the first web page, not with the console: most sessions are
 // devices, and a console without it still works for them.
@@ -52,6 +54,50 @@ export class ReplayView extends EventTarget {
   /** The mirrored page's document, or null (for tests and debugging). */
   get document() {
     return this.replayer?.iframe?.contentDocument ?? null;
+  }
+
+  /**
+   * The element of the mirrored page under a point of the console's window, as
+   * `{node, x, y, element}` (`node`: its rrweb id; `x`/`y`: CSS px from its top left corner), or
+   * null off the page.
+   */
+  hit(clientX, clientY) {
+    const { replayer, host, viewport } = this;
+    const frame = replayer?.iframe;
+    const doc = frame?.contentDocument;
+    if (!host || host.hidden || !viewport || !doc) return null;
+    // Undo the host frame's transform (translate and scale): console px → the customer's px.
+    const box = host.getBoundingClientRect();
+    const scale = box.width / viewport.width;
+    if (!(scale > 0)) return null;
+    const offset = frame.getBoundingClientRect(); // rrweb's frame inside the host document
+    const x = (clientX - box.left) / scale - offset.left;
+    const y = (clientY - box.top) / scale - offset.top;
+    if (x < 0 || y < 0 || x >= viewport.width || y >= viewport.height) return null;
+    // The host is inert (never focused or clicked by the agent), and inert content is not hit
+    // tested: lift it for this one synchronous look-up.
+    host.inert = false;
+    let element;
+    try {
+      element = doc.elementFromPoint(x, y);
+    } finally {
+      host.inert = true;
+    }
+    const mirror = replayer.getMirror();
+    for (let node = element; node; node = node.parentElement) {
+      const id = mirror.getId(node);
+      if (id > 0) {
+        const rect = node.getBoundingClientRect();
+        return { node: id, x: Math.max(0, x - rect.left), y: Math.max(0, y - rect.top), element: node };
+      }
+    }
+    return null;
+  }
+
+  /** The mirrored page's scroll position (the customer's, as rrweb last applied it), or null. */
+  scrollPosition() {
+    const scroller = this.document?.scrollingElement;
+    return scroller ? { x: scroller.scrollLeft, y: scroller.scrollTop } : null;
   }
 
   /** Show the replay on the stage (once per session; later calls keep the page as it is). */

@@ -17,7 +17,6 @@
 import { MediaLink } from "./rtc.js";
 
 const RESUME_CHECK_MS = 3000;
-const WEB_CONTROL_LATER = "Remote control of web pages is coming soon; for now, guide the customer by drawing and talking";
 
 export class SessionController extends EventTarget {
   constructor({
@@ -180,9 +179,8 @@ export class SessionController extends EventTarget {
     if (kind) this.view.dataset.kind = kind;
     else delete this.view.dataset.kind;
     this.bar.setKind(kind);
-    const later = kind === "web" ? WEB_CONTROL_LATER : null;
-    this.consent.setUnavailable(later);
-    this.stage.setControlUnavailable(later);
+    // A web page is controlled through its replay (elements by node id), a device by its video.
+    this.control.setPage(kind === "web" ? this.cobrowse.replay : null);
     if (kind === "web" && this.cobrowse.replay.firstPaintAt === null) {
       this.screen.showWait("Connecting to the customer's page…");
     }

@@ -58,7 +58,7 @@ export class Stage {
       this.toasts.show(
         this.control.state === "requested"
           ? "Waiting for the customer to allow control."
-          : "Request control first; the customer has to allow it on their device.",
+          : "Request control first; the customer has to allow it on their device or page.",
         "info",
         "Control mode",
       );

@@ -5,8 +5,11 @@
 // * the agent came back or reloaded its console (`session.peer` connected): it has no connection;
 // * the connection failed, or stayed disconnected for 2 s.
 //
-// Each new connection's `cobrowse` channel starts a new recording, with a new full snapshot.
+// Each new connection's `cobrowse` channel starts a new recording, with a new full snapshot. The
+// agent's marks (overlay.js) belong to the session, not to one connection: they stay over the page
+// through a re-offer, as they do on a device, and go when the session ends.
 
+import { PageOverlay } from "./overlay.js";
 import { WidgetPeer } from "./peer.js";
 import { currentRecording, startRecording, stopRecording } from "./recorder.js";
 
@@ -20,11 +23,16 @@ export class Cobrowse {
     this.session = null;
     this.peer = null;
     this._timer = null;
+    this.overlay = null; // the agent's marks over the page, made with the first one
   }
 
   /** `session.started` (new or resumed): keep a connection that is still up, else offer. */
   async start(session) {
     const same = this.session?.session_id === session.session_id;
+    if (!same) {
+      this.overlay?.destroy(); // another session's marks
+      this.overlay = null;
+    }
     this.session = session;
     if (same && this.peer?.state === "connected") return;
     await this.offer();
@@ -38,6 +46,11 @@ export class Cobrowse {
         if (this.peer === peer) startRecording(channel);
       },
       onState: (state) => this._state(peer, state),
+      onAnnotation: (message) => {
+        if (this.peer !== peer) return;
+        this.overlay ??= new PageOverlay(document);
+        this.overlay.apply(message);
+      },
     });
     this.peer = peer;
     try {
@@ -64,6 +77,8 @@ export class Cobrowse {
   stop() {
     this.session = null;
     this._stopMedia();
+    this.overlay?.destroy();
+    this.overlay = null;
   }
 
   _current(data) {

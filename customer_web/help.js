@@ -1,6 +1,6 @@
 // The customer's help flow: Help → a visitor identity → the /device socket → help.request → the
 // ticket → the session → its end and a rating (docs/protocol.md §3–§9, as the Python device in
-// device_agent/agent.py does it). It keeps the facts in `state`; present.js turns them into what
+// device_agent/agent.py does it), with remote control under the customer's consent (control.js). It keeps the facts in `state`; present.js turns them into what
 // the panel shows, and cobrowse.js carries the page once an agent has accepted.
 //
 // A reload or same-origin navigation during a ticket or session loses this page's JavaScript,
@@ -9,6 +9,7 @@
 // `session.started` (§4.2), on which the page is offered and recorded afresh.
 
 import { Cobrowse } from "./cobrowse.js";
+import { PageControl } from "./control.js";
 import { present } from "./present.js";
 import { DeviceSocket } from "./signaling.js";
 import { createVisitor, VisitorError } from "./visitor.js";
@@ -28,6 +29,7 @@ export class HelpFlow {
     this._render = render;
     this.socket = null;
     this.cobrowse = null;
+    this.control = null;
     this.state = { phase: "idle", open: false };
     this._resumeTimer = null;
     this._fresh = false; // the credentials in use were created by this Help press
@@ -66,6 +68,12 @@ export class HelpFlow {
         return this._rate(value);
       case "close":
         return this._close();
+      case "allow":
+        return this.control?.allow();
+      case "deny":
+        return this.control?.deny();
+      case "stopControl":
+        return this.control?.stop();
     }
   }
 
@@ -88,7 +96,21 @@ export class HelpFlow {
   }
 
   render(options) {
-    this._render(present(this.state, this.t), options);
+    this._render({ ...present(this.state, this.t), control: this._controlModel() }, options);
+  }
+
+  /** The consent dialog or the Stop control bar, or null while control is not asked or on. */
+  _controlModel() {
+    const view = this.control?.view;
+    if (!view || view.state === "none") return null;
+    const agent = view.agent || this.state.session?.agent?.name || this.t("title");
+    const organisation = view.organisation;
+    return {
+      state: view.state,
+      title: organisation ? this.t("consentTitle", { agent, organisation }) : this.t("consentTitleNoOrg", { agent }),
+      body: this.t("consentBody", { agent }),
+      bar: view.state === "suspended" ? this.t("controlPaused") : this.t("controlActive", { agent }),
+    };
   }
 
   // --- customer actions ----------------------------------------------------------------------
@@ -169,10 +191,17 @@ export class HelpFlow {
     const socket = new DeviceSocket(this.config.server, credentials);
     this.socket = socket;
     this.cobrowse = new Cobrowse(socket, (state) => this._mediaState(state));
+    this.control = new PageControl({
+      socket,
+      sessionId: () => this.state.session?.session_id ?? null,
+      onChange: () => this.render(),
+      onAsk: () => this.set({ open: true, confirming: false }, { takeFocus: true }),
+    });
     let requested = false;
     socket.addEventListener("status", (event) => {
       if (socket !== this.socket) return;
       const { state } = event.detail;
+      this.control.status(state); // the enforcement point suspends on its own, at once
       this.set({ reconnecting: state === "reconnecting" });
       if (state !== "connected") return;
       if (resume) {
@@ -188,6 +217,7 @@ export class HelpFlow {
     socket.addEventListener("refused", (event) => this._refused(socket, event.detail, resume));
     socket.addEventListener("replaced", () => {
       if (socket !== this.socket) return;
+      this.control.reset();
       this.cobrowse.stop();
       this.set({ phase: "elsewhere" });
     });
@@ -198,6 +228,9 @@ export class HelpFlow {
       "session.peer": (data) => this._peer(data),
       "rtc.answer": (data) => this.cobrowse.answer(data),
       "rtc.ice": (data) => this.cobrowse.ice(data),
+      "control.request": (data) => this.control.request(data),
+      "control.state": (data) => this.control.state(data),
+      "control.input": (data) => this.control.input(data),
     };
     for (const [event, handler] of Object.entries(handlers)) {
       socket.on(event, (data) => (socket === this.socket ? handler(data) : undefined));
@@ -207,6 +240,9 @@ export class HelpFlow {
 
   _disconnect() {
     clearTimeout(this._resumeTimer);
+    const control = this.control;
+    this.control = null;
+    control?.reset();
     this.cobrowse?.stop();
     this.socket?.close();
     this.socket = null;
@@ -260,6 +296,8 @@ export class HelpFlow {
   async _started(session) {
     clearTimeout(this._resumeTimer);
     const media = this.cobrowse.peer?.state === "connected" && this.state.session?.session_id === session.session_id;
+    // A new session starts without consent; a resumed one waits for control.state (§10.6).
+    if (this.state.session?.session_id !== session.session_id) this.control.reset();
     this.set({ phase: media ? "active" : "connecting", session, ticket: null, lastSessionId: session.session_id });
     this.store.update({ active: true });
     await this.cobrowse.start(session);
@@ -269,6 +307,7 @@ export class HelpFlow {
     clearTimeout(this._resumeTimer);
     const ours = [this.state.session?.session_id, this.state.lastSessionId];
     const hadSession = ours.includes(data.session_id);
+    this.control?.reset();
     this.cobrowse?.stop();
     this.store.update({ active: false });
     this.set({

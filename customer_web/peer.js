@@ -2,18 +2,21 @@
 // the page instead of a screen): the widget offers, and its offer carries only data channels,
 //
 // * `cobrowse` (ordered, reliable): the page, recorded with rrweb (docs/cobrowse.md §2.1);
-// * `annotations`: the agent's marks (drawn on the page in a later version; opened now so the
-//   console finds the channel it knows from devices).
+// * `annotations`: the agent's marks, validated as signaling/annotations.py does and drawn over
+//   the page by overlay.js (docs/cobrowse.md, "Drawing"); anything invalid is ignored.
 //
 // Both are created before createOffer() so that the offer has an application section for them.
 // Candidates are trickled both ways; the agent's may overtake its answer, so they wait for it.
 
+import { parseAnnotation } from "./overlay.js";
+
 export class WidgetPeer {
   /**
    * `session`: the `session.started` payload; `socket`: a DeviceSocket; `onChannel(channel)`:
-   * the cobrowse channel opened; `onState(state)`: the connection's state changed.
+   * the cobrowse channel opened; `onState(state)`: the connection's state changed;
+   * `onAnnotation(message)`: a valid message from the agent's `annotations` channel.
    */
-  constructor(session, socket, { onChannel, onState }) {
+  constructor(session, socket, { onChannel, onState, onAnnotation = () => {} }) {
     this.sessionId = session.session_id;
     this.socket = socket;
     this.closed = false;
@@ -25,8 +28,10 @@ export class WidgetPeer {
     });
     this.cobrowse = this.pc.createDataChannel("cobrowse", { ordered: true });
     this.annotations = this.pc.createDataChannel("annotations");
-    // Marks come later (remote control and drawing are a later step): read and ignored for now.
-    this.annotations.addEventListener("message", () => {});
+    this.annotations.addEventListener("message", (event) => {
+      const message = parseAnnotation(event.data);
+      if (message && !this.closed) onAnnotation(message);
+    });
     this.cobrowse.addEventListener("open", () => {
       if (!this.closed) onChannel(this.cobrowse);
     });

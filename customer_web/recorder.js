@@ -11,6 +11,7 @@ import { record } from "rrweb";
 
 import { FrameSender } from "./framing.js";
 import { privacyOptions } from "./masking.js";
+import { OVERLAY_TAG } from "./overlay.js";
 
 const URL_CHECK_MS = 1000;
 
@@ -52,9 +53,13 @@ class Recording {
     this.last = pageState();
     this._cleanups = [];
     this.sender.sendMessage({ type: "hello", v: 1, ...this.last });
+    const privacy = privacyOptions();
     this._stopRecord = record({
       emit: (event) => this.sender.sendEvent(event),
-      ...privacyOptions(),
+      ...privacy,
+      // The agent's marks (overlay.js) are the widget's own, like its panel: a blocked, empty 0×0
+      // box, whose shadow root rrweb never looks into; the console draws its own copy.
+      blockSelector: `${privacy.blockSelector}, ${OVERLAY_TAG}`,
       // Fewer, coarser events for what the agent only needs roughly: the pointer, scrolling.
       // Input is not sampled: rrweb's "last" waits for `change` (the field losing focus), and
       // the agent should see the customer type.

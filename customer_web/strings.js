@@ -39,6 +39,15 @@ const en = {
   refused: "Support refused the connection. Please try again later.",
   elsewhere: "Your help session continues in another tab of this site.",
   failed: "Something went wrong: {message}",
+  consentTitle: "{agent} from {organisation} wants to control this page",
+  consentTitleNoOrg: "{agent} wants to control this page",
+  consentBody:
+    "{agent} will be able to click, type and scroll on this page. Passwords and payment details stay out of reach. You can stop this at any time.",
+  allow: "Allow",
+  deny: "Deny",
+  controlActive: "{agent} is controlling this page",
+  controlPaused: "Control is paused while the connection recovers",
+  stopControl: "Stop control",
 };
 
 const de = {
@@ -76,6 +85,15 @@ const de = {
   refused: "Der Support hat die Verbindung abgelehnt. Bitte versuchen Sie es später erneut.",
   elsewhere: "Ihre Hilfesitzung läuft in einem anderen Tab dieser Website weiter.",
   failed: "Etwas ist schiefgegangen: {message}",
+  consentTitle: "{agent} von {organisation} möchte diese Seite steuern",
+  consentTitleNoOrg: "{agent} möchte diese Seite steuern",
+  consentBody:
+    "{agent} kann dann auf dieser Seite klicken, schreiben und scrollen. Passwörter und Zahlungsdaten bleiben außer Reichweite. Sie können das jederzeit beenden.",
+  allow: "Erlauben",
+  deny: "Ablehnen",
+  controlActive: "{agent} steuert diese Seite",
+  controlPaused: "Die Steuerung ist pausiert, bis die Verbindung wieder steht",
+  stopControl: "Steuerung beenden",
 };
 
 const TABLES = { en, de };

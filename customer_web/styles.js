@@ -115,6 +115,42 @@ button:focus-visible {
 .danger:hover { background: #991b1b; }
 .secondary { background: #fff; color: #1b1f24; border-color: #8c959f; }
 .secondary:hover { background: #f3f4f6; }
+.consent {
+  margin: 12px 0 4px;
+  padding: 12px;
+  border-radius: 10px;
+  background: #fff7e6;
+  border: 2px solid #b45309;
+}
+.consent-title { margin: 0 0 6px; font-size: 17px; font-weight: 700; }
+.consent-body { margin: 0; color: #424a53; }
+.consent-actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 12px; }
+.consent-actions button { flex: 1 1 auto; }
+/* Their own classes, not .actions/.primary/.secondary: the dialog's buttons are no flow actions. */
+.allow { background: #1d4ed8; color: #fff; font-weight: 600; }
+.allow:hover { background: #1e40af; }
+.deny { background: #fff; color: #1b1f24; border-color: #8c959f; }
+.deny:hover { background: #f3f4f6; }
+.controlbar {
+  position: fixed;
+  top: 12px;
+  left: 50%;
+  transform: translateX(-50%);
+  z-index: 2147483647;
+  display: flex;
+  align-items: center;
+  gap: 12px;
+  max-width: calc(100vw - 24px);
+  padding: 8px 8px 8px 16px;
+  border-radius: 14px;
+  background: #7c2d12;
+  color: #fff;
+  font-weight: 600;
+  box-shadow: 0 6px 20px rgba(15, 23, 42, 0.35);
+}
+.controlbar[data-state="suspended"] { background: #57606a; }
+.stop { background: #fff; color: #991b1b; font-weight: 600; flex: none; }
+.stop:hover { background: #fee2e2; }
 @media (max-width: 480px) {
   .help { right: 12px; bottom: 12px; }
   .panel { right: 12px; bottom: 76px; width: calc(100vw - 24px); }

@@ -3,6 +3,10 @@
 // Built once from elements (no innerHTML anywhere), then `render(model)` shows a model: every text
 // goes in through textContent, so an agent's or site's name can never become markup. Buttons are
 // kept across renders so that keyboard focus stays where the customer left it.
+//
+// Remote control (control.js) adds two parts: the consent dialog in the panel (who asks, Allow,
+// Deny) and, while control is on, a bar at the top of the window with Stop control, outside the
+// panel so that it stays visible when the panel is minimized.
 
 import { WIDGET_TAG } from "./masking.js";
 import { adoptStyles, isolateHost } from "./styles.js";
@@ -55,6 +59,25 @@ export function createView(t, locale, onAction) {
     buttons[id] = el("button", { type: "button", class: kind }, t(label));
     buttons[id].addEventListener("click", () => onAction(id));
   }
+  const consentTitle = el("h3", { class: "consent-title", id: "consent-title" });
+  const consentBody = el("p", { class: "consent-body", id: "consent-body" });
+  const allow = el("button", { type: "button", class: "allow", "data-control": "allow" }, t("allow"));
+  const deny = el("button", { type: "button", class: "deny", "data-control": "deny" }, t("deny"));
+  allow.addEventListener("click", () => onAction("allow"));
+  deny.addEventListener("click", () => onAction("deny"));
+  const consent = el(
+    "div",
+    { class: "consent", role: "group", "aria-labelledby": "consent-title", "aria-describedby": "consent-body" },
+    consentTitle,
+    consentBody,
+    el("div", { class: "consent-actions" }, allow, deny),
+  );
+  consent.hidden = true;
+  const barText = el("span", { class: "controlbar-text" });
+  const stop = el("button", { type: "button", class: "stop", "data-control": "stop" }, t("stopControl"));
+  stop.addEventListener("click", () => onAction("stopControl"));
+  const bar = el("div", { class: "controlbar", role: "status", "aria-live": "polite" }, barText, stop);
+  bar.hidden = true;
   const panel = el(
     "section",
     {
@@ -66,13 +89,14 @@ export function createView(t, locale, onAction) {
       tabindex: "-1",
     },
     el("div", { class: "head" }, title, minimize),
+    consent,
     status,
     detail,
     rating,
     actions,
   );
   panel.hidden = true;
-  const root = el("div", { class: "root", lang: locale }, panel, help);
+  const root = el("div", { class: "root", lang: locale }, bar, panel, help);
   shadow.append(root);
 
   help.addEventListener("click", () => onAction("help"));
@@ -97,14 +121,26 @@ export function createView(t, locale, onAction) {
     panel.hidden = !model.open;
     status.textContent = model.status ?? "";
     detail.textContent = model.detail ?? "";
-    rating.hidden = !model.rating;
-    const wanted = model.actions ?? [];
+    const control = model.control ?? null;
+    const asking = control?.state === "asked";
+    consent.hidden = !asking;
+    host.dataset.control = control?.state ?? "none";
+    if (asking) {
+      consentTitle.textContent = control.title;
+      consentBody.textContent = control.body;
+    }
+    bar.hidden = !(control?.state === "granted" || control?.state === "suspended");
+    bar.dataset.state = control?.state ?? "none";
+    barText.textContent = bar.hidden ? "" : control.bar;
+    rating.hidden = !model.rating || asking;
+    // While the customer is asked, the dialog is all the panel offers.
+    const wanted = asking ? [] : (model.actions ?? []);
     if (wanted.join() !== shownActions) {
       actions.replaceChildren(...wanted.map((id) => buttons[id]));
       shownActions = wanted.join();
     }
     if (!model.open) {
-      if (focusInPanel) help.focus(); // never leave keyboard focus inside a hidden panel
+      if (focusInPanel) (bar.hidden ? help : stop).focus(); // never leave focus in a hidden panel
       return;
     }
     // Opening the panel, or the focused button went away with the state: move focus to what the
@@ -113,7 +149,8 @@ export function createView(t, locale, onAction) {
     const onPanel = shadow.activeElement === panel;
     if ((opening && takeFocus) || onPanel || (focusInPanel && !visible(shadow.activeElement))) {
       // The rating first when it is asked for: it is what the panel is asking.
-      const first = [...(model.rating ? stars.children : []), ...actions.children].find(visible);
+      // The consent dialog before anything else, Deny first: a stray Enter must not grant control.
+      const first = [deny, allow, ...(model.rating ? stars.children : []), ...actions.children].find(visible);
       (first ?? panel).focus();
     }
   }

@@ -143,14 +143,19 @@ class RemoteControl:
             await self._drop(payload, "no_consent")
             return
         width, height = self.source.size
-        applied = 0
+        applied = skipped = 0
         for event in payload.events:
             if not self.consent.allows(payload.session_id):  # Stop control mid-batch
-                await self._drop(payload, "revoked", count=len(payload.events) - applied)
+                await self._drop(payload, "revoked", count=len(payload.events) - applied - skipped)
                 return
+            if not isinstance(event, SCREEN_INPUT):
+                skipped += 1  # a web page's element events (§11): nothing to aim at on a screen
+                continue
             await asyncio.to_thread(self.source.inject, to_pixels(event, width, height), "agent")
             applied += 1
         self.inputs_applied += applied
+        if skipped:
+            await self._drop(payload, "unsupported", count=skipped)
 
     async def _drop(self, payload: m.ControlInput, reason: str, count: int | None = None) -> None:
         dropped = count if count is not None else len(payload.events)
@@ -187,6 +192,10 @@ class RemoteControl:
     async def _revoke(self, session_id: str) -> None:
         with contextlib.suppress(ProtocolError):
             await self.client.call(Event.CONTROL_REVOKE, m.SessionRef(session_id=session_id))
+
+
+SCREEN_INPUT = (m.TapInput, m.DragInput, m.ScrollInput, m.KeyInput, m.TextInput)
+"""The input events a screen takes; the others target a web page's elements."""
 
 
 def to_pixels(

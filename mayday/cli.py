@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--preview-port", type=int, default=None, help="the customer's tablet (default: port + 1)"
     )
+    demo.add_argument(
+        "--shop-port", type=int, default=None, help="the customer's web shop (default: port + 2)"
+    )
     demo.add_argument("--data-dir", default=".mayday", help="where the demo keeps its SQLite file")
     demo.add_argument("--locale", default="en", help="the tablet's language, en or de (default en)")
 
@@ -272,8 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_logging(level="warning")
         preview_port = args.preview_port if args.preview_port is not None else args.port + 1
+        shop_port = args.shop_port if args.shop_port is not None else args.port + 2
         return asyncio.run(
-            run_demo(args.host, args.port, preview_port, Path(args.data_dir), args.locale)
+            run_demo(
+                args.host, args.port, preview_port, shop_port, Path(args.data_dir), args.locale
+            )
         )
     if args.command == "sim":
         from sim.cli import run as run_sim
