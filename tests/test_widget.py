@@ -157,7 +157,7 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         await mirror.wait_message("page", lambda m: m["title"] == "Kettle shop – delivery")
         await page.set_viewport_size(DESKTOP)
 
-    with step("the agent's marks are received and, for now, ignored"):
+    with step("an annotation message does not disturb the recording"):
         peer.channels["annotations"].send(json.dumps({"type": "laser", "x": 0.5, "y": 0.5}))
 
     with step("masked fields and texts never leave the page"):
@@ -174,7 +174,9 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
             if e["type"] == 3 and e["data"]["source"] == 5 and e["data"]["text"].startswith("*")
         ]
         assert masked, "the masked fields' input events were not sent at all"
-        sent = "\n".join(mirror.frames + mirror.texts)
+        # Every byte the page sent: the cobrowse channel, the signaling socket, request bodies.
+        sent = "\n".join(mirror.frames + mirror.texts + customer.sent)
+        assert any("help.request" in frame for frame in customer.sent), "socket frames captured"
         for value in [*SECRETS.values(), "4111", "hunter2", "Mustermann", *HIDDEN_TEXTS]:
             assert value not in sent, f"{value!r} left the page"
         assert "Loyalty" not in snapshot

@@ -30,7 +30,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
-from playwright.async_api import Browser, Page, ViewportSize
+from playwright.async_api import Browser, Page, Request, ViewportSize, WebSocket
 
 from server.appkeys import ORIGINS, RECORDS
 
@@ -175,6 +175,17 @@ class Customer:
     page: Page
     console: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    """Everything the page sent to the network outside WebRTC: every websocket frame (the
+    signaling socket) and every request body, so a test can prove what never left the page."""
+
+    def _websocket(self, socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: self.sent.append(_text(payload)))
+
+    def _request(self, request: Request) -> None:
+        body = request.post_data_buffer
+        if body:
+            self.sent.append(body.decode("utf-8", "replace"))
 
     async def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -215,6 +226,8 @@ async def customer_factory(browser: Browser) -> AsyncIterator[Callable[..., Any]
         customer = Customer(page)
         page.on("console", lambda message: customer.console.append(message.text))
         page.on("pageerror", lambda error: customer.errors.append(str(error)))
+        page.on("websocket", customer._websocket)
+        page.on("request", customer._request)
         await page.goto(shop.origin + "/")
         await page.locator("mayday-help .help").wait_for()
         return customer
@@ -223,6 +236,10 @@ async def customer_factory(browser: Browser) -> AsyncIterator[Callable[..., Any]
     for context in contexts:
         with contextlib.suppress(Exception):
             await context.close()
+
+
+def _text(payload: str | bytes) -> str:
+    return payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
 
 
 # --- the agent's side of the cobrowse channel ---------------------------------------------------
