@@ -43,13 +43,15 @@ export class CobrowseView extends EventTarget {
     this.page = null; // {url, title, viewport} as the widget last said
     this.reader = null; // the current channel's ChannelReader
     this.stats = emptyStats();
+    this.screenShared = false; // the customer shares their screen instead: the stage shows that
     replay.addEventListener("firstpaint", ({ detail }) => {
       this.stats.firstPaintAt = detail.at;
-      this.screen.hideWait();
+      if (!this.screenShared) this.screen.hideWait();
       this.dispatchEvent(new CustomEvent("firstpaint", { detail }));
     });
     replay.addEventListener("resize", ({ detail }) => this._showViewport(detail));
     replay.addEventListener("error", ({ detail }) => {
+      if (this.screenShared) return;
       this.screen.showWait(`The customer's page cannot be shown here: ${detail.error?.message ?? detail.error}`);
     });
   }
@@ -76,7 +78,7 @@ export class CobrowseView extends EventTarget {
     this.reader = new ChannelReader(channel, this, { resumed });
     this.bar.hidden = false;
     this.replay.start();
-    if (this.replay.firstPaintAt === null) this.screen.showWait("Loading the customer's page…");
+    if (this.replay.firstPaintAt === null && !this.screenShared) this.screen.showWait("Loading the customer's page…");
   }
 
   stop() {

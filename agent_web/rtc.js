@@ -8,7 +8,11 @@
 // replaced): each one is answered on a fresh RTCPeerConnection and the old one is closed, which is
 // simpler and more robust than trying to apply a new offer to a connection in an unknown state.
 //
-// Events: `screen` {track}, `channel` {channel} (annotations), `cobrowse` {channel}, `state` {state}.
+// A widget's offer carries a video section only while the customer shares their screen instead
+// of the page (docs/cobrowse.md §5.1): `offer` says, for every offer answered, whether it has one.
+//
+// Events: `screen` {track}, `channel` {channel} (annotations), `cobrowse` {channel}, `state` {state},
+// `offer` {video}.
 
 import { COBROWSE_CHANNEL } from "./cobrowse.js";
 
@@ -109,6 +113,7 @@ export class MediaLink extends EventTarget {
     await pc.setRemoteDescription({ type: "offer", sdp });
     if (!current()) return;
     this._remoteSet = true;
+    this.dispatchEvent(new CustomEvent("offer", { detail: { video: /^m=video /m.test(sdp) } }));
     this._bindLocalSlots(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     if (!current()) return;

@@ -1,6 +1,9 @@
 // The customer's live screen on the stage: the <video> showing the track rtc.js receives, and the
 // "Connecting…" overlay until its first frame is there.
 //
+// A web customer's page is a replay instead (cobrowse.js), unless they share their whole screen
+// instead: then the <video> shows it as it would a device's, with a label saying whose screen it is.
+//
 // Events: `firstframe` once per session, when the picture first shows.
 
 import { parts } from "./dom.js";
@@ -15,6 +18,16 @@ export class ScreenView extends EventTarget {
     Object.assign(this, { video, annotator });
     Object.assign(this, parts(root, { wait: ".stage-wait", waitText: ".stage-wait-text" }));
     this._firstFrame = false;
+    this.label = document.createElement("div");
+    this.label.className = "screen-label";
+    this.label.hidden = true;
+    root.append(this.label);
+  }
+
+  /** A label over the picture (e.g. "Customer's screen"), or none with null. */
+  setLabel(text) {
+    this.label.textContent = text ?? "";
+    this.label.hidden = !text;
   }
 
   /** A session started: wait for its picture. */
@@ -25,6 +38,7 @@ export class ScreenView extends EventTarget {
 
   stop() {
     this.video.srcObject = null;
+    this.setLabel(null);
   }
 
   showWait(text) {

@@ -12,11 +12,20 @@
 // page (co-browsing). session.started says so when the server knows (device.kind, "web" only when
 // it is one); a `cobrowse` data channel says so in any case.
 //
+// A web customer can share their whole screen instead of the page (docs/cobrowse.md §5.1): the
+// widget offers again with a video section, and while it has one the stage shows that video,
+// labelled, instead of the replay, with remote control and drawing off; an offer without one is
+// the page again.
+//
 // Events: `started` (the session.started payload), `ended` ({...session.ended, session, duration}).
 
 import { MediaLink } from "./rtc.js";
 
 const RESUME_CHECK_MS = 3000;
+const SCREEN_LABEL = "Customer's screen";
+const SCREEN_NO_CONTROL =
+  "The customer is sharing their screen instead of the page: remote control works on the page only";
+const SCREEN_NO_DRAWING = "Drawing is off while the customer shares their screen instead of the page.";
 
 export class SessionController extends EventTarget {
   constructor({
@@ -32,6 +41,7 @@ export class SessionController extends EventTarget {
     this.kind = null; // "device" | "web" while in a session
     this.link = null;
     this.startedAt = null; // server time
+    this.screenShared = false; // a web customer shares their whole screen instead of the page
     this._resumeCheck = null;
 
     this._bindServerEvents();
@@ -157,7 +167,13 @@ export class SessionController extends EventTarget {
       media: this.media,
       onError: (what, error) => this.toasts.error(what, error),
     });
-    link.addEventListener("screen", ({ detail }) => this.screen.show(detail.track, (track) => this._receives(track)));
+    link.addEventListener("screen", ({ detail }) => {
+      if (this.kind === "web") this._setScreenShared(true);
+      this.screen.show(detail.track, (track) => this._receives(track));
+    });
+    link.addEventListener("offer", ({ detail }) => {
+      if (this.kind === "web" && !detail.video) this._setScreenShared(false);
+    });
     link.addEventListener("channel", ({ detail }) => this._attachChannel(detail.channel));
     link.addEventListener("cobrowse", ({ detail }) => {
       this._setKind("web");
@@ -184,6 +200,27 @@ export class SessionController extends EventTarget {
     if (kind === "web" && this.cobrowse.replay.firstPaintAt === null) {
       this.screen.showWait("Connecting to the customer's page…");
     }
+  }
+
+  /** A web customer's whole screen (true) or their page's replay (false) on the stage. */
+  _setScreenShared(on) {
+    if (on === this.screenShared) return;
+    this.screenShared = on;
+    this.cobrowse.screenShared = on;
+    if (on) this.view.dataset.screen = "shared";
+    else delete this.view.dataset.screen;
+    this.consent.setUnavailable(on ? SCREEN_NO_CONTROL : null);
+    this.stage.setControlUnavailable(on ? SCREEN_NO_CONTROL : null);
+    this.stage.setDrawingUnavailable(on ? SCREEN_NO_DRAWING : null);
+    if (on) {
+      this.screen.setLabel(SCREEN_LABEL);
+      this.screen.showWait("Connecting to the customer's screen…");
+      return;
+    }
+    this.screen.stop();
+    if (!this.session) return;
+    if (this.cobrowse.replay.firstPaintAt === null) this.screen.showWait("Loading the customer's page…");
+    else this.screen.hideWait();
   }
 
   /** The data channel carries our drawings out and the device's status in. */
@@ -242,6 +279,7 @@ export class SessionController extends EventTarget {
     this.timelinePoller.stop();
     this.screen.stop();
     this.cobrowse.stop();
+    this._setScreenShared(false);
     this._setKind(null);
     this.notes.lock();
     this.chat.setEnabled(false);

@@ -18,6 +18,7 @@ export class Stage {
     this.active = false;
     this.mode = "annotate";
     this.controlUnavailable = null; // why Control mode is not offered in this session at all
+    this.drawingUnavailable = null; // why drawing is off for now (a web customer's shared screen)
     this.modeButtons = [...view.querySelectorAll("[data-mode]")];
     this._controlTitle = $('[data-mode="control"]', view).title;
     for (const button of this.modeButtons) {
@@ -74,6 +75,13 @@ export class Stage {
     if (reason) this.forceMode("annotate");
   }
 
+  /** `reason` (text) while the agent cannot draw on what the stage shows, else null. */
+  setDrawingUnavailable(reason) {
+    this.drawingUnavailable = reason;
+    this.annotator.finishDrawing();
+    this.root.classList.toggle("no-drawing", Boolean(reason));
+  }
+
   toggleMode() {
     this.setMode(this.mode === "control" ? "annotate" : "control");
   }
@@ -103,6 +111,10 @@ export class Stage {
     stage.addEventListener("pointerdown", (event) => {
       if (!this.active) return;
       stage.focus({ preventScroll: true });
+      if (this.mode === "annotate" && this.drawingUnavailable) {
+        this.toasts.show(this.drawingUnavailable, "info", "Annotate", { key: "drawing" });
+        return;
+      }
       const handled = this.mode === "control" ? this.control.pointerDown(event) : this.annotator.pointerDown(event);
       if (handled) {
         stage.setPointerCapture(event.pointerId);
@@ -110,7 +122,7 @@ export class Stage {
       }
     });
     stage.addEventListener("pointermove", (event) => {
-      if (this.mode === "annotate") this.annotator.pointerMove(event);
+      if (this.mode === "annotate" && !this.drawingUnavailable) this.annotator.pointerMove(event);
     });
     stage.addEventListener("pointerup", (event) => {
       if (this.mode === "control") this.control.pointerUp(event);

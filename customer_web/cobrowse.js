@@ -8,6 +8,12 @@
 // Each new connection's `cobrowse` channel starts a new recording, with a new full snapshot. The
 // agent's marks (overlay.js) belong to the session, not to one connection: they stay over the page
 // through a re-offer, as they do on a device, and go when the session ends.
+//
+// "Share my screen instead" (docs/cobrowse.md §5.1): the customer's captured screen goes out as
+// the connection's video, on a fresh connection offered with it (the console answers every offer
+// on a fresh connection, as it does for a device's restart). Stopping it, from the panel or from
+// the browser's own "Stop sharing", offers once more without it: back to the page alone. The
+// page's recording goes on meanwhile, so the console has the page again the moment it ends.
 
 import { PageOverlay } from "./overlay.js";
 import { WidgetPeer } from "./peer.js";
@@ -16,10 +22,15 @@ import { currentRecording, startRecording, stopRecording } from "./recorder.js";
 const RECONNECT_OFFER_DELAY_MS = 2000;
 
 export class Cobrowse {
-  /** `socket`: the DeviceSocket; `onState(state)`: the current connection's state changed. */
-  constructor(socket, onState) {
+  /**
+   * `socket`: the DeviceSocket; `onState(state)`: the current connection's state changed;
+   * `onScreen(sharing)`: the customer's screen started or stopped going out.
+   */
+  constructor(socket, onState, onScreen = () => {}) {
     this.socket = socket;
     this.onState = onState;
+    this.onScreen = onScreen;
+    this.screen = null; // the captured screen's video track while it is shared
     this.session = null;
     this.peer = null;
     this._timer = null;
@@ -42,6 +53,7 @@ export class Cobrowse {
     if (!this.session) return;
     this._stopMedia();
     const peer = new WidgetPeer(this.session, this.socket, {
+      screen: this.screen,
       onChannel: (channel) => {
         if (this.peer === peer) startRecording(channel);
       },
@@ -69,6 +81,33 @@ export class Cobrowse {
     if (this._current(data)) await this.peer.addCandidate(data.candidate ?? null);
   }
 
+  get sharingScreen() {
+    return this.screen !== null;
+  }
+
+  /** Send `track` (from getDisplayMedia) instead of the page: offered on a fresh connection. */
+  async shareScreen(track) {
+    if (!this.session) {
+      track.stop();
+      return;
+    }
+    this._dropScreen();
+    this.screen = track;
+    if ("contentHint" in track) track.contentHint = "detail";
+    // The browser's own "Stop sharing" (or the screen went away): as if the customer stopped.
+    track.addEventListener("ended", () => {
+      if (this.screen === track) this.stopScreen();
+    });
+    this.onScreen(true);
+    await this.offer();
+  }
+
+  /** Back to the page alone. */
+  async stopScreen() {
+    if (!this._dropScreen()) return;
+    if (this.session) await this.offer();
+  }
+
   /** The page is being unloaded (pagehide): tell the agent, if it is watching. */
   leaving(reason) {
     currentRecording()?.leaving(reason);
@@ -76,6 +115,7 @@ export class Cobrowse {
 
   stop() {
     this.session = null;
+    this._dropScreen();
     this._stopMedia();
     this.overlay?.destroy();
     this.overlay = null;
@@ -97,6 +137,16 @@ export class Cobrowse {
         if (this.peer === peer && peer.state !== "connected") this.offer();
       }, RECONNECT_OFFER_DELAY_MS);
     }
+  }
+
+  /** Stop capturing; true if a screen was shared. */
+  _dropScreen() {
+    const track = this.screen;
+    if (!track) return false;
+    this.screen = null;
+    track.stop();
+    this.onScreen(false);
+    return true;
   }
 
   _stopMedia() {

@@ -7,6 +7,11 @@
 // element in the snapshot the agent's replay was built from. Input into masked or blocked
 // elements (passwords, card fields, data-mayday-mask, data-mayday-block and everything inside,
 // the widget itself) is refused and reported with `control.dropped`.
+//
+// While the customer shares their whole screen instead of the page (`screenShared`), there is no
+// control at all: the agent sees the screen, not the page its input would aim at. Sharing ends
+// any control on the way in (help.js); input is dropped (reason `screen_shared`), and a request
+// is denied at once without a dialog, so the agent gets a clear answer.
 
 import { record } from "rrweb";
 
@@ -29,6 +34,7 @@ export class PageControl {
     this._revokeWhenBack = false;
     this.applied = 0;
     this.dropped = 0;
+    this.screenShared = false;
   }
 
   /** What the panel shows: {state, agent, organisation}. */
@@ -98,6 +104,10 @@ export class PageControl {
   /** `control.request`: show the dialog naming the agent and organisation the server verified. */
   request(data) {
     if (data.session_id !== this.sessionId()) return;
+    if (this.screenShared) {
+      this._send("control.deny", { session_id: data.session_id, request_id: data.request_id });
+      return;
+    }
     this.consent.ask(data.session_id, data.request_id, String(data.agent?.name ?? ""), String(data.organisation ?? ""));
     this.onChange();
     if (this.consent.state === "asked") this.onAsk();
@@ -118,6 +128,14 @@ export class PageControl {
     this.onChange();
   }
 
+  /** The customer shares their screen (true) or the page again: no control while they share. */
+  setScreenShared(on) {
+    this.screenShared = on;
+    if (!on) return;
+    if (this.consent.state === "asked") this.deny();
+    else if (this.consent.controlVisible) this.stop();
+  }
+
   /** The session ended, or the page is leaving it: consent goes with it. */
   reset() {
     clearTimeout(this._leaseTimer);
@@ -135,6 +153,10 @@ export class PageControl {
     const events = Array.isArray(data.events) ? data.events : [];
     const seq = Number.isInteger(data.seq) ? data.seq : 0;
     if (events.length === 0) return;
+    if (this.screenShared) {
+      this._drop(sessionId, seq, events.length, "screen_shared");
+      return;
+    }
     if (!this.consent.allows(sessionId) || sessionId !== this.sessionId()) {
       this._drop(sessionId, seq, events.length, "no_consent");
       return;

@@ -30,7 +30,7 @@ export class HelpFlow {
     this.socket = null;
     this.cobrowse = null;
     this.control = null;
-    this.state = { phase: "idle", open: false };
+    this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen() };
     this._resumeTimer = null;
     this._fresh = false; // the credentials in use were created by this Help press
   }
@@ -74,6 +74,10 @@ export class HelpFlow {
         return this.control?.deny();
       case "stopControl":
         return this.control?.stop();
+      case "shareScreen":
+        return this._shareScreen();
+      case "stopSharing":
+        return this.cobrowse?.stopScreen();
     }
   }
 
@@ -185,12 +189,41 @@ export class HelpFlow {
     this.set({ phase: "idle", open: false });
   }
 
+  /** "Share my screen instead": the browser asks which screen; a refusal changes nothing. */
+  async _shareScreen() {
+    const cobrowse = this.cobrowse;
+    if (!cobrowse?.session || cobrowse.sharingScreen) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (error) {
+      console.warn("mayday widget: the screen was not shared", error.message);
+      return;
+    }
+    const [track] = stream.getVideoTracks();
+    if (!track) return;
+    if (this.cobrowse !== cobrowse || this.state.phase !== "active") {
+      track.stop(); // the session ended while the browser asked
+      return;
+    }
+    await cobrowse.shareScreen(track);
+  }
+
+  _screenShared(on) {
+    this.control?.setScreenShared(on);
+    this.set({ screenShared: on });
+  }
+
   // --- the socket ----------------------------------------------------------------------------
 
   _connect(credentials, { resume }) {
     const socket = new DeviceSocket(this.config.server, credentials);
     this.socket = socket;
-    this.cobrowse = new Cobrowse(socket, (state) => this._mediaState(state));
+    this.cobrowse = new Cobrowse(
+      socket,
+      (state) => this._mediaState(state),
+      (on) => this._screenShared(on),
+    );
     this.control = new PageControl({
       socket,
       sessionId: () => this.state.session?.session_id ?? null,
@@ -333,4 +366,9 @@ export class HelpFlow {
   _mediaState(state) {
     if (state === "connected" && this.state.phase === "connecting") this.set({ phase: "active" });
   }
+}
+
+/** Whether this browser can capture a screen for a page (not on phones, nor without HTTPS). */
+function canCaptureScreen() {
+  return typeof navigator.mediaDevices?.getDisplayMedia === "function";
 }

@@ -6,6 +6,8 @@
 //   the page by overlay.js (docs/cobrowse.md, "Drawing"); anything invalid is ignored.
 //
 // Both are created before createOffer() so that the offer has an application section for them.
+// While the customer shares their screen instead (cobrowse.js), the offer also carries one video
+// section, send-only, with the captured screen: the console shows it as it shows a device's.
 // Candidates are trickled both ways; the agent's may overtake its answer, so they wait for it.
 
 import { parseAnnotation } from "./overlay.js";
@@ -14,9 +16,10 @@ export class WidgetPeer {
   /**
    * `session`: the `session.started` payload; `socket`: a DeviceSocket; `onChannel(channel)`:
    * the cobrowse channel opened; `onState(state)`: the connection's state changed;
-   * `onAnnotation(message)`: a valid message from the agent's `annotations` channel.
+   * `onAnnotation(message)`: a valid message from the agent's `annotations` channel; `screen`:
+   * the customer's captured screen (a video track) to send, or null.
    */
-  constructor(session, socket, { onChannel, onState, onAnnotation = () => {} }) {
+  constructor(session, socket, { onChannel, onState, onAnnotation = () => {}, screen = null }) {
     this.sessionId = session.session_id;
     this.socket = socket;
     this.closed = false;
@@ -28,6 +31,7 @@ export class WidgetPeer {
     });
     this.cobrowse = this.pc.createDataChannel("cobrowse", { ordered: true });
     this.annotations = this.pc.createDataChannel("annotations");
+    if (screen) this.pc.addTransceiver(screen, { direction: "sendonly" });
     this.annotations.addEventListener("message", (event) => {
       const message = parseAnnotation(event.data);
       if (message && !this.closed) onAnnotation(message);

@@ -49,9 +49,12 @@ export function present(state, t) {
         break;
       }
       model.status = t(state.phase, { agent });
-      model.detail = t("sharing", { agent });
+      model.detail = t(state.screenShared ? "screenShared" : "sharing", { agent });
       if (state.agentAway) model.detail = t("agentAway", { agent });
-      model.actions = ["end"];
+      // The whole screen instead of the page, where the browser can capture one (help.js).
+      if (state.screenShared) model.actions = ["stopSharing", "end"];
+      else if (state.canShareScreen && state.phase === "active") model.actions = ["shareScreen", "end"];
+      else model.actions = ["end"];
       break;
     case "ended":
       model.status = state.endedBy === "agent" ? t("endedByAgent", { agent }) : t("ended");

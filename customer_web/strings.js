@@ -48,6 +48,9 @@ const en = {
   controlActive: "{agent} is controlling this page",
   controlPaused: "Control is paused while the connection recovers",
   stopControl: "Stop control",
+  shareScreen: "Share my screen instead",
+  stopSharing: "Stop sharing",
+  screenShared: "{agent} can see your whole screen. Remote control is off while you share it.",
 };
 
 const de = {
@@ -94,6 +97,9 @@ const de = {
   controlActive: "{agent} steuert diese Seite",
   controlPaused: "Die Steuerung ist pausiert, bis die Verbindung wieder steht",
   stopControl: "Steuerung beenden",
+  shareScreen: "Stattdessen meinen Bildschirm teilen",
+  stopSharing: "Teilen beenden",
+  screenShared: "{agent} sieht Ihren ganzen Bildschirm. Die Fernsteuerung ist aus, solange Sie ihn teilen.",
 };
 
 const TABLES = { en, de };

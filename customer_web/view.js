@@ -14,6 +14,8 @@ import { adoptStyles, isolateHost } from "./styles.js";
 // Action buttons: their label's key and their look. The model lists which to show, in order.
 const ACTIONS = {
   cancel: ["cancel", "secondary"],
+  shareScreen: ["shareScreen", "secondary"],
+  stopSharing: ["stopSharing", "primary"],
   end: ["end", "danger"],
   confirmEnd: ["confirmYes", "danger"],
   keepGoing: ["confirmNo", "secondary"],
