@@ -2,8 +2,8 @@
 
 The widget (customer_web/overlay.js) draws what arrives on the ``annotations`` channel over the
 page, in document coordinates: the real widget on the shop page in Chromium, an aiortc agent
-(tests/widget.py). Then the real console: the pen over the replay sends points normalized to the
-replayed document (the fake widget of tests/test_console_cobrowse.py).
+(tests/browser_flows/widget.py). Then the real console: the pen over the replay sends points
+normalized to the replayed document (the fake widget of tests/browser_flows/test_console_cobrowse.py).
 """
 
 from __future__ import annotations
@@ -17,27 +17,11 @@ from typing import Any
 import pytest
 from aiortc import RTCDataChannel
 
-from .conftest import Desk, DeskFactory
-from .console import ConsoleFactory, console_factory  # noqa: F401
-from .support import Client
+from ..conftest import Desk, DeskFactory
+from ..support import Client
+from .console import ConsoleFactory
 from .test_console_cobrowse import VIEWPORT, WebCustomer, mirror_shows, scroll_to
-
-# Fixtures, found by pytest under their registered names (see tests/test_widget.py).
-from .widget import (  # noqa: F401
-    AgentPeer,
-    Customer,
-    Shop,
-    add_site,
-    agent_peer_factory,
-    chromium_browser,
-    chromium_path,
-    customer_factory,
-    memory_live_store,
-    shop_factory,
-    snapshot_with,
-    step,
-    widget_bundle,
-)
+from .widget import AgentPeer, Customer, Shop, add_site, snapshot_with, step
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -1,6 +1,6 @@
 """The agent console in a session: the customer's picture, drawing on it, control granted and
-taken back, chat, talk and notes, and the end with its timeline (tests/console.py has the page
-helpers)."""
+taken back, chat, talk and notes, and the end with its timeline (tests/browser_flows/console.py
+has the page helpers)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,9 @@ import pytest
 from device_agent.screens.base import Rect
 from signaling import Event
 
-from .conftest import Desk
-
-# chromium_path, chromium_browser, console_factory, memory_live_store and tablet_factory are the
-# fixtures chromium, browser, open_console, live_store and tablets: pytest finds them here by name.
-from .console import (  # noqa: F401
-    LARGE,
-    ConsoleFactory,
-    TabletFactory,
-    chromium_browser,
-    chromium_path,
-    console_factory,
-    in_session,
-    mean_error,
-    memory_live_store,
-    tablet_factory,
-)
-from .support import assert_eventually
+from ..conftest import Desk
+from ..support import assert_eventually
+from .console import LARGE, ConsoleFactory, TabletFactory, in_session, mean_error
 
 
 async def test_the_whole_flow_sign_in_help_annotate_control_and_stop(

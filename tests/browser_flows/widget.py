@@ -8,8 +8,9 @@ widget's offer and reads the ``cobrowse`` channel the way the console does: fram
 rrweb events (docs/cobrowse.md §2.1).
 
 The flows are slow (a browser, WebRTC), so they run once, with the live state in memory, like
-the console's tests (``memory_live_store`` overrides conftest's ``live_store``). Screenshots go
-to test-artifacts/widget/ for people to look at.
+the console's tests: the fixtures (``built_widget``, ``make_shop``, ``open_customer``,
+``agent_peers``, and the ``live_store`` override) are in this directory's conftest.py.
+Screenshots go to test-artifacts/widget/ for people to look at.
 """
 
 from __future__ import annotations
@@ -17,34 +18,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
-import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
-from playwright.async_api import Browser, Page, Request, ViewportSize, WebSocket
+from playwright.async_api import Page, Request, ViewportSize, WebSocket
 
 from server.appkeys import ORIGINS, RECORDS
 
-from .conftest import Desk
-from .console import chromium_browser, chromium_path, memory_live_store
-from .support import Client, assert_eventually
+from ..conftest import Desk
+from ..support import Client, assert_eventually
 
-__all__ = ["chromium_browser", "chromium_path", "memory_live_store"]
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "widget"
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-TIMEOUT_MS = 15_000
 SECRETS = {
     "#card": "4111 1111 1111 1111",
     "#password": "hunter2-Secret",
@@ -52,25 +46,6 @@ SECRETS = {
 }
 UNMASKED = ("#coupon", "SAVE10-COUPON")
 HIDDEN_TEXTS = ("Loyalty number 7731-5521", "Blocked promo 9921")
-
-pytestmark = pytest.mark.timeout(180)
-
-
-# --- the widget, built and served ---------------------------------------------------------------
-
-
-@pytest.fixture(name="built_widget", scope="session")
-def widget_bundle() -> Path:
-    """customer_web/dist/widget.js, rebuilt when a source is newer (as `make` does after npm ci)."""
-    bundle = ROOT / "customer_web" / "dist" / "widget.js"
-    sources = list((ROOT / "customer_web").glob("*.js"))
-    stale = not bundle.is_file() or max(s.stat().st_mtime for s in sources) > bundle.stat().st_mtime
-    if stale:
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to build the widget (customer_web/): install Node.js")
-        subprocess.run([npm, "run", "build", "--silent"], cwd=ROOT, check=True, timeout=120)
-    return bundle
 
 
 # --- the customer's site ------------------------------------------------------------------------
@@ -139,23 +114,8 @@ class Shop:
         return web.Response(text=html, content_type="text/html")
 
 
-async def _shop_css(_request: web.Request) -> web.Response:
+async def shop_css(_request: web.Request) -> web.Response:
     return web.Response(text=SHOP_CSS, content_type="text/css")
-
-
-@pytest.fixture(name="make_shop")
-async def shop_factory(
-    aiohttp_server: Callable[..., Any],
-) -> Callable[..., Any]:
-    async def make(desk: Desk, *, lang: str = "en", host: str = "127.0.0.1") -> Shop:
-        app = web.Application()
-        shop = Shop(server=None, lang=lang, support=desk.url)  # type: ignore[arg-type]
-        app.router.add_get("/", shop.page)
-        app.router.add_get("/shop.css", _shop_css)
-        shop.server = await aiohttp_server(app, host=host)
-        return shop
-
-    return make
 
 
 async def add_site(desk: Desk, shop: Shop) -> None:
@@ -212,30 +172,6 @@ class Customer:
         csp = [line for line in self.console if "Content Security Policy" in line]
         assert csp == [], f"the page's CSP refused something: {csp}"
         assert self.errors == [], f"errors in the page: {self.errors}"
-
-
-@pytest.fixture(name="open_customer")
-async def customer_factory(browser: Browser) -> AsyncIterator[Callable[..., Any]]:
-    contexts = []
-
-    async def open_(shop: Shop, viewport: ViewportSize = DESKTOP) -> Customer:
-        context = await browser.new_context(viewport=viewport)
-        contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        customer = Customer(page)
-        page.on("console", lambda message: customer.console.append(message.text))
-        page.on("pageerror", lambda error: customer.errors.append(str(error)))
-        page.on("websocket", customer._websocket)
-        page.on("request", customer._request)
-        await page.goto(shop.origin + "/")
-        await page.locator("mayday-help .help").wait_for()
-        return customer
-
-    yield open_
-    for context in contexts:
-        with contextlib.suppress(Exception):
-            await context.close()
 
 
 def _text(payload: str | bytes) -> str:
@@ -374,20 +310,6 @@ class AgentPeer:
             await self._feeder
         for pc in self.peers:
             await pc.close()
-
-
-@pytest.fixture(name="agent_peers")
-async def agent_peer_factory() -> AsyncIterator[Callable[[Client], AgentPeer]]:
-    made: list[AgentPeer] = []
-
-    def make(agent: Client) -> AgentPeer:
-        peer = AgentPeer(agent)
-        made.append(peer)
-        return peer
-
-    yield make
-    for peer in made:
-        await peer.close()
 
 
 def snapshot_with(marker: str) -> Callable[[dict[str, Any], str], bool]:

@@ -1,26 +1,14 @@
 """Remote control from the agent console: clicks, keys and the wheel reach the customer's device,
-the letterbox does not, and control survives either side's socket dropping (tests/console.py has
-the page helpers)."""
+the letterbox does not, and control survives either side's socket dropping
+(tests/browser_flows/console.py has the page helpers)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from .conftest import Desk
-
-# chromium_path, chromium_browser, console_factory, memory_live_store and tablet_factory are the
-# fixtures chromium, browser, open_console, live_store and tablets: pytest finds them here by name.
-from .console import (  # noqa: F401
-    ConsoleFactory,
-    TabletFactory,
-    chromium_browser,
-    chromium_path,
-    console_factory,
-    in_session,
-    memory_live_store,
-    tablet_factory,
-)
-from .support import assert_eventually
+from ..conftest import Desk
+from ..support import assert_eventually
+from .console import ConsoleFactory, TabletFactory, in_session
 
 
 async def test_control_keys_wheel_and_letterbox(

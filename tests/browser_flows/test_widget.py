@@ -1,7 +1,8 @@
 """The customer's web widget (customer_web/, served as /widget.js) on a real page in Chromium.
 
-The shop page, the customer and the agent peer come from tests/widget.py. The flows are slow (a
-browser, WebRTC), so they run once, with the live state in memory, like the console's tests.
+The shop page, the customer and the agent peer come from tests/browser_flows/widget.py. The flows
+are slow (a browser, WebRTC), so they run once, with the live state in memory, like the console's
+tests (the fixtures are in tests/browser_flows/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ import pytest
 
 from server.appkeys import RECORDS
 
-from .conftest import Desk, DeskFactory
-from .support import Client, assert_eventually
-
-# The fixtures built_widget, make_shop, open_customer and agent_peers are registered under those
-# names by the functions imported here (the *_factory ones, widget_bundle), as are the browser and
-# the in-memory store the slow flows run on: importing them is how pytest finds them.
-from .widget import (  # noqa: F401
+from ..conftest import Desk, DeskFactory
+from ..support import Client, assert_eventually
+from .widget import (
     BIG_PAGE_JS,
     DESKTOP,
     HIDDEN_TEXTS,
@@ -33,16 +30,9 @@ from .widget import (  # noqa: F401
     Customer,
     Shop,
     add_site,
-    agent_peer_factory,
-    chromium_browser,
-    chromium_path,
-    customer_factory,
-    memory_live_store,
-    shop_factory,
     snapshot_with,
     step,
     strings_in,
-    widget_bundle,
 )
 
 pytestmark = pytest.mark.timeout(180)

@@ -16,24 +16,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Desk
-
-# The fixtures (browser, live store, the widget, the shop, its customer, the console) are
-# registered under their names by the functions imported here: importing them is how pytest
-# finds them.
-from .console import Console, ConsoleFactory, console_factory  # noqa: F401
-from .widget import (  # noqa: F401
-    DESKTOP,
-    Customer,
-    add_site,
-    chromium_browser,
-    chromium_path,
-    customer_factory,
-    memory_live_store,
-    shop_factory,
-    step,
-    widget_bundle,
-)
+from ..conftest import Desk
+from .console import Console, ConsoleFactory
+from .widget import DESKTOP, Customer, add_site, step
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -1,5 +1,5 @@
-"""The agent console (agent_web/) in a real Chromium: the page, the device and the fixtures the
-console tests share (``tests/test_console_*.py``).
+"""The agent console (agent_web/) in a real Chromium: the page, the device and the helpers the
+console tests share (``tests/browser_flows/test_console_*.py``).
 
 The device is a :class:`DeviceAgent` with a :class:`SimulatedTablet` in this process, so what the
 console shows can be compared with what the tablet really shows, and what the agent does in the
@@ -8,86 +8,48 @@ browser (draw, click, type) can be checked on the tablet itself.
 A screenshot of every step goes to test-artifacts/console/ (1366×768, plus the session at
 1920×1080) for people to look at.
 
-This is not a test module, so pytest only sees its fixtures where a test module imports them: each
-``test_console_*`` module imports all five, ``memory_live_store`` included, which overrides
-conftest's ``live_store``: the browser flows are slow, so they run once, with the live state in
-memory, rather than once per live store like the server tests. The fixtures' functions have other
-names than the fixtures (``name=``) so that a test's parameter does not shadow the import.
+The fixtures that open these (``chromium``, ``browser``, ``open_console``, ``tablets``, and the
+``live_store`` that runs the slow flows once, in memory) are in this directory's conftest.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Page, ViewportSize
 
 from device_agent import DeviceAgent
 from device_agent.screens.base import Rect
 from device_agent.screens.tablet import SimulatedTablet
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
-from .conftest import AGENT_PASSWORD, Desk
-from .devices import registered_device
+from ..conftest import AGENT_PASSWORD, Desk
 
 __all__ = [
     "LARGE",
+    "SMALL",
+    "TIMEOUT_MS",
     "XSS",
     "Console",
     "ConsoleFactory",
     "Tablet",
     "TabletFactory",
-    "chromium_browser",
-    "chromium_path",
-    "console_factory",
     "in_session",
     "mean_error",
-    "memory_live_store",
-    "tablet_factory",
 ]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "console"
 SMALL: ViewportSize = {"width": 1366, "height": 768}
 LARGE: ViewportSize = {"width": 1920, "height": 1080}
 TIMEOUT_MS = 15_000
 XSS = "<img src=x onerror=alert(1)>"
 
 Pixels = npt.NDArray[np.int16]
-
-
-@pytest.fixture(name="live_store")
-def memory_live_store() -> str | None:
-    """The console is a client of the server; one live store (in memory) is enough here."""
-    return None
-
-
-@pytest.fixture(name="chromium")
-def chromium_path() -> str:
-    """The system's Chromium: the tests fail (never skip) without it."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(
-            f"Chromium is needed for the console tests but {CHROMIUM} is missing: "
-            "run `apt-get install -y chromium` (Playwright's own browser download cannot work here)"
-        )
-    return CHROMIUM
-
-
-@pytest.fixture(name="browser")
-async def chromium_browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @dataclass
@@ -207,39 +169,6 @@ class Tablet:
 
 ConsoleFactory = Callable[..., Awaitable[Console]]
 TabletFactory = Callable[..., Awaitable[Tablet]]
-
-
-@pytest.fixture(name="open_console")
-async def console_factory(browser: Browser) -> ConsoleFactory:
-    async def open_(desk: Desk, viewport: ViewportSize | None = None) -> Console:
-        context = await browser.new_context(viewport=viewport or SMALL)
-        page = await context.new_page()
-        console = Console(page=page, desk=desk)
-        page.on("dialog", lambda dialog: console.dialogs.append(dialog.message))
-        page.on("pageerror", lambda error: console.errors.append(str(error)))
-        page.set_default_timeout(TIMEOUT_MS)
-        await page.goto(desk.url)
-        await page.wait_for_selector("#signin:not([hidden])")
-        return console
-
-    return open_
-
-
-@pytest.fixture(name="tablets")
-async def tablet_factory() -> AsyncIterator[TabletFactory]:
-    started: list[DeviceAgent] = []
-
-    async def start(desk: Desk, name: str = "kitchen tablet", **options: Any) -> Tablet:
-        tablet = SimulatedTablet()
-        device = await registered_device(desk.http, desk.url, tablet, name=name, **options)
-        started.append(device)
-        await device.start()
-        return Tablet(device, tablet)
-
-    yield start
-    for device in started:
-        with contextlib.suppress(Exception):
-            await device.close()
 
 
 async def in_session(

@@ -1,25 +1,13 @@
 """The agent console before a session: signing in and out, presence, the ring and the queue,
-device names shown as text, the shortcut help and the letterbox geometry (tests/console.py has the
-page helpers)."""
+device names shown as text, the shortcut help and the letterbox geometry
+(tests/browser_flows/console.py has the page helpers)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from .conftest import Desk, DeskFactory
-
-# chromium_path, chromium_browser, console_factory, memory_live_store and tablet_factory are the
-# fixtures chromium, browser, open_console, live_store and tablets: pytest finds them here by name.
-from .console import (  # noqa: F401
-    XSS,
-    ConsoleFactory,
-    TabletFactory,
-    chromium_browser,
-    chromium_path,
-    console_factory,
-    memory_live_store,
-    tablet_factory,
-)
+from ..conftest import Desk, DeskFactory
+from .console import XSS, ConsoleFactory, TabletFactory
 
 
 async def test_device_names_are_text_and_a_declined_ring_stays_queued(

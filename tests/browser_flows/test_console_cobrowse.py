@@ -1,6 +1,6 @@
 """Co-browsing in the agent console: a web page's widget, faked here in Python, sends the page as
 rrweb events over the ``cobrowse`` data channel (docs/cobrowse.md §2.1) and the console rebuilds it
-in a sandboxed replay instead of a video (tests/console.py has the page helpers).
+in a sandboxed replay instead of a video (tests/browser_flows/console.py has the page helpers).
 
 The fake customer is a device registered like the others, with an aiortc peer connection that
 opens ``cobrowse`` and ``annotations`` in its offer, as the widget does, and sends hand-made but
@@ -19,20 +19,9 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from .conftest import Desk
-
-# chromium_path, chromium_browser, console_factory, memory_live_store and tablet_factory are the
-# fixtures chromium, browser, open_console, live_store and tablets: pytest finds them here by name.
-from .console import (  # noqa: F401
-    XSS,
-    Console,
-    ConsoleFactory,
-    chromium_browser,
-    chromium_path,
-    console_factory,
-    memory_live_store,
-)
-from .support import Client
+from ..conftest import Desk
+from ..support import Client
+from .console import XSS, Console, ConsoleFactory
 
 FRAME_LIMIT = 16 * 1024
 """docs/cobrowse.md §2.1: frames are at most 16 KiB; longer events are cut into parts."""
