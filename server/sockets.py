@@ -250,8 +250,10 @@ an encoder keeps no state between calls, so one serves them all."""
 
 
 def _encoded_size(payload: Any) -> int:
-    """Bytes of the payload as compact UTF-8 JSON (what ``MAYDAY_MAX_MESSAGE_BYTES`` caps); 0 for
-    a payload JSON cannot encode (such as a binary attachment), which ``decode`` then judges.
+    """Bytes of the payload as compact UTF-8 JSON (what ``MAYDAY_MAX_MESSAGE_BYTES`` caps).
+
+    A payload JSON cannot encode is refused here: a socket.io binary attachment (``bytes``) would
+    otherwise pass the cap uncounted and reach a ``str`` field, and a lone surrogate is no text.
 
     The payload is serialised once to measure it, but not copied again into UTF-8 when it is ASCII
     (SDP, ICE, ids: nearly every frame), where characters and bytes are the same count. It is not
@@ -263,5 +265,7 @@ def _encoded_size(payload: Any) -> int:
     try:
         text = _COMPACT.encode(payload)
         return len(text) if text.isascii() else len(text.encode())
-    except (TypeError, ValueError):
-        return 0  # ValueError: also a lone surrogate, which UTF-8 cannot encode
+    except (TypeError, ValueError):  # bytes and other non-JSON values; a lone surrogate
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "payloads are JSON text: binary attachments are not accepted"
+        ) from None

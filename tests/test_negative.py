@@ -181,3 +181,17 @@ async def test_a_device_never_acts_as_an_agent(desk: Desk) -> None:
     status, body = await desk.get(f"/api/sessions/{session_id}", await desk.token("good-agent"))
     assert status == 200
     assert body["agent"]["name"] == "good-agent"
+
+
+async def test_binary_attachments_are_refused_and_the_session_goes_on(desk: Desk) -> None:
+    device, agent, session_id = await _live_session(desk)
+    # Small ones: an oversized frame is closed by Engine.IO's hard cap before it gets here.
+    for payload in (
+        {"session_id": session_id, "sdp": b"v=0"},
+        {"session_id": session_id, "x": b"1"},
+    ):
+        ack = await device.call("rtc.offer", payload)
+        assert ack["error"]["code"] == "bad_request", ack
+        assert "binary" in ack["error"]["message"]
+    assert agent.drain("rtc.offer") == [], "nothing binary reaches the other party"
+    await _still_relays(device, agent, session_id)
