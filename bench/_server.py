@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +23,27 @@ SHARED_SERVICES = ("DATABASE_URL", "REDIS_URL", "MAYDAY_DATABASE_URL", "MAYDAY_R
 """Left out of a benchmark server's environment: it runs on its own SQLite file and in memory."""
 
 
-def mayday(*args: str, env: dict[str, str], stdin: str | None = None) -> None:
-    subprocess.run(
+def mayday(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
+    """Run a ``mayday`` subcommand against the server's data; its standard output."""
+    return subprocess.run(
         [sys.executable, "-m", "mayday.cli", *args],
         input=stdin,
         text=True,
         check=True,
         env=env,
-        stdout=subprocess.DEVNULL,
-    )
+        capture_output=True,
+    ).stdout
 
 
 @contextlib.contextmanager
-def running_server(agents: list[str], **settings: str) -> Iterator[str]:
-    """Yield the base URL of a fresh server with ``agents`` (password ``PASSWORD``) created."""
+def running_server(
+    agents: list[str], prepare: Callable[[dict[str, str]], None] | None = None, **settings: str
+) -> Iterator[str]:
+    """Yield the base URL of a fresh server with ``agents`` (password ``PASSWORD``) created.
+
+    ``prepare`` gets the server's environment before it starts, to run more ``mayday``
+    subcommands against its data (e.g. ``sites add``).
+    """
     with tempfile.TemporaryDirectory(prefix="mayday-bench-") as data_dir:
         port = free_port()
         env = {
@@ -47,6 +54,8 @@ def running_server(agents: list[str], **settings: str) -> Iterator[str]:
         }
         for name in agents:
             mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
+        if prepare is not None:
+            prepare(env)
         process = subprocess.Popen(
             [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
             env=env,

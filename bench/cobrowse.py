@@ -34,11 +34,8 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -48,11 +45,11 @@ from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, as
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._server import PASSWORD
+from bench._server import PASSWORD, mayday, running_server
 from bench._stats import percentile, ratios
 from mayday.demo import shop_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.services import free_port, terminating, wait_healthy
+from tests.services import free_port
 
 AGENT = "bench-agent"
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
@@ -133,39 +130,17 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def mayday(*args: str, env: dict[str, str]) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "mayday.cli", *args],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        env=env,
-        capture_output=True,
-    ).stdout
-
-
 @contextlib.contextmanager
 def server_with_site(shop_origin: str) -> Iterator[tuple[str, str]]:
     """A fresh ``mayday server`` with the agent and a site for ``shop_origin``: (url, site key)."""
-    with tempfile.TemporaryDirectory(prefix="mayday-bench-") as data_dir:
-        env = {**os.environ, "MAYDAY_DATA_DIR": data_dir, "MAYDAY_LOG_LEVEL": "warning"}
-        for name in ("DATABASE_URL", "REDIS_URL", "MAYDAY_DATABASE_URL", "MAYDAY_REDIS_URL"):
-            env.pop(name, None)
-        mayday("agents", "add", AGENT, "--languages", "en", env=env)
-        site = json.loads(
-            mayday("sites", "add", "bench-shop", "--origin", shop_origin, "--json", env=env)
-        )
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(Path(data_dir) / "server.log", "w"),  # noqa: SIM115
-        )
-        url = f"http://127.0.0.1:{port}"
-        with terminating(process):
-            wait_healthy(url, process)
-            yield url, site["key"]
+    keys: list[str] = []
+
+    def add_site(env: dict[str, str]) -> None:
+        added = mayday("sites", "add", "bench-shop", "--origin", shop_origin, "--json", env=env)
+        keys.append(json.loads(added)["key"])
+
+    with running_server([AGENT], prepare=add_site) as url:
+        yield url, keys[0]
 
 
 @contextlib.asynccontextmanager
