@@ -4,6 +4,10 @@
 // socket.io-client reconnects by itself after transport errors, with the same auth. A refusal by
 // the server (bad credentials, protocol) is not retried: the same credentials would be refused
 // again; only `internal` is worth a few more tries.
+//
+// AckError and the emit-with-ack shape follow the console's agent_web/socket.js on purpose, but
+// are not shared with it: the widget is bundled and served into other sites' pages and must
+// depend on none of the console's files.
 
 import { io } from "socket.io-client";
 
