@@ -60,10 +60,14 @@ export class CobrowseView extends EventTarget {
     return this.reader !== null;
   }
 
-  /** A session started (its session.started payload); nothing shows until a channel comes. */
+  /**
+   * A session started (its session.started payload); nothing shows until a channel comes, but a
+   * web customer's replay is made now, while the connection is being set up.
+   */
   start(session) {
     this.stop();
     this.session = session;
+    if (session.device?.kind === "web") this.replay.start();
   }
 
   /** Session.started again for the same session (our socket came back): the next channel asks. */

@@ -210,8 +210,9 @@ function startConsole() {
   presence.addEventListener("change", renderIdle);
   renderIdle();
 
-  ring.addEventListener("ringing", () => {
+  ring.addEventListener("ringing", ({ detail }) => {
     document.title = `Incoming customer · ${TITLE}`;
+    if (detail.ticket?.kind === "web" && !session.active) cobrowse.replay.preload();
   });
   ring.addEventListener("over", () => {
     document.title = session.active ? `In session · ${TITLE}` : TITLE;

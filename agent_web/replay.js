@@ -14,8 +14,10 @@
 // Control mode, `hit()` finds the mirrored element under the agent's pointer and its rrweb node
 // id, which is the id the widget's recorder gave the real element (control.js sends it).
 //
-// rrweb (about 500 kB) is loaded with the first web page, not with the console: most sessions are
-// devices, and a console without it still works for them.
+// rrweb (about 500 kB) is loaded with the first web customer, not with the console: most sessions
+// are devices, and a console without it still works for them. `preload()`, when a web customer
+// rings, loads it and the host frame ahead, so that accepting does not wait for them: the host
+// made ahead is kept (hidden) until the session starts, and the next one is made at the next ring.
 //
 // Events: `firstpaint` {at} once per session, when the first snapshot is on screen; `resize`
 // {width, height} when the customer's viewport changes; `error` {error} if the player cannot start.
@@ -42,6 +44,8 @@ export class ReplayView extends EventTarget {
     this.viewport = null; // {width, height} of the customer's page
     this.firstPaintAt = null; // epoch ms
     this._ready = null; // resolves with the replayer once rrweb and the host are loaded (or null)
+    this._rrweb = null; // import(RRWEB_URL), once
+    this._spare = null; // {host, loaded}: a host frame made ahead by preload()
     this._clock = 0; // the last timestamp given to an event (console clock, ms)
     this._session = 0;
     new ResizeObserver(() => this._fit()).observe(stage);
@@ -100,30 +104,27 @@ export class ReplayView extends EventTarget {
     return scroller ? { x: scroller.scrollLeft, y: scroller.scrollTop } : null;
   }
 
+  /** A web customer is ringing: load rrweb and a host frame now, for the session to come. */
+  preload() {
+    this._loadRrweb().catch(() => {}); // start() reports a failure
+    if (!this._spare && !this.host) this._spare = this._makeHost();
+  }
+
   /** Show the replay on the stage (once per session; later calls keep the page as it is). */
   start() {
     if (this.host) return this._ready;
     const session = ++this._session;
-    const host = h("iframe", {
-      class: "replay-host",
-      src: HOST_URL,
-      sandbox: SANDBOX,
-      title: "The customer's web page",
-      // Never focused or tabbed into, never clicked: the agent's keys and pointer stay with the
-      // console (the replay only shows; rrweb moves nothing but its scroll position).
-      inert: true,
-    });
+    const { host, loaded } = this._spare ?? this._makeHost();
+    this._spare = null;
     this.host = host;
     this.firstPaintAt = null;
-    const loaded = new Promise((resolve) => host.addEventListener("load", resolve, { once: true }));
-    this._ready = Promise.all([import(RRWEB_URL), loaded])
+    this._ready = Promise.all([this._loadRrweb(), loaded])
       .then(([rrweb]) => (this._session === session ? this._createReplayer(rrweb, host.contentDocument) : null))
       .catch((error) => {
         console.error("co-browsing replay could not start", error);
         if (this._session === session) this.dispatchEvent(new CustomEvent("error", { detail: { error } }));
         return null;
       });
-    this.below.after(host);
     this._fit();
     return this._ready;
   }
@@ -156,6 +157,31 @@ export class ReplayView extends EventTarget {
   }
 
   // --- internals ------------------------------------------------------------------------------
+
+  _loadRrweb() {
+    this._rrweb ??= import(RRWEB_URL).catch((error) => {
+      this._rrweb = null; // the next session tries again
+      throw error;
+    });
+    return this._rrweb;
+  }
+
+  /** A hidden host frame on the stage, loading replay.html: `{host, loaded}`. */
+  _makeHost() {
+    const host = h("iframe", {
+      class: "replay-host",
+      src: HOST_URL,
+      sandbox: SANDBOX,
+      title: "The customer's web page",
+      // Never focused or tabbed into, never clicked: the agent's keys and pointer stay with the
+      // console (the replay only shows; rrweb moves nothing but its scroll position).
+      inert: true,
+      hidden: true,
+    });
+    const loaded = new Promise((resolve) => host.addEventListener("load", resolve, { once: true }));
+    this.below.after(host);
+    return { host, loaded };
+  }
 
   _createReplayer({ Replayer, ReplayerEvents }, doc) {
     const replayer = new Replayer([], {

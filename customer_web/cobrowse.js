@@ -9,6 +9,14 @@
 // agent's marks (overlay.js) belong to the session, not to one connection: they stay over the page
 // through a re-offer, as they do on a device, and go when the session ends.
 //
+// The first connection of a session is made while the customer waits (peer.js says why), and
+// the page's recording starts when an agent is being rung for the customer (`ringing`), or else
+// once the offer has reached the server, not when the channel opens: rrweb's full snapshot of a
+// large page takes tens of milliseconds of the page's main thread, which then pass while the
+// agent decides, or while the agent's console answers. Its frames wait in the recording until the
+// channel opens (recorder.js): nothing leaves the page before. Nothing is recorded while the
+// customer only waits in the queue.
+//
 // "Share my screen instead" (docs/cobrowse.md §5.1): the customer's captured screen goes out as
 // the connection's video, on a fresh connection offered with it (the console answers every offer
 // on a fresh connection, as it does for a device's restart). Stopping it, from the panel or from
@@ -17,7 +25,7 @@
 
 import { PageOverlay } from "./overlay.js";
 import { WidgetPeer } from "./peer.js";
-import { currentRecording, startRecording, stopRecording } from "./recorder.js";
+import { attachRecording, currentRecording, startRecording, stopRecording } from "./recorder.js";
 
 const RECONNECT_OFFER_DELAY_MS = 2000;
 
@@ -35,6 +43,29 @@ export class Cobrowse {
     this.peer = null;
     this._timer = null;
     this.overlay = null; // the agent's marks over the page, made with the first one
+    this._spare = null; // a connection made ahead for the next offer (peer.js)
+  }
+
+  /**
+   * An agent is being rung for the customer (true), or the ring is over without a session
+   * (false): the page's recording starts ahead, or a recording that never got its channel stops.
+   */
+  ringing(on) {
+    if (this.session) return; // in a session, the connection's recording is the one
+    const waiting = currentRecording();
+    if (on && !waiting) startRecording();
+    else if (!on && waiting && !waiting.attached) stopRecording();
+  }
+
+  /** Make the next connection ahead, while the customer waits for an agent. */
+  prepare() {
+    if (this._spare?.unused || this.screen) return;
+    try {
+      this._spare = new WidgetPeer();
+    } catch (error) {
+      this._spare = null; // made when needed instead, and failing there with a message
+      console.warn("mayday widget: no connection made ahead", error.message);
+    }
   }
 
   /** `session.started` (new or resumed): keep a connection that is still up, else offer. */
@@ -52,10 +83,13 @@ export class Cobrowse {
   async offer() {
     if (!this.session) return;
     this._stopMedia();
-    const peer = new WidgetPeer(this.session, this.socket, {
-      screen: this.screen,
+    const spare = this._spare;
+    this._spare = null;
+    const peer = !this.screen && spare?.unused ? spare : new WidgetPeer({ screen: this.screen });
+    if (spare && spare !== peer) spare.close();
+    peer.bind(this.session, this.socket, {
       onChannel: (channel) => {
-        if (this.peer === peer) startRecording(channel);
+        if (this.peer === peer) attachRecording(channel);
       },
       onState: (state) => this._state(peer, state),
       onAnnotation: (message) => {
@@ -66,7 +100,11 @@ export class Cobrowse {
     });
     this.peer = peer;
     try {
-      await peer.offer();
+      const sent = await peer.offer();
+      if (!sent) return;
+      await sent.delivered;
+      // The agent's console answers now: the snapshot is taken meanwhile (if not at the ring).
+      if (this.peer === peer && !currentRecording()) startRecording();
     } catch (error) {
       // A session that ended meanwhile, or the socket is down: the resume offers again.
       console.warn("mayday widget: the offer was not delivered", error.message);
@@ -115,6 +153,8 @@ export class Cobrowse {
 
   stop() {
     this.session = null;
+    this._spare?.close();
+    this._spare = null;
     this._dropScreen();
     this._stopMedia();
     this.overlay?.destroy();
@@ -151,8 +191,9 @@ export class Cobrowse {
 
   _stopMedia() {
     clearTimeout(this._timer);
-    stopRecording();
     const peer = this.peer;
+    // The recording on the old connection's channel; one started at the ring waits for the first.
+    if (peer || !this.session) stopRecording();
     this.peer = null;
     peer?.close();
   }

@@ -52,20 +52,44 @@ export function eventFrames(seq, text, maxBytes = MAX_FRAME_BYTES) {
 }
 
 /**
- * Sends messages and rrweb events on one open `cobrowse` channel, in order, with back-pressure.
- * `seq` counts this channel's events from 1 (a new channel, a new count).
+ * What a sender keeps for a channel that is not open yet (recorder.js): a large page's snapshot
+ * and the changes of a few seconds; past this the frames are dropped and the recording restarts.
+ */
+export const MAX_WAITING_CHARS = 32 * 1024 * 1024;
+
+/**
+ * Sends messages and rrweb events on one `cobrowse` channel, in order, with back-pressure.
+ * `seq` counts this channel's events from 1 (a new channel, a new count). Until `attach()` gives
+ * it the channel, frames wait in its queue (at most MAX_WAITING_CHARS, else `overflowed`).
  */
 export class FrameSender {
-  constructor(channel) {
-    this.channel = channel;
-    this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+  constructor(channel = null) {
+    this.channel = null;
     this.seq = 0;
+    this.overflowed = false;
+    this._stopped = false;
     this._queue = [];
+    this._waitingChars = 0;
     this._pumping = false;
+    if (channel) this.attach(channel);
   }
 
   get open() {
-    return this.channel.readyState === "open";
+    return this.channel?.readyState === "open";
+  }
+
+  /** The channel to send on (open): what waited goes first. */
+  attach(channel) {
+    this.channel = channel;
+    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+    this._waitingChars = 0;
+    if (!this._pumping) this._pump();
+  }
+
+  /** Nothing more to send: the recording stopped. */
+  detach() {
+    this._queue.length = 0;
+    this._stopped = true;
   }
 
   /** A control message (`hello`, `page`, `leaving`): one frame. */
@@ -90,6 +114,17 @@ export class FrameSender {
   }
 
   _enqueue(frames) {
+    if (this.overflowed || this._stopped) return;
+    if (this.channel === null) {
+      for (const frame of frames) this._waitingChars += frame.length;
+      if (this._waitingChars > MAX_WAITING_CHARS) {
+        this._queue.length = 0;
+        this.overflowed = true;
+        return;
+      }
+      this._queue.push(...frames);
+      return;
+    }
     if (!this.open) return;
     this._queue.push(...frames);
     if (!this._pumping) this._pump();

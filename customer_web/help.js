@@ -224,6 +224,7 @@ export class HelpFlow {
       (state) => this._mediaState(state),
       (on) => this._screenShared(on),
     );
+    this.cobrowse.prepare(); // the connection is made while the customer waits
     this.control = new PageControl({
       socket,
       sessionId: () => this.state.session?.session_id ?? null,
@@ -323,6 +324,7 @@ export class HelpFlow {
     if (!ticket) return;
     clearTimeout(this._resumeTimer);
     const phase = ticket.state === "ringing" ? "ringing" : "queued";
+    this.cobrowse?.ringing(phase === "ringing");
     this.set({ phase, ticket });
   }
 

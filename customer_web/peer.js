@@ -9,35 +9,36 @@
 // While the customer shares their screen instead (cobrowse.js), the offer also carries one video
 // section, send-only, with the captured screen: the console shows it as it shows a device's.
 // Candidates are trickled both ways; the agent's may overtake its answer, so they wait for it.
+//
+// A connection can be made ahead of its session (`new WidgetPeer()` while the customer waits):
+// a page's first RTCPeerConnection starts the browser's WebRTC machinery and its first offer waits
+// for a DTLS certificate, together 30 to 70 ms that would otherwise come after the agent accepts.
+// Nothing leaves the page until `bind()` gives it the session and `offer()` sends the offer: ICE
+// gathering starts with setLocalDescription, after the session's ICE servers are set.
 
 import { parseAnnotation } from "./overlay.js";
 
 export class WidgetPeer {
-  /**
-   * `session`: the `session.started` payload; `socket`: a DeviceSocket; `onChannel(channel)`:
-   * the cobrowse channel opened; `onState(state)`: the connection's state changed;
-   * `onAnnotation(message)`: a valid message from the agent's `annotations` channel; `screen`:
-   * the customer's captured screen (a video track) to send, or null.
-   */
-  constructor(session, socket, { onChannel, onState, onAnnotation = () => {}, screen = null }) {
-    this.sessionId = session.session_id;
-    this.socket = socket;
+  /** `screen`: the customer's captured screen (a video track) to send, or null. */
+  constructor({ screen = null } = {}) {
+    this.sessionId = null;
+    this.socket = null;
     this.closed = false;
+    this._handlers = { onChannel() {}, onState() {}, onAnnotation() {} };
     this._answered = false;
     this._early = [];
-    this.pc = new RTCPeerConnection({
-      iceServers: Array.isArray(session.ice_servers) ? session.ice_servers : [],
-      iceTransportPolicy: session.ice_transport_policy === "relay" ? "relay" : "all",
-    });
+    this.pc = new RTCPeerConnection();
     this.cobrowse = this.pc.createDataChannel("cobrowse", { ordered: true });
     this.annotations = this.pc.createDataChannel("annotations");
     if (screen) this.pc.addTransceiver(screen, { direction: "sendonly" });
+    this._offering = this.pc.createOffer();
+    this._offering.catch(() => {}); // a peer closed before its offer was wanted
     this.annotations.addEventListener("message", (event) => {
       const message = parseAnnotation(event.data);
-      if (message && !this.closed) onAnnotation(message);
+      if (message && !this.closed) this._handlers.onAnnotation(message);
     });
     this.cobrowse.addEventListener("open", () => {
-      if (!this.closed) onChannel(this.cobrowse);
+      if (!this.closed) this._handlers.onChannel(this.cobrowse);
     });
     this.pc.addEventListener("icecandidate", (event) => {
       // `null` is the end of our candidates; the server passes it on as a payload without one.
@@ -50,7 +51,22 @@ export class WidgetPeer {
       if (state === "connected" || state === "disconnected" || state === "failed") {
         this._send("rtc.state", { session_id: this.sessionId, state });
       }
-      onState(state);
+      this._handlers.onState(state);
+    });
+  }
+
+  /**
+   * Give the connection its session (the `session.started` payload: id and ICE servers), the
+   * DeviceSocket, and `onChannel(channel)` (the cobrowse channel opened), `onState(state)` (the
+   * connection's state changed), `onAnnotation(message)` (a valid message from the agent).
+   */
+  bind(session, socket, handlers) {
+    this.sessionId = session.session_id;
+    this.socket = socket;
+    Object.assign(this._handlers, handlers);
+    this.pc.setConfiguration({
+      iceServers: Array.isArray(session.ice_servers) ? session.ice_servers : [],
+      iceTransportPolicy: session.ice_transport_policy === "relay" ? "relay" : "all",
     });
   }
 
@@ -58,10 +74,21 @@ export class WidgetPeer {
     return this.pc.connectionState;
   }
 
+  /** Whether the connection is still fresh: not bound to a session, no offer sent. */
+  get unused() {
+    return this.sessionId === null && !this.closed;
+  }
+
+  /**
+   * Set the offer made ahead and send it. Resolves once it is on the socket, with `delivered`:
+   * the server's answer to it (so the caller can do other work while the offer travels).
+   */
   async offer() {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    if (this.closed) return;
-    await this.socket.request("rtc.offer", { session_id: this.sessionId, sdp: this.pc.localDescription.sdp });
+    const offer = await this._offering;
+    if (this.closed) return null;
+    await this.pc.setLocalDescription(offer);
+    if (this.closed) return null;
+    return { delivered: this.socket.request("rtc.offer", { session_id: this.sessionId, sdp: this.pc.localDescription.sdp }) };
   }
 
   async applyAnswer(sdp) {
@@ -91,6 +118,7 @@ export class WidgetPeer {
   }
 
   _send(event, payload) {
+    if (!this.socket) return;
     this.socket.request(event, payload).catch((error) => {
       if (!this.closed) console.warn(`mayday widget: ${event}`, error.message);
     });

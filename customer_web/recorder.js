@@ -6,6 +6,11 @@
 // rrweb's recorder is one per page (its state is module-wide), so a new channel (a new peer
 // connection after a reload or a drop) stops the old recording and starts a new one, which
 // begins with a new full snapshot on the new channel.
+//
+// A recording may start before its channel is open (cobrowse.js starts it while the connection
+// is being set up): its frames wait in the recording, in memory, and go out in order once the
+// channel is attached. A recording whose channel is slow to come and whose waiting frames pass
+// MAX_WAITING_CHARS drops them and starts afresh on the channel when it comes.
 
 import { record } from "rrweb";
 
@@ -34,11 +39,20 @@ function samePage(a, b) {
 
 let current = null;
 
-/** Start recording onto `channel` (open), replacing any recording on an earlier channel. */
-export function startRecording(channel) {
+/**
+ * Start recording, replacing any earlier recording, onto `channel` (open) or, without one, into
+ * the recording until attachRecording() gives it its channel.
+ */
+export function startRecording(channel = null) {
   stopRecording();
   current = new Recording(channel);
   return current;
+}
+
+/** The cobrowse channel opened: the waiting recording goes out on it (or a new one starts). */
+export function attachRecording(channel) {
+  if (current && !current.attached && !current.sender.overflowed) current.attach(channel);
+  else startRecording(channel);
 }
 
 export function stopRecording() {
@@ -48,8 +62,8 @@ export function stopRecording() {
 
 class Recording {
   constructor(channel) {
-    this.channel = channel;
-    this.sender = new FrameSender(channel);
+    this.channel = null;
+    this.sender = new FrameSender();
     this.last = pageState();
     this._cleanups = [];
     this.sender.sendMessage({ type: "hello", v: 1, ...this.last });
@@ -70,20 +84,32 @@ class Recording {
       },
     });
     this._onMessage = (event) => this._message(event.data);
-    channel.addEventListener("message", this._onMessage);
     // The agent's side went away: stop observing the page until a new channel opens.
     this._onClose = () => {
       if (current === this) stopRecording();
     };
-    channel.addEventListener("close", this._onClose);
     this._watchPage();
+    if (channel) this.attach(channel);
+  }
+
+  get attached() {
+    return this.channel !== null;
+  }
+
+  /** The open channel: what waited goes out on it, in order, then everything as it comes. */
+  attach(channel) {
+    this.channel = channel;
+    channel.addEventListener("message", this._onMessage);
+    channel.addEventListener("close", this._onClose);
+    this.sender.attach(channel);
   }
 
   stop() {
     this._stopRecord?.();
     this._stopRecord = null;
-    this.channel.removeEventListener("message", this._onMessage);
-    this.channel.removeEventListener("close", this._onClose);
+    this.channel?.removeEventListener("message", this._onMessage);
+    this.channel?.removeEventListener("close", this._onClose);
+    this.sender.detach();
     for (const cleanup of this._cleanups.splice(0)) cleanup();
   }
 

@@ -106,6 +106,16 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         await customer.phase("queued", "ringing")
         await customer.shot("desktop-3-waiting")
 
+    with step("the page changes while the agent is rung: recorded ahead, sent after the accept"):
+        await customer.phase("ringing")  # the widget records from here on, into its own memory
+        await page.evaluate(
+            """() => {
+                const p = document.createElement('p');
+                p.textContent = 'Added while ringing';
+                document.querySelector('#more').append(p);
+            }"""
+        )
+
     peer = agent_peers(agent)
     with step("accept: the widget offers data channels only, and the page arrives"):
         ack = await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
@@ -124,6 +134,8 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         assert hello["title"] == "Kettle shop – step 1"
         assert hello["viewport"] == DESKTOP
         _, snapshot = await mirror.wait_event(snapshot_with("one blue kettle with a whistle"))
+        # A change after the recording's snapshot, so a mutation: recorded at the ring, not later.
+        await mirror.wait_event(lambda e, t: e["type"] == 3 and "Added while ringing" in t)
         await customer.phase("active")
         assert "alice" in await customer.status()
         await customer.shot("desktop-4-session")
@@ -169,6 +181,9 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         assert any("help.request" in frame for frame in customer.sent), "socket frames captured"
         for value in [*SECRETS.values(), "4111", "hunter2", "Mustermann", *HIDDEN_TEXTS]:
             assert value not in sent, f"{value!r} left the page"
+        socket = "\n".join(customer.sent)
+        for value in ["one blue kettle", "Added while ringing"]:
+            assert value not in socket, f"the page's {value!r} went through the server"
         assert "Loyalty" not in snapshot
         assert "Blocked promo" not in snapshot
 
