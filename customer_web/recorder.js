@@ -68,12 +68,15 @@ class Recording {
     this._cleanups = [];
     this.sender.sendMessage({ type: "hello", v: 1, ...this.last });
     const privacy = privacyOptions();
+    // The agent's marks (overlay.js) are the widget's own, like its panel: a blocked, empty 0×0
+    // box, whose shadow root rrweb never looks into; the console draws its own copy.
+    const blockSelector = `${privacy.blockSelector}, ${OVERLAY_TAG}`;
     this._stopRecord = record({
-      emit: (event) => this.sender.sendEvent(event),
+      emit: (event) => {
+        if (!isStyleOfBlocked(event, blockSelector)) this.sender.sendEvent(event);
+      },
       ...privacy,
-      // The agent's marks (overlay.js) are the widget's own, like its panel: a blocked, empty 0×0
-      // box, whose shadow root rrweb never looks into; the console draws its own copy.
-      blockSelector: `${privacy.blockSelector}, ${OVERLAY_TAG}`,
+      blockSelector,
       // Fewer, coarser events for what the agent only needs roughly: the pointer, scrolling.
       // Input is not sampled: rrweb's "last" waits for `change` (the field losing focus), and
       // the agent should see the customer type.
@@ -150,6 +153,20 @@ class Recording {
     const timer = setInterval(check, URL_CHECK_MS);
     this._cleanups.push(() => clearInterval(timer));
   }
+}
+
+const INCREMENTAL = 3; // rrweb's EventType.IncrementalSnapshot
+const ADOPTED_STYLE_SHEET = 15; // rrweb's IncrementalSource.AdoptedStyleSheet
+
+/**
+ * Whether `event` carries the style sheets adopted by the shadow root of a blocked element. rrweb
+ * sends those although it shows nothing of what they style: for the widget's own panel, 6 kB of
+ * its CSS with every snapshot, for nothing.
+ */
+function isStyleOfBlocked(event, blockSelector) {
+  if (event.type !== INCREMENTAL || event.data?.source !== ADOPTED_STYLE_SHEET) return false;
+  const host = record.mirror.getNode(event.data.id);
+  return host?.nodeType === Node.ELEMENT_NODE && host.closest(blockSelector) !== null;
 }
 
 /** The recording on the current channel, if any (for `leaving` at pagehide). */

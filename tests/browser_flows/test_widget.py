@@ -181,6 +181,7 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         assert any("help.request" in frame for frame in customer.sent), "socket frames captured"
         for value in [*SECRETS.values(), "4111", "hunter2", "Mustermann", *HIDDEN_TEXTS]:
             assert value not in sent, f"{value!r} left the page"
+        assert "forced-colors" not in sent, "the widget's own CSS went to the agent"
         socket = "\n".join(customer.sent)
         for value in ["one blue kettle", "Added while ringing"]:
             assert value not in socket, f"the page's {value!r} went through the server"
