@@ -9,7 +9,11 @@
 // On a web page (setPage: the replay instead of a video) input aims at elements, by the rrweb node
 // id the replay's mirror gives the element under the pointer (docs/protocol.md §11 "On a web
 // page"): a click is `click`, typing into the clicked field is `input` with the field's whole new
-// value, Enter/Tab/Escape are `press`, the wheel scrolls the document (`scroll_to`).
+// value, Enter/Tab/Escape are `press`, the wheel scrolls the document (`scroll_to`). Keys go to
+// the element the agent clicked or tabbed to last (the page's body before that); after a Tab,
+// where the focus went on the page is found the way the widget moves it, in the replay, so typing
+// goes on in the next field. Shift+Tab has no event of its own in the protocol: it is not sent
+// (sending Tab would move the focus the wrong way), and the agent is told to click instead.
 //
 // Events: `state` {state, reason, previous}.
 
@@ -53,6 +57,11 @@ const MAX_TEXT = 256; // TextInput.text max_length
 const MAX_VALUE = 2000; // WebValueInput.value max_length
 const WEB_KEYS = new Set(["Enter", "Tab", "Escape"]); // WebKeyInput.key
 const TEXT_TYPES = new Set(["", "text", "email", "search", "tel", "url", "number", "password"]);
+// What the widget's Tab moves the focus to (customer_web/control.js FOCUSABLE), and what it never
+// does: the widget itself, masked and blocked elements, secret fields (customer_web/masking.js).
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex], [contenteditable]";
+const NOT_FOCUSED = "[data-mayday-block], [data-mayday-mask], mayday-help";
+const SECRET_AUTOCOMPLETE = /(^|\s)(cc-|current-password|new-password|one-time-code)/i;
 const LINE_PX = 40;
 /** After our socket is back, how long to wait for the server's "resumed" before giving up. */
 const RESUME_WAIT_MS = 1500;
@@ -60,7 +69,7 @@ const RESUME_WAIT_MS = 1500;
 /** What the agent is told when control changes, by reason. */
 const REASON_TEXT = {
   requested: "Waiting for the customer to allow control…",
-  granted: "Your clicks and keys now reach the customer's device.",
+  granted: "Your clicks and keys now reach the customer's {target}.",
   resumed: "Control is back after the connection blip.",
   denied: "The customer declined remote control.",
   revoked: "The customer took control back.",
@@ -101,11 +110,18 @@ export class RemoteControl extends EventTarget {
   setPage(replay) {
     this.page = replay;
     this._field = null;
+    this._focus = null;
+  }
+
+  /** What the agent acts on, in words: "page" in a co-browsing session, else "device". */
+  get target() {
+    return this.page ? "page" : "device";
   }
 
   setSession(sessionId) {
     this.sessionId = sessionId;
     this._field = null; // on a web page: the text field clicked last {node, value}
+    this._focus = null; // on a web page: the element clicked or tabbed to last {node, element}
     this._localSuspend = false;
     this._seq = 0;
     this._queue = [];
@@ -156,7 +172,7 @@ export class RemoteControl extends EventTarget {
   }
 
   describe() {
-    const text = REASON_TEXT[this.reason] ?? "";
+    const text = (REASON_TEXT[this.reason] ?? "").replace("{target}", this.target);
     if (this.state === "suspended" && this.leaseS !== null) {
       return `${text} It resumes without a new request if the connection is back within ${Math.round(this.leaseS)} s.`;
     }
@@ -188,7 +204,7 @@ export class RemoteControl extends EventTarget {
       if (moved >= DRAG_THRESHOLD_PX) return; // no drags on a page (yet): a press that moved is nothing
       const { node, x, y, element } = press.hit;
       this._push({ type: "click", node, x: Math.round(x), y: Math.round(y) });
-      this._field = textField(element) ? { node, value: fieldValue(element) } : null;
+      this._focusOn(node, element);
       this._ripple(press.clientX, press.clientY);
       return;
     }
@@ -269,9 +285,21 @@ export class RemoteControl extends EventTarget {
   _pageKey(event, shortcut) {
     const field = this._field;
     if (shortcut || event.altKey) return false;
+    if (event.key === "Tab" && event.shiftKey) {
+      this.toasts.show(
+        "Shift+Tab cannot be sent to the customer's page: click the field you want instead.",
+        "info",
+        "Control mode",
+        { key: "shift-tab" },
+      );
+      return true; // nor does it move the focus here, out of the stage
+    }
     if (WEB_KEYS.has(event.key)) {
-      if (field) this._push({ type: "press", node: field.node, key: event.key });
-      if (event.key !== "Enter") this._field = null; // the focus moves on (or away) on the page
+      // The element clicked or tabbed to last; before any, the page's body (where a key goes
+      // on a page with nothing focused).
+      const node = this._focus?.node ?? this._bodyNode();
+      if (node) this._push({ type: "press", node, key: event.key });
+      if (event.key === "Tab") this._tabbed();
       return true;
     }
     if (event.key === "Backspace") {
@@ -296,6 +324,32 @@ export class RemoteControl extends EventTarget {
     if (last?.type === "input" && last.node === field.node) last.value = value;
     else this._push({ type: "input", node: field.node, value }, false);
     this._scheduleFlush();
+  }
+
+  /** The agent clicked (or tabbed to) `element` of the replay, with rrweb node id `node`. */
+  _focusOn(node, element) {
+    this._focus = { node, element };
+    this._field = textField(element) ? { node, value: fieldValue(element) } : null;
+  }
+
+  /** Tab went to the page: follow the focus as the widget moves it, in the replay. */
+  _tabbed() {
+    const doc = this.page?.document;
+    const mirror = this.page?.replayer?.getMirror();
+    if (!doc || !mirror) return;
+    // By node id: a new snapshot of the page rebuilds the replay's elements.
+    const focused = this._focus ? mirror.getNode(this._focus.node) : null;
+    const from = focused?.ownerDocument === doc ? focused : doc.body;
+    const next = from ? nextFocusable(doc, from) : null;
+    const node = next ? mirror.getId(next) : -1;
+    if (next && node > 0) this._focusOn(node, next);
+    else this._focus = this._field = null; // off the end of the page: nothing known to be focused
+  }
+
+  _bodyNode() {
+    const body = this.page?.document?.body;
+    const node = body ? this.page.replayer?.getMirror().getId(body) : -1;
+    return node > 0 ? node : null;
   }
 
   _pageWheel(event) {
@@ -421,6 +475,32 @@ function textField(element) {
   const tag = element?.tagName;
   if (tag === "TEXTAREA") return true;
   return tag === "INPUT" && TEXT_TYPES.has((element.getAttribute("type") || "").toLowerCase());
+}
+
+/**
+ * The element a Tab moves the focus to from `from`, in the replay's document `doc`: the next one
+ * in document order that the widget would focus (customer_web/control.js focusNext), or null.
+ */
+function nextFocusable(doc, from) {
+  const candidates = [...doc.querySelectorAll(FOCUSABLE)].filter(
+    (node) =>
+      node !== from &&
+      from.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING &&
+      !node.disabled &&
+      node.tabIndex >= 0 &&
+      node.getClientRects().length > 0 &&
+      !node.closest(NOT_FOCUSED) &&
+      !secretField(node),
+  );
+  return candidates[0] ?? null;
+}
+
+function secretField(node) {
+  const field = node.closest("input, textarea, select");
+  if (!field) return false;
+  const type = (field.getAttribute("type") || "").toLowerCase();
+  if (type === "password" || field.hasAttribute("data-rr-is-password")) return true;
+  return SECRET_AUTOCOMPLETE.test(field.getAttribute("autocomplete") || "");
 }
 
 /** The field's value as the replay shows it; a masked one (stars) is not known, so typing replaces it. */

@@ -7,6 +7,7 @@ import { formatDuration, formatLocale, parts } from "./dom.js";
 import { QualityMeter, describeQuality } from "./stats.js";
 
 const KIND_LABEL = { web: "Web page", device: "Device" };
+const WHO_TIP = { web: "The customer, on their web page", device: "Customer's device" };
 const KIND_TIP = {
   web: "Co-browsing: you see the customer's web page, rebuilt here, not a video of their screen",
   device: "The customer's device: you see its screen",
@@ -54,6 +55,7 @@ export class SessionBar {
     this.kind.hidden = !kind;
     this.kind.textContent = KIND_LABEL[kind] ?? "";
     this.kind.title = KIND_TIP[kind] ?? "";
+    this.device.title = WHO_TIP[kind] ?? WHO_TIP.device;
     if (kind) this.kind.dataset.kind = kind;
     this.quality.title = kind === "web" ? WEB_QUALITY_TIP : this._qualityTip;
     this.meter.source = kind === "web" ? "data" : "video";

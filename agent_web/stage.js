@@ -4,9 +4,28 @@
 // the pointer.
 //
 // The session lifecycle (session.js) starts and stops the stage; `active` says whether a session
-// is on it, for the panels that only act during one.
+// is on it, for the panels that only act during one. What the customer is on (the view's
+// data-kind: "web" for a web page, else a device) decides how the stage's labels name it.
 
 import { $ } from "./dom.js";
+
+/** The stage's labels, by what the customer is on: a web page (co-browsing) or a device. */
+const LABELS = {
+  web: {
+    stage: "The customer's page",
+    badge: "Control: your clicks and keys go to the customer's page",
+    annotate: "Annotate: draw on the customer's page (K toggles)",
+    control: "Control: clicks and keys go to the customer's page; needs the customer's permission (K toggles)",
+    ask: "Request control first; the customer has to allow it on their page.",
+  },
+  device: {
+    stage: "The customer's screen",
+    badge: "Control: your clicks and keys go to the customer's device",
+    annotate: "Annotate: draw on the customer's screen (K toggles)",
+    control: "Control: clicks and keys go to the device; needs the customer's permission (K toggles)",
+    ask: "Request control first; the customer has to allow it on their device.",
+  },
+};
 
 export class Stage {
   /**
@@ -20,7 +39,10 @@ export class Stage {
     this.controlUnavailable = null; // why Control mode is not offered in this session at all
     this.drawingUnavailable = null; // why drawing is off for now (a web customer's shared screen)
     this.modeButtons = [...view.querySelectorAll("[data-mode]")];
-    this._controlTitle = $('[data-mode="control"]', view).title;
+    this._labels = LABELS.device;
+    this._showKind();
+    // session.js sets the kind on the view when it knows (session.started, or a cobrowse channel).
+    new MutationObserver(() => this._showKind()).observe(view, { attributeFilter: ["data-kind"] });
     for (const button of this.modeButtons) {
       button.addEventListener("click", () => this.setMode(button.dataset.mode));
     }
@@ -44,7 +66,7 @@ export class Stage {
     this.forceMode("annotate");
   }
 
-  /** Shortcuts must not fire while keys belong to the customer's device. */
+  /** Shortcuts must not fire while keys belong to the customer's device or page. */
   keysBelongToDevice() {
     return this.active && this.mode === "control" && document.activeElement === this.root;
   }
@@ -59,7 +81,7 @@ export class Stage {
       this.toasts.show(
         this.control.state === "requested"
           ? "Waiting for the customer to allow control."
-          : "Request control first; the customer has to allow it on their device or page.",
+          : this._labels.ask,
         "info",
         "Control mode",
       );
@@ -71,7 +93,7 @@ export class Stage {
   /** `reason` (text) when this session offers no Control mode (a web page, for now), else null. */
   setControlUnavailable(reason) {
     this.controlUnavailable = reason;
-    $('[data-mode="control"]', this.view).title = reason ?? this._controlTitle;
+    $('[data-mode="control"]', this.view).title = reason ?? this._labels.control;
     if (reason) this.forceMode("annotate");
   }
 
@@ -80,6 +102,15 @@ export class Stage {
     this.drawingUnavailable = reason;
     this.annotator.finishDrawing();
     this.root.classList.toggle("no-drawing", Boolean(reason));
+  }
+
+  /** Name what the customer is on, a web page or a device, in the stage's labels. */
+  _showKind() {
+    this._labels = this.view.dataset.kind === "web" ? LABELS.web : LABELS.device;
+    this.root.setAttribute("aria-label", this._labels.stage);
+    $(".mode-badge", this.root).textContent = this._labels.badge;
+    $('[data-mode="annotate"]', this.view).title = this._labels.annotate;
+    $('[data-mode="control"]', this.view).title = this.controlUnavailable ?? this._labels.control;
   }
 
   toggleMode() {

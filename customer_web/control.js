@@ -272,10 +272,21 @@ function press(element, key) {
   else if (key === "Tab") focusNext(element);
 }
 
+/**
+ * Tab: the focus moves to the next element in document order that a Tab would reach and the agent
+ * may act on (never a secret, masked or blocked one, nor the widget); from an element that takes
+ * no focus (the body, a paragraph clicked), to the first one after it. Past the last, it stays.
+ * The console follows the same rule in its replay (agent_web/control.js nextFocusable).
+ */
 function focusNext(element) {
-  const all = [...document.querySelectorAll(FOCUSABLE)].filter(
-    (node) => !node.disabled && node.tabIndex >= 0 && node.getClientRects().length > 0 && !refused(node),
+  const next = [...document.querySelectorAll(FOCUSABLE)].find(
+    (node) =>
+      node !== element &&
+      element.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING &&
+      !node.disabled &&
+      node.tabIndex >= 0 &&
+      node.getClientRects().length > 0 &&
+      !refused(node),
   );
-  const next = all[all.indexOf(element) + 1];
   if (next) focus(next);
 }
