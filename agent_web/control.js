@@ -12,8 +12,7 @@
 // value, Enter/Tab/Escape are `press`, the wheel scrolls the document (`scroll_to`). Keys go to
 // the element the agent clicked or tabbed to last (the page's body before that); after a Tab,
 // where the focus went on the page is found the way the widget moves it, in the replay, so typing
-// goes on in the next field. Shift+Tab has no event of its own in the protocol: it is not sent
-// (sending Tab would move the focus the wrong way), and the agent is told to click instead.
+// goes on in the next field (Shift+Tab: `press` with `shift`, the previous one).
 //
 // Events: `state` {state, reason, previous}.
 
@@ -285,21 +284,14 @@ export class RemoteControl extends EventTarget {
   _pageKey(event, shortcut) {
     const field = this._field;
     if (shortcut || event.altKey) return false;
-    if (event.key === "Tab" && event.shiftKey) {
-      this.toasts.show(
-        "Shift+Tab cannot be sent to the customer's page: click the field you want instead.",
-        "info",
-        "Control mode",
-        { key: "shift-tab" },
-      );
-      return true; // nor does it move the focus here, out of the stage
-    }
     if (WEB_KEYS.has(event.key)) {
       // The element clicked or tabbed to last; before any, the page's body (where a key goes
       // on a page with nothing focused).
       const node = this._focus?.node ?? this._bodyNode();
-      if (node) this._push({ type: "press", node, key: event.key });
-      if (event.key === "Tab") this._tabbed();
+      const press = { type: "press", node, key: event.key };
+      if (event.shiftKey) press.shift = true;
+      if (node) this._push(press);
+      if (event.key === "Tab") this._tabbed(event.shiftKey);
       return true;
     }
     if (event.key === "Backspace") {
@@ -332,15 +324,15 @@ export class RemoteControl extends EventTarget {
     this._field = textField(element) ? { node, value: fieldValue(element) } : null;
   }
 
-  /** Tab went to the page: follow the focus as the widget moves it, in the replay. */
-  _tabbed() {
+  /** Tab (or Shift+Tab: `back`) went to the page: follow the focus as the widget moves it. */
+  _tabbed(back) {
     const doc = this.page?.document;
     const mirror = this.page?.replayer?.getMirror();
     if (!doc || !mirror) return;
     // By node id: a new snapshot of the page rebuilds the replay's elements.
     const focused = this._focus ? mirror.getNode(this._focus.node) : null;
     const from = focused?.ownerDocument === doc ? focused : doc.body;
-    const next = from ? nextFocusable(doc, from) : null;
+    const next = from ? nextFocusable(doc, from, back) : null;
     const node = next ? mirror.getId(next) : -1;
     if (next && node > 0) this._focusOn(node, next);
     else this._focus = this._field = null; // off the end of the page: nothing known to be focused
@@ -479,20 +471,22 @@ function textField(element) {
 
 /**
  * The element a Tab moves the focus to from `from`, in the replay's document `doc`: the next one
- * in document order that the widget would focus (customer_web/control.js focusNext), or null.
+ * in document order (Shift+Tab, `back`: the previous one) that the widget would focus
+ * (customer_web/control.js focusNext), or null.
  */
-function nextFocusable(doc, from) {
+function nextFocusable(doc, from, back = false) {
+  const side = back ? Node.DOCUMENT_POSITION_PRECEDING : Node.DOCUMENT_POSITION_FOLLOWING;
   const candidates = [...doc.querySelectorAll(FOCUSABLE)].filter(
     (node) =>
       node !== from &&
-      from.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING &&
+      from.compareDocumentPosition(node) & side &&
       !node.disabled &&
       node.tabIndex >= 0 &&
       node.getClientRects().length > 0 &&
       !node.closest(NOT_FOCUSED) &&
       !secretField(node),
   );
-  return candidates[0] ?? null;
+  return (back ? candidates[candidates.length - 1] : candidates[0]) ?? null;
 }
 
 function secretField(node) {

@@ -193,7 +193,7 @@ export class PageControl {
       case "input":
         return setValue(target, String(event.value ?? ""));
       case "press":
-        press(target, event.key);
+        press(target, event.key, event.shift === true);
         return true;
       default:
         return true; // a screen's event (tap, text …): nothing to aim at on a page
@@ -257,11 +257,11 @@ function setValue(element, value) {
   return true;
 }
 
-/** Enter, Tab, Escape: the key events, then what the browser would do for a real key. */
-function press(element, key) {
+/** Enter, Tab, Escape (with Shift or not): the key events, then what a real key would do. */
+function press(element, key, shiftKey) {
   if (!["Enter", "Tab", "Escape"].includes(key)) return;
   focus(element);
-  const init = { key, code: key, bubbles: true, cancelable: true, composed: true };
+  const init = { key, code: key, shiftKey, bubbles: true, cancelable: true, composed: true };
   const down = element.dispatchEvent(new KeyboardEvent("keydown", init));
   if (key === "Enter") element.dispatchEvent(new KeyboardEvent("keypress", init));
   element.dispatchEvent(new KeyboardEvent("keyup", init));
@@ -269,24 +269,27 @@ function press(element, key) {
   // Synthetic key events have no default action: do the usual one.
   if (key === "Enter" && element instanceof HTMLInputElement && element.form) element.form.requestSubmit();
   else if (key === "Enter" && (element instanceof HTMLButtonElement || element instanceof HTMLAnchorElement)) element.click();
-  else if (key === "Tab") focusNext(element);
+  else if (key === "Tab") focusNext(element, shiftKey);
 }
 
 /**
  * Tab: the focus moves to the next element in document order that a Tab would reach and the agent
  * may act on (never a secret, masked or blocked one, nor the widget); from an element that takes
  * no focus (the body, a paragraph clicked), to the first one after it. Past the last, it stays.
- * The console follows the same rule in its replay (agent_web/control.js nextFocusable).
+ * Shift+Tab (`back`): the same, to the nearest one before it. The console follows the same rule
+ * in its replay (agent_web/control.js nextFocusable).
  */
-function focusNext(element) {
-  const next = [...document.querySelectorAll(FOCUSABLE)].find(
+function focusNext(element, back = false) {
+  const side = back ? Node.DOCUMENT_POSITION_PRECEDING : Node.DOCUMENT_POSITION_FOLLOWING;
+  const reachable = [...document.querySelectorAll(FOCUSABLE)].filter(
     (node) =>
       node !== element &&
-      element.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING &&
+      element.compareDocumentPosition(node) & side &&
       !node.disabled &&
       node.tabIndex >= 0 &&
       node.getClientRects().length > 0 &&
       !refused(node),
   );
+  const next = back ? reachable[reachable.length - 1] : reachable[0];
   if (next) focus(next);
 }

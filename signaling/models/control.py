@@ -82,6 +82,9 @@ class WebKeyInput(Inbound):
     type: Literal["press"] = "press"
     node: NodeId
     key: Literal["Enter", "Tab", "Escape"]
+    shift: bool = Field(
+        default=False, description="Shift held down with the key: Shift+Tab moves the focus back."
+    )
 
 
 class WebScrollInput(Inbound):
