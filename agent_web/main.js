@@ -236,7 +236,9 @@ function startConsole() {
     timeline.refresh();
     if (detail.ended_by !== "agent") {
       toasts.show(
-        detail.reason === "peer_lost" ? "The customer's device did not come back." : "The customer ended the session.",
+        detail.reason === "peer_lost"
+          ? `The customer's ${detail.session?.device?.kind === "web" ? "page" : "device"} did not come back.`
+          : "The customer ended the session.",
         "info",
         "Session ended",
       );

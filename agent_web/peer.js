@@ -1,6 +1,6 @@
 // What the agent is told about the customer's side of the session, as notices over the stage:
 // screen sharing paused, areas hidden for privacy, the media connection interrupted, and the
-// countdown while the customer's device reconnects.
+// countdown while the customer's device (or page) reconnects.
 
 const SECOND_MS = 1000;
 
@@ -8,6 +8,16 @@ export class PeerNotices {
   constructor({ notices, toasts }) {
     Object.assign(this, { notices, toasts });
     this._countdown = null;
+    this.kind = "device"; // the session's kind: what the customer is on, for the wording
+  }
+
+  /** "device" or "web": the notices speak of the customer's device or of their page. */
+  setKind(kind) {
+    this.kind = kind === "web" ? "web" : "device";
+  }
+
+  get _side() {
+    return this.kind === "web" ? "page" : "device";
   }
 
   /** Session over: no countdown runs on (the session clears the notices themselves). */
@@ -39,7 +49,7 @@ export class PeerNotices {
     } else if (state === "disconnected") {
       this.notices.set("media", "The picture is interrupted; waiting for the connection to recover…", "warning");
     } else if (state === "failed") {
-      this.notices.set("media", "The media connection failed; the customer's device is reconnecting…", "error");
+      this.notices.set("media", `The media connection failed; the customer's ${this._side} is reconnecting…`, "error");
     }
   }
 
@@ -49,7 +59,7 @@ export class PeerNotices {
     this.stop();
     if (connected) {
       this.notices.remove("peer");
-      this.toasts.show("The customer's device is back.", "success");
+      this.toasts.show(`The customer's ${this._side} is back.`, "success");
       return;
     }
     const until = performance.now() + (Number(grace) || 0) * SECOND_MS;

@@ -195,6 +195,7 @@ export class SessionController extends EventTarget {
     if (kind) this.view.dataset.kind = kind;
     else delete this.view.dataset.kind;
     this.bar.setKind(kind);
+    this.peerNotices.setKind(kind);
     // A web page is controlled through its replay (elements by node id), a device by its video.
     this.control.setPage(kind === "web" ? this.cobrowse.replay : null);
     if (kind === "web" && this.cobrowse.replay.firstPaintAt === null) {

@@ -291,5 +291,6 @@ function focusNext(element, back = false) {
       !refused(node),
   );
   const next = back ? reachable[reachable.length - 1] : reachable[0];
-  if (next) focus(next);
+  // Scrolled into view, as a real Tab does (a click's focus does not move the page).
+  if (next) next.focus();
 }
