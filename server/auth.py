@@ -4,6 +4,13 @@ Device secrets are 256 random bits made by the server, so a fast hash is enough:
 one, and a slow password hash would only make every device reconnect cost ~50 ms of CPU. Agent
 passwords are chosen by people, so they get argon2, verified in a worker thread to keep the
 event loop free.
+
+A token names its agent and the agent's *token generation* (``gen``). A token is honoured only
+while its agent exists and the generation in the records is still the one it was signed with:
+sign-out and a password change raise the generation, which revokes every token of that agent at
+once, in every process, without a list of revoked tokens. The check costs one primary-key read
+per REST call and socket connect (:func:`current_agent`); sockets already open are re-checked
+by ``server/sockets.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +29,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from signaling import ErrorCode, ProtocolError
 
+from .records import AgentRow, Records
+
 __all__ = [
     "AgentClaims",
     "TokenSigner",
+    "current_agent",
     "hash_device_secret",
     "hash_password",
     "new_device_secret",
@@ -78,6 +88,8 @@ class AgentClaims:
     agent_id: str
     name: str
     expires_at: float
+    generation: int = 0
+    """The agent's token generation when the token was signed (0 in tokens from before it)."""
 
 
 class TokenSigner:
@@ -87,12 +99,15 @@ class TokenSigner:
         self._key = key
         self.ttl_s = ttl_s
 
-    def issue(self, agent_id: str, name: str, *, now: float | None = None) -> tuple[str, float]:
+    def issue(
+        self, agent_id: str, name: str, *, generation: int = 0, now: float | None = None
+    ) -> tuple[str, float]:
         issued = time.time() if now is None else now
         expires = issued + self.ttl_s
         claims = {
             "sub": agent_id,
             "name": name,
+            "gen": generation,
             "aud": _TOKEN_AUDIENCE,
             "iat": int(issued),
             "exp": int(expires),
@@ -116,8 +131,31 @@ class TokenSigner:
             raise ProtocolError(
                 ErrorCode.UNAUTHORIZED, "the agent token is not valid; sign in again"
             ) from None
+        generation = claims.get("gen", 0)
+        if type(generation) is not int:
+            raise ProtocolError(
+                ErrorCode.UNAUTHORIZED, "the agent token is not valid; sign in again"
+            )
         return AgentClaims(
             agent_id=str(claims["sub"]),
             name=str(claims.get("name", "")),
             expires_at=float(claims["exp"]),
+            generation=generation,
         )
+
+
+async def current_agent(records: Records, claims: AgentClaims) -> AgentRow:
+    """The agent a verified token speaks for, if the token is still in force.
+
+    A well-signed token is not enough: its agent may have been removed since, or have revoked its
+    tokens by signing out or changing its password.
+    """
+    row = await records.agent_by_id(claims.agent_id)
+    if row is None:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "this agent account no longer exists")
+    if row.token_generation != claims.generation:
+        raise ProtocolError(
+            ErrorCode.UNAUTHORIZED,
+            "the agent token was revoked (signed out or password changed); sign in again",
+        )
+    return row

@@ -1,4 +1,5 @@
-"""Who is on the other end of a socket, as the server verified them at connect time."""
+"""Who is on the other end of a socket, as the server verified them at connect time (and, for as
+long as the socket stays, re-verifies them: ``server/sockets.py``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class AgentIdentity:
     languages: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
     role: Role = "agent"
+    generation: int = 0
+    """The token generation the agent signed in with: once the records hold another (sign-out,
+    password change), this socket's credentials are revoked and it is closed."""
 
     def actor(self) -> Actor:
         return Actor(kind="agent", id=self.id, name=self.name)

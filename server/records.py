@@ -31,6 +31,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -68,6 +69,9 @@ class AgentRow(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[float] = mapped_column(Float)
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Signed into every token; raised by sign-out and a password change, which so revokes all
+    the agent's tokens at once, in every process (each checks it on every use)."""
 
 
 class SiteRow(Base):
@@ -279,6 +283,25 @@ class Records:
             result = await db.execute(delete(AgentRow).filter_by(name=name))
         return bool(getattr(result, "rowcount", 0))
 
+    async def revoke_agent_tokens(
+        self, agent_id: str, *, password_hash: str | None = None
+    ) -> AgentRow | None:
+        """Raise the agent's token generation (and set a new password): its tokens die at once."""
+        changes: dict[str, Any] = {"token_generation": AgentRow.token_generation + 1}
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        async with self._sessions.begin() as db:
+            await db.execute(update(AgentRow).filter_by(id=agent_id).values(**changes))
+            return await db.get(AgentRow, agent_id, populate_existing=True)
+
+    async def token_generations(self, agent_ids: Sequence[str]) -> dict[str, int]:
+        """The current token generation of each of these agents that still exists."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(AgentRow.id, AgentRow.token_generation).where(AgentRow.id.in_(agent_ids))
+            )
+            return {str(agent_id): int(generation) for agent_id, generation in rows}
+
     # --- devices ------------------------------------------------------------------------------
 
     async def add_device(
@@ -300,6 +323,12 @@ class Records:
     async def device(self, device_id: str) -> DeviceRow | None:
         async with self._sessions() as db:
             return await db.get(DeviceRow, device_id)
+
+    async def existing_devices(self, device_ids: Sequence[str]) -> set[str]:
+        """Which of these devices (and web visitors) still have a record."""
+        async with self._sessions() as db:
+            rows = await db.execute(select(DeviceRow.id).where(DeviceRow.id.in_(device_ids)))
+            return set(rows.scalars())
 
     # --- sites --------------------------------------------------------------------------------
 

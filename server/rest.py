@@ -1,13 +1,18 @@
 """REST API. Open: ``/healthz``, ``/metrics``, device registration, agent login and web visitors
 (``server/web_visitors.py``). Everything else under ``/api`` needs ``Authorization: Bearer <agent
-token>``.
+token>``, of an agent that still exists and has not revoked it (``server/auth.py``): checked
+against the records on every call, so a removal, sign-out or password change holds at once in
+every process.
 
 Errors have the same body as socket acks, ``{"error": {"code", "message"}}``, with the HTTP status
 that matches the code; one middleware does the conversion, so no handler formats an error itself.
+The same middleware admits socket connections (``server/throttle.py``): it is the one place every
+request passes, and a refused connection gets the same error body, as ``429``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 from collections.abc import Awaitable, Callable
@@ -15,24 +20,36 @@ from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from signaling import ErrorCode, ProtocolError, error_body
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
 from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, THROTTLE
-from .auth import AgentClaims, hash_device_secret, new_device_secret, verify_password
+from .auth import (
+    AgentClaims,
+    current_agent,
+    hash_device_secret,
+    hash_password,
+    new_device_secret,
+    verify_password,
+)
 from .ice import ice_servers
 from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
 from .records import AgentRow
+from .sockets import drop_agent_sockets
+from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, client_address
 
-__all__ = ["CLAIMS", "error_middleware", "read_body", "routes"]
+__all__ = ["AGENT", "CLAIMS", "SOCKET_PATH", "error_middleware", "read_body", "routes"]
 
 log = structlog.get_logger("mayday.rest")
 
 CLAIMS = web.RequestKey("claims", AgentClaims)
+AGENT = web.RequestKey("agent", AgentRow)
+"""The agent the bearer token speaks for, as the records have it now."""
+SOCKET_PATH = "/socket.io/"
 OPEN_PATHS = frozenset(
     {"/healthz", "/metrics", "/api/devices", "/api/agents/login", "/api/web/visitors"}
 )
@@ -68,10 +85,14 @@ def _error_response(
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authenticate ``/api`` and turn every failure into the one error body."""
+    """Admit sockets, authenticate ``/api`` and turn every failure into the one error body."""
     try:
+        if request.path == SOCKET_PATH:
+            return await _admit_socket(request, handler)
         if request.path.startswith("/api/") and request.path not in OPEN_PATHS:
-            request[CLAIMS] = _bearer_claims(request)
+            claims = _bearer_claims(request)
+            request[AGENT] = await current_agent(request.app[RECORDS], claims)
+            request[CLAIMS] = claims
         return await handler(request)
     except ProtocolError as exc:
         return _error_response(exc.code, exc.message, retry_after_s=exc.retry_after_s)
@@ -102,6 +123,23 @@ def _bearer_claims(request: web.Request) -> AgentClaims:
             "send 'Authorization: Bearer <token>'; get a token from POST /api/agents/login",
         )
     return request.app[SIGNER].verify(token.strip())
+
+
+async def _admit_socket(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Hold the connection's place per address for as long as its websocket is open (the
+    handler returns when it closes); refused over the limit with ``rate_limited``."""
+    guard = request.app.get(SOCKET_GUARD)
+    if guard is None:
+        return await handler(request)
+    transport = request.transport
+
+    def close() -> None:
+        if transport is not None:
+            transport.close()
+
+    async with guard.admit(client_address(request), close) as connection:
+        request[SOCKET_CONNECTION] = connection
+        return await handler(request)
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -168,16 +206,51 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/api/agents/refresh")
 async def refresh(request: web.Request) -> web.Response:
-    claims: AgentClaims = request[CLAIMS]
-    row = await request.app[RECORDS].agent_by_id(claims.agent_id)
+    return _token_response(request, request[AGENT])
+
+
+@routes.post("/api/agents/logout")
+async def logout(request: web.Request) -> web.Response:
+    """Sign the agent out everywhere: all its tokens die, its socket is closed."""
+    agent = request[AGENT]
+    await request.app[RECORDS].revoke_agent_tokens(agent.id)
+    await drop_agent_sockets(request.app, agent.id)
+    log.info("agent.logout", agent_id=agent.id)
+    return web.json_response({"ok": True})
+
+
+class PasswordChange(BaseModel):
+    """``POST /api/agents/password``: the current password, and the new one (as the CLI's rule)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
+@routes.post("/api/agents/password")
+async def change_password(request: web.Request) -> web.Response:
+    """Set a new password: every token of the agent dies (its socket is closed) and this answer
+    carries a fresh one. A wrong current password counts as a failed sign-in of the name."""
+    change = await read_body(request, PasswordChange)
+    agent = request[AGENT]
+    async with request.app[THROTTLE].attempt(agent.name) as attempt:
+        if not await verify_password(agent.password_hash, change.password):
+            log.warning("agent.password_change_refused", agent_id=agent.id)
+            await attempt.failed()
+            raise ProtocolError(ErrorCode.FORBIDDEN, "wrong password; nothing was changed")
+        await attempt.succeeded()
+    new_hash = await asyncio.to_thread(hash_password, change.new_password)
+    row = await request.app[RECORDS].revoke_agent_tokens(agent.id, password_hash=new_hash)
     if row is None:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "this agent account no longer exists")
+    await drop_agent_sockets(request.app, agent.id)
+    log.info("agent.password_changed", agent_id=agent.id)
     return _token_response(request, row)
 
 
 def _token_response(request: web.Request, row: AgentRow) -> web.Response:
-    """A fresh token for ``row``: the answer of both login and refresh."""
-    token, expires = request.app[SIGNER].issue(row.id, row.name)
+    """A fresh token for ``row``: the answer of login, refresh and a password change."""
+    token, expires = request.app[SIGNER].issue(row.id, row.name, generation=row.token_generation)
     return _json(
         m.AgentLoginResponse(
             token=token,

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     """Failed sign-ins one agent name may have per window before its attempts are refused."""
     login_window_s: float = Field(default=900.0, gt=0)
     """How long failed sign-ins are counted, from the first; a lock-out lasts the rest of it."""
+    credential_check_s: float = Field(default=2.0, gt=0)
+    """How often each process re-checks the credentials of the sockets it holds against the
+    records: an agent removed (``mayday agents remove``) or a web visitor whose site was removed
+    loses its socket within this time. Sign-out and a password change close it at once."""
     enrollment_key: str | None = None
     """When set, ``POST /api/devices`` requires it: only your own devices can register."""
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -45,6 +49,13 @@ class Settings(BaseSettings):
     """New web visitors one client address may create per minute (``POST /api/web/visitors``)."""
     web_visitors_per_site: int = Field(default=600, ge=1)
     """New web visitors one site may get per minute, from all addresses together."""
+    socket_auth_timeout_s: float = Field(default=5.0, gt=0)
+    """An Engine.IO connection without a signed-in namespace (``/device``, ``/agent``) for this
+    long is closed: at the start, and again after its last namespace left."""
+    max_connections_per_address: int = Field(default=200, ge=1)
+    """Concurrent Engine.IO connections one client address may hold on one process (the
+    address as the web visitors' limit reads it, ``X-Forwarded-For`` honoured). More are
+    refused with ``429 rate_limited``."""
     max_message_bytes: int = Field(default=64 * 1024, ge=4096)
     ring_timeout_s: float = Field(default=15.0, gt=0)
     grace_period_s: float = Field(default=20.0, ge=0)

@@ -8,11 +8,26 @@ then the event's row in :data:`.handlers.HANDLERS` calls the desk and shapes the
 becomes an error ack here, in one place. A bad payload, an unknown event or a bug in a handler is
 answered, logged, and never raised into socket.io, so one client's garbage cannot disturb anyone
 else's session. The namespaces only say how each role signs in and tells the desk it came and went.
+
+Credentials are checked at connect, and again for as long as the socket stays: every
+``credential_check_s`` each namespace reads, in one query per 500 sockets, whether the identities
+of the sockets this process holds are still in force (the agent exists with the same token
+generation, the device record exists) and disconnects those that are not. That covers every way
+credentials die, including ``mayday agents remove`` in another process that no server hears of.
+Sign-out and a password change do not wait for it: :func:`drop_agent_sockets` disconnects the
+agent's socket at once, through the socket.io manager on whichever process holds it.
+
+Each namespace also reports its sign-ins to the connection's
+:class:`~server.throttle.SocketConnection`, which closes an Engine.IO connection that has no
+signed-in namespace for ``socket_auth_timeout_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import socketio
@@ -24,20 +39,25 @@ from signaling import PROTOCOL_VERSION, ErrorCode, ProtocolError, Role, decode, 
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
-from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER
-from .auth import TokenSigner, verify_device_secret
+from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER, SIO, STORE
+from .auth import TokenSigner, current_agent, verify_device_secret
 from .desk import HelpDesk
+from .emitter import NAMESPACES
 from .handlers import HANDLERS, Ack
 from .identity import AgentIdentity, DeviceIdentity, Identity
 from .metrics import Metrics
 from .records import Records
 from .settings import Settings
+from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, SocketConnection, SocketGuard
 
-__all__ = ["AgentNamespace", "DeviceNamespace", "RoleNamespace"]
+__all__ = ["AgentNamespace", "DeviceNamespace", "RoleNamespace", "drop_agent_sockets"]
 
 log = structlog.get_logger("mayday.sockets")
 
 A = TypeVar("A", bound=BaseModel)
+
+CHECK_BATCH = 500
+"""Identities re-checked per query: well below any database's limit of bound parameters."""
 
 
 class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -48,6 +68,19 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, app: web.Application) -> None:
         super().__init__(f"/{self.role}")
         self._app = app
+        self._signed_in: dict[str, Identity] = {}
+        """This process's signed-in sockets of this namespace, re-checked by :meth:`_watch`."""
+        self._watch_task: asyncio.Task[None] | None = None
+        # The namespaces are made with the app, before it starts: the one place of the socket
+        # layer that sees it then. On startup the resources (the records) exist already.
+        if SOCKET_GUARD not in app:
+            settings = app[SETTINGS]
+            app[SOCKET_GUARD] = SocketGuard(
+                max_per_address=settings.max_connections_per_address,
+                auth_timeout_s=settings.socket_auth_timeout_s,
+            )
+        app.on_startup.append(self._start_watch)
+        app.on_shutdown.append(self._stop_watch)
 
     @property
     def desk(self) -> HelpDesk:
@@ -72,16 +105,26 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return await self._dispatch(sid, event, data)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        connection = _connection(environ)
+        if connection is not None:
+            connection.sign_in_started()
         try:
             identity = await self.authenticate(auth, environ)
         except ProtocolError as exc:
             log.warning("connect.refused", role=self.role, code=exc.code.value, reason=exc.message)
+            if connection is not None:
+                connection.sign_in_ended(ok=False)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.body()) from None
         except Exception:
             log.exception("connect.failed", role=self.role)
+            if connection is not None:
+                connection.sign_in_ended(ok=False)
             body = error_body(ErrorCode.INTERNAL, "the server could not check your credentials")
             raise socketio.exceptions.ConnectionRefusedError("internal error", body) from None
-        await self.save_session(sid, {"identity": identity})
+        if connection is not None:
+            connection.sign_in_ended(ok=True)
+        await self.save_session(sid, {"identity": identity, "connection": connection})
+        self._signed_in[sid] = identity
         self.metrics.sockets.labels(role=self.role).inc()
         try:
             await self.connected(identity, sid)
@@ -93,6 +136,11 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         identity = await self._identity(sid)
         if identity is None:
             return
+        self._signed_in.pop(sid, None)
+        with contextlib.suppress(KeyError):
+            connection = (await self.get_session(sid)).get("connection")
+            if isinstance(connection, SocketConnection):
+                connection.signed_out()
         self.metrics.sockets.labels(role=self.role).dec()
         try:
             await self.disconnected(identity, sid)
@@ -161,7 +209,40 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 ErrorCode.UNAUTHORIZED, f"malformed credentials: {describe_validation_error(exc)}"
             ) from None
 
+    # --- credentials re-checked while the socket stays ----------------------------------------
+
+    async def _start_watch(self, _app: web.Application) -> None:
+        self._watch_task = asyncio.create_task(self._watch(), name=f"credentials{self.namespace}")
+
+    async def _stop_watch(self, _app: web.Application) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.credential_check_s)
+            try:
+                await self.drop_revoked()
+            except Exception:  # the database away for a moment: try again next time
+                log.exception("credentials.check_failed", role=self.role)
+
+    async def drop_revoked(self) -> None:
+        """Disconnect this process's sockets whose credentials are no longer in force."""
+        sockets = list(self._signed_in.items())
+        for start in range(0, len(sockets), CHECK_BATCH):
+            batch = dict(sockets[start : start + CHECK_BATCH])
+            for sid in await self.revoked(batch):
+                identity = batch[sid]
+                log.warning("connect.revoked", role=self.role, identity=identity.id)
+                await self.server.disconnect(sid, namespace=self.namespace, ignore_queue=True)
+
     # --- for subclasses -------------------------------------------------------------------------
+
+    async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
+        """Of these sockets (by sid), the ones whose identity's credentials are no longer valid."""
+        raise NotImplementedError
 
     async def authenticate(self, auth: Any, environ: dict[str, Any]) -> Identity:
         """Who connects, from the ``auth`` object and the handshake's environ (its ``Origin``)."""
@@ -207,6 +288,12 @@ class DeviceNamespace(RoleNamespace):
                 f"{str(origin)[:200]} is not allowed for its site",
             )
 
+    async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
+        existing = await self._app[RECORDS].existing_devices(
+            list({identity.id for identity in sockets.values()})
+        )
+        return [sid for sid, identity in sockets.items() if identity.id not in existing]
+
     async def connected(self, identity: DeviceIdentity, sid: str) -> None:
         await self.desk.device_connected(identity, sid)
 
@@ -229,19 +316,50 @@ class AgentNamespace(RoleNamespace):
             )
         signer: TokenSigner = self._app[SIGNER]
         claims = signer.verify(creds.token)
-        records: Records = self._app[RECORDS]
-        row = await records.agent_by_id(claims.agent_id)
-        if row is None:
-            raise ProtocolError(ErrorCode.UNAUTHORIZED, "this agent account no longer exists")
+        row = await current_agent(self._app[RECORDS], claims)
         return AgentIdentity(
-            id=row.id, name=row.name, languages=tuple(row.languages), skills=tuple(row.skills)
+            id=row.id,
+            name=row.name,
+            languages=tuple(row.languages),
+            skills=tuple(row.skills),
+            generation=row.token_generation,
         )
+
+    async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
+        generations = await self._app[RECORDS].token_generations(
+            list({identity.id for identity in sockets.values()})
+        )
+        return [
+            sid
+            for sid, identity in sockets.items()
+            if not isinstance(identity, AgentIdentity)
+            or generations.get(identity.id) != identity.generation
+        ]
 
     async def connected(self, identity: AgentIdentity, sid: str) -> None:
         await self.desk.agent_connected(identity, sid)
 
     async def disconnected(self, identity: AgentIdentity, sid: str) -> None:
         await self.desk.agent_disconnected(identity, sid)
+
+
+async def drop_agent_sockets(app: web.Application, agent_id: str) -> None:
+    """Close the agent's sockets now that its tokens were revoked: its current socket wherever it
+    is (socket.io's manager passes a disconnect on to the process that holds it), then any other
+    of this process's. Sockets of other processes that were not current yet (a connect racing the
+    revocation) are left to that process's next check."""
+    presence = await app[STORE].get_agent(agent_id)
+    if presence is not None and presence.sid is not None and presence.lost_at is None:
+        await app[SIO].disconnect(presence.sid, namespace=NAMESPACES["agent"])
+    namespace = app[SIO].namespace_handlers.get(NAMESPACES["agent"])
+    if isinstance(namespace, AgentNamespace):
+        await namespace.drop_revoked()
+
+
+def _connection(environ: dict[str, Any]) -> SocketConnection | None:
+    """The Engine.IO connection's sign-in state, which the error middleware put on its request."""
+    request = environ.get("aiohttp.request")
+    return request.get(SOCKET_CONNECTION) if isinstance(request, web.Request) else None
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

@@ -1,9 +1,10 @@
-"""Sign-in throttling: a bound on password guesses per agent name, shared by every process.
+"""Bounds on what strangers can make the server do: password guesses per agent name (shared by
+every process), and Engine.IO connections per client address and without a signed-in namespace.
 
-Failed ``POST /api/agents/login`` attempts are counted per name in the live store, so with Redis
-the count is the whole system's. Once a name has ``max_failures`` failures inside ``window_s``
-(counted from the first), every further attempt is refused with ``rate_limited``, unchecked, until
-the window ends; a successful sign-in clears the count.
+**Sign-in throttling.** Failed ``POST /api/agents/login`` attempts are counted per name in the live
+store, so with Redis the count is the whole system's. Once a name has ``max_failures`` failures
+inside ``window_s`` (counted from the first), every further attempt is refused with
+``rate_limited``, unchecked, until the window ends; a successful sign-in clears the count.
 
 Within one process, the attempts for one name are checked one after another: otherwise a guesser
 sending a thousand requests at once would have them all checked before the first failure is
@@ -13,22 +14,41 @@ refused for being concurrent: they only wait for each other, about 50 ms of argo
 Counting by name rather than by address is deliberate: behind a reverse proxy every request comes
 from the proxy's address, and a guesser can change addresses but not the account it is after. The
 price is that a stranger can lock an agent out for one window; the refusal says when to retry.
+
+**Socket admission** (:class:`SocketGuard`). Every Engine.IO connection is one websocket request
+(long-polling is refused), which stays inside its aiohttp handler for as long as it is open; the
+error middleware holds each one in :meth:`SocketGuard.admit` around that handler. So counting the
+requests in flight counts the connections, per process and per address, with nothing to clean up
+after a crash. Someone who opens a connection but never signs in to a namespace, or stays after
+their last namespace left (an agent whose tokens were revoked), costs a socket and a task for
+nothing: :class:`SocketConnection` closes it after ``socket_auth_timeout_s``. Closing means
+closing the TCP connection (the middleware holds the request, not Engine.IO's socket), so such a
+client sees the connection drop without a close frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
+from aiohttp import web
 
 from signaling import ErrorCode, ProtocolError
 
 from .live.store import LiveStore
 
-__all__ = ["LoginAttempt", "LoginThrottle"]
+__all__ = [
+    "SOCKET_CONNECTION",
+    "SOCKET_GUARD",
+    "LoginAttempt",
+    "LoginThrottle",
+    "SocketConnection",
+    "SocketGuard",
+    "client_address",
+]
 
 log = structlog.get_logger("mayday.auth")
 
@@ -96,3 +116,116 @@ class LoginThrottle:
                 del self._locks[name]
             else:
                 self._locks[name] = (lock, users - 1)
+
+
+# --- socket admission -----------------------------------------------------------------------------
+
+
+def client_address(request: web.Request) -> str:
+    """The client's address, by the rule of ``server.web_visitors.client_address`` (see there): the
+    last ``X-Forwarded-For`` entry, the one the nearest proxy appended, else the peer's address.
+
+    A copy, because the REST middleware cannot import the visitors' module (it imports the REST
+    module); keep the two the same.
+    """
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    last = forwarded.split(",")[-1].strip()
+    return last or request.remote or "unknown"
+
+
+class SocketConnection:
+    """One Engine.IO connection's sign-in state, as its namespaces report it.
+
+    While no namespace is signed in and no sign-in is under way, a timer runs; when it fires, the
+    connection is closed. A sign-in that is still checking credentials when the time is up (a slow
+    database) is let finish: the timer starts again only if it fails.
+    """
+
+    def __init__(self, close: Callable[[], None], timeout_s: float, address: str) -> None:
+        self._close = close
+        self._timeout_s = timeout_s
+        self.address = address
+        self.signed_in = 0
+        self.pending = 0
+        self.closed_idle = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def sign_in_started(self) -> None:
+        self.pending += 1
+        self._disarm()
+
+    def sign_in_ended(self, *, ok: bool) -> None:
+        self.pending -= 1
+        self.signed_in += int(ok)
+        self._arm()
+
+    def signed_out(self) -> None:
+        self.signed_in = max(0, self.signed_in - 1)
+        self._arm()
+
+    def finish(self) -> None:
+        """The connection is over: no timer may outlive it."""
+        self._disarm()
+        self.signed_in = self.pending = -1  # never armed again
+
+    def _arm(self) -> None:
+        if self._timer is None and self.signed_in == 0 and self.pending == 0:
+            self._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._expire)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self.signed_in == 0 and self.pending == 0:
+            log.warning("socket.closed_unauthenticated", address=self.address[:64])
+            self.closed_idle = True
+            self._close()
+
+
+SOCKET_CONNECTION = web.RequestKey("socket_connection", SocketConnection)
+"""On the websocket request: its :class:`SocketConnection` (the namespaces find it in environ)."""
+
+
+class SocketGuard:
+    """Admits Engine.IO connections: at most ``max_per_address`` open at once per client address
+    in this process, each closed when it has no signed-in namespace for ``auth_timeout_s``."""
+
+    def __init__(self, *, max_per_address: int, auth_timeout_s: float) -> None:
+        self.max_per_address = max_per_address
+        self.auth_timeout_s = auth_timeout_s
+        self._open: dict[str, int] = {}
+
+    def open_from(self, address: str) -> int:
+        return self._open.get(address, 0)
+
+    @asynccontextmanager
+    async def admit(
+        self, address: str, close: Callable[[], None]
+    ) -> AsyncIterator[SocketConnection]:
+        """Hold one connection's place for as long as the ``async with`` body runs."""
+        if self.open_from(address) >= self.max_per_address:
+            log.warning("socket.refused_too_many", address=address[:64], open=self.max_per_address)
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"too many connections from your address ({self.max_per_address} are open); "
+                "close some before opening more",
+            )
+        self._open[address] = self.open_from(address) + 1
+        connection = SocketConnection(close, self.auth_timeout_s, address)
+        try:
+            yield connection
+        finally:
+            connection.finish()
+            left = self._open[address] - 1
+            if left:
+                self._open[address] = left
+            else:
+                del self._open[address]
+
+
+SOCKET_GUARD = web.AppKey("socket_guard", SocketGuard)
+"""The process's :class:`SocketGuard`, made with the socket namespaces (``server/sockets.py``)."""
