@@ -33,12 +33,15 @@ from .appkeys import (
 from .auth import TokenSigner
 from .desk import HelpDesk
 from .emitter import Emitter
+from .fanout import FanoutManager
+from .health import READINESS, Probe, Readiness, readyz
 from .live.memory import MemoryStore
 from .live.records import LiveSession, SessionState
+from .live.redis import RedisStore
 from .live.store import LiveStore
 from .metrics import Metrics
 from .origins import Origins
-from .records import open_records
+from .records import Records, open_records
 from .rest import error_middleware, routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
@@ -69,12 +72,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[NODE] = node
     # Browsers may open a socket from the console's origins or a site's; never '*'.
     app[ORIGINS] = Origins(settings.allowed_origins)
-    manager = (
-        # Emits reach sockets held by any process of the system, through Redis pub/sub.
-        socketio.AsyncRedisManager(settings.redis_url, channel="mayday-socketio")
-        if settings.redis_url
-        else None
-    )
+    # Emits reach sockets held by any process of the system, through Redis pub/sub; the manager
+    # notices when it stops hearing the channel and subscribes again (server/fanout.py).
+    manager = FanoutManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.add_routes(visitor_routes)
     add_widget_routes(app)
     app.on_response_prepare.append(cors_headers)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/vendor/{name}", _vendor)
     app.router.add_get("/", _index)
     # The console's files; never /api/, /vendor/ or /socket.io/, so an API path with the wrong
@@ -129,16 +130,29 @@ async def _asset(request: web.Request) -> web.FileResponse:
 
 def _open_store(settings: Settings) -> LiveStore:
     if settings.redis_url:
-        from .live.redis import RedisStore
-
         return RedisStore(
             settings.redis_url, default_handling_time_s=settings.default_handling_time_s
         )
     return MemoryStore(default_handling_time_s=settings.default_handling_time_s)
 
 
+def _readiness(records: Records, store: LiveStore, fanout: FanoutManager | None) -> Readiness:
+    """What ``/readyz`` checks: the records database; with Redis, Redis and the fan-out."""
+
+    async def select_one() -> None:
+        async with records.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    probes: dict[str, Probe] = {"records": select_one}
+    if isinstance(store, RedisStore):
+        probes["redis"] = store.ping
+    flags = {"fanout": lambda: fanout.subscribed} if fanout is not None else {}
+    return Readiness(probes=probes, flags=flags)
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    sio = app[SIO]
     records = await open_records(settings)
     app[RECORDS] = records
 
@@ -172,6 +186,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         node=app[NODE],
     )
     app[DESK].start()
+    fanout = sio.manager if isinstance(sio.manager, FanoutManager) else None
+    if fanout is not None:
+        fanout.start()
+    app[READINESS] = _readiness(records, store, fanout)
     refresher = asyncio.create_task(
         app[ORIGINS].keep_fresh(site_origins, settings.sites_refresh_s), name="origins"
     )
@@ -190,7 +208,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await asyncio.wait([refresher], timeout=CLOSE_TIMEOUT_S)
         for name, closing in (
             ("desk", app[DESK].close()),
-            ("sockets", app[SIO].shutdown()),
+            ("sockets", sio.shutdown()),
+            ("fanout", fanout.close() if fanout is not None else asyncio.sleep(0)),
             ("writer", writer.close()),
             ("store", store.close()),
             ("records", records.close()),

@@ -123,3 +123,66 @@ def flush(url: str) -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+class RestartableRedis:
+    """A redis-server the test stops for real (``kill -9``) and starts again on the same port.
+
+    Its data is kept in an append-only file synced on every write (``appendfsync always``), as
+    docs/deploy.md §4 recommends for a Redis whose restarts the queue should survive: every write
+    Redis acknowledged before it died is there again after the restart.
+    """
+
+    def __init__(self, workdir: str) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "redis-server is not installed: run `apt-get install -y redis-server`"
+            )
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                self.workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_ping(self.url, self.process)
+
+    def kill(self) -> None:
+        """Stop it the hard way: the process is gone and its port refuses connections."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def restartable_redis() -> Iterator[RestartableRedis]:
+    """A :class:`RestartableRedis`, started; killed when the block ends, however it ends."""
+    with tempfile.TemporaryDirectory(prefix="mayday-redis-aof-") as workdir:
+        server = RestartableRedis(workdir)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.kill()

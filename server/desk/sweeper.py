@@ -7,6 +7,12 @@ it. With a shared store it also records this process's heartbeat, notices proces
 beating (their sockets count as lost as of their last beat), folds the batched estimate figures
 into the shared record, and pushes the queue so that changes made by other processes reach this
 one's sockets.
+
+When the store is unreachable (Redis stopped), sweeps fail: the sweeper logs the first failure
+with its traceback and the recovery, not every half-second attempt, and backs off up to
+:data:`MAX_BACKOFF_S`. Nobody could beat during the outage, so right after it every other process
+looks long dead: a process judges others dead only once it has itself been beating for
+:data:`~server.nodes.DEAD_AFTER_S` without a gap (see :meth:`Sweeper._may_judge`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ NODE_TIMEOUT_S = DEAD_AFTER_S
 """A process whose heartbeat is older than this is taken for dead; its sockets count as lost."""
 CLAIM_TTL_S = 30.0
 """How long one process's claim on cleaning up after a dead one holds, should it die too."""
+MAX_BACKOFF_S = 2.0
+"""Longest pause between failed sweeps. Well below ``DEAD_AFTER_S``: after an outage every
+process must be beating again before any other starts judging the dead."""
 
 
 class DueHandler(Protocol):
@@ -86,14 +95,31 @@ class Sweeper:
     push_queue: Callable[[], None]
     _pending_arrivals: list[float] = field(default_factory=list, init=False)
     _pending_handled: list[float] = field(default_factory=list, init=False)
+    _beating_since: float | None = field(default=None, init=False)
+    """When this process's heartbeats last started to get through without a gap."""
 
     async def run_forever(self) -> None:
+        pause = SWEEP_INTERVAL_S
+        failing_since: float | None = None
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await asyncio.sleep(pause)
             try:
                 await self.sweep()
             except Exception:
-                log.exception("sweep.failed", node=self.context.node)
+                self._beating_since = None
+                if failing_since is None:
+                    failing_since = self.context.clock()
+                    log.exception("sweep.failed", node=self.context.node)
+                pause = min(pause * 2, MAX_BACKOFF_S)
+                continue
+            if failing_since is not None:
+                log.warning(
+                    "sweep.recovered",
+                    node=self.context.node,
+                    failed_for_s=round(self.context.clock() - failing_since, 1),
+                )
+                failing_since = None
+            pause = SWEEP_INTERVAL_S
 
     async def sweep(self) -> None:
         """Handle what has come due, whoever armed the timer (it may have died).
@@ -103,7 +129,9 @@ class Sweeper:
         """
         now = self.context.clock()
         await self.context.store.heartbeat(self.context.node, now)
-        if self.context.store.shared:
+        if self._beating_since is None:
+            self._beating_since = now
+        if self.context.store.shared and self._may_judge(now):
             await self._notice_dead_nodes(now)
         due = await self.context.store.due(now, grace_s=self.context.settings.grace_period_s)
         for ring_id in due.rings:
@@ -119,6 +147,13 @@ class Sweeper:
         if self.context.store.shared:
             await self.flush_stats()
             self.push_queue()
+
+    def _may_judge(self, now: float) -> bool:
+        """Only a process whose own beats got through for the last ``DEAD_AFTER_S`` may take
+        silence for death: had the store been unreachable for it, it was for the others too (a
+        Redis outage), and their last beats say nothing about their sockets. After an outage
+        each process beats again within ``MAX_BACKOFF_S``, well before anyone judges."""
+        return self._beating_since is not None and now - self._beating_since >= NODE_TIMEOUT_S
 
     async def _notice_dead_nodes(self, now: float) -> None:
         """Sockets held by a process that stopped beating are lost, as of its last heartbeat.

@@ -53,6 +53,11 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 MAX_ATTEMPTS = 50
 MAX_CONNECTIONS = 64
+CONNECT_TIMEOUT_S = 2.0
+"""A Redis that cannot be reached fails an operation within this (an unreachable host would
+otherwise hold it for the operating system's connect timeout, minutes)."""
+COMMAND_TIMEOUT_S = 5.0
+"""A Redis that stopped answering fails an operation within this; operations are small."""
 
 
 class RedisStore(LiveStore):
@@ -62,8 +67,15 @@ class RedisStore(LiveStore):
         self, url: str, *, default_handling_time_s: float, prefix: str = "mayday:"
     ) -> None:
         # A blocking pool: under a burst, operations wait for a connection instead of failing.
+        # While Redis is down an operation fails fast instead (connection refused, or the
+        # timeouts): the caller answers with an error and the client retries (docs/deploy.md §4.1).
         pool = BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=10
+            url,
+            decode_responses=True,
+            max_connections=MAX_CONNECTIONS,
+            timeout=10,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=COMMAND_TIMEOUT_S,
         )
         self.redis: Redis = Redis(connection_pool=pool)
         self._prefix = prefix
@@ -74,6 +86,10 @@ class RedisStore(LiveStore):
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    async def ping(self) -> None:
+        """One round trip, for readiness (``/readyz``)."""
+        await self.redis.ping()
 
     # --- the one way to change live state -------------------------------------------------------
 
