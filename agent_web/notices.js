@@ -18,6 +18,7 @@ export class Toasts {
   }
 
   /**
+   * `text`: a string, or an array of strings and nodes (see error()).
    * kind: info | success | warning | error. Errors stay until closed. Options: `action`, a
    * {label, run} button; `key`, which replaces an earlier toast with the same key (so "control
    * granted" does not linger next to "control ended"). Returns the element.
@@ -30,7 +31,7 @@ export class Toasts {
     const toast = h(
       "div",
       { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", dataset: key ? { key } : {} },
-      h("div", { class: "toast-body" }, title ? h("strong", { text: title }) : null, h("span", { text }), button),
+      h("div", { class: "toast-body" }, title ? h("strong", { text: title }) : null, h("span", {}, text), button),
       close,
     );
     close.addEventListener("click", () => toast.remove());
@@ -44,10 +45,13 @@ export class Toasts {
     return toast;
   }
 
-  /** An error from an ack or a REST call, with its code so support staff can report it. */
+  /**
+   * An error from an ack or a REST call, with its code so support staff can report it. The
+   * message is isolated (<bdi>): direction overrides in it cannot reorder the code after it.
+   */
   error(action, error) {
     const code = error?.code ? ` (${error.code})` : "";
-    return this.show(`${error?.message ?? String(error)}${code}`, "error", action);
+    return this.show([h("bdi", { text: error?.message ?? String(error) }), code], "error", action);
   }
 
   clear() {

@@ -46,8 +46,21 @@ const KIND_TEXT = {
 /** Who did it, for people: "alice (agent)", "kitchen tablet (customer)", "system". */
 export function actorName(actor) {
   if (!actor || actor.kind === "system") return "system";
-  const role = actor.kind === "device" ? "customer" : actor.kind;
+  const role = roleOf(actor);
   return actor.name ? `${actor.name} (${role})` : role;
+}
+
+/**
+ * actorName() as nodes for the page: the name in a <bdi> of its own, so that right-to-left or
+ * override characters in it cannot reorder the role and the description after it.
+ */
+function actorNodes(actor) {
+  if (!actor || actor.kind === "system" || !actor.name) return [actorName(actor)];
+  return [h("bdi", { text: actor.name }), ` (${roleOf(actor)})`];
+}
+
+function roleOf(actor) {
+  return actor.kind === "device" ? "customer" : actor.kind;
 }
 
 /** One line of text describing the event (without time and actor). */
@@ -88,7 +101,7 @@ export function renderTimeline(list, events) {
           h(
             "div",
             { class: "timeline-what" },
-            h("span", { class: "timeline-actor", text: actorName(event.actor) }),
+            h("span", { class: "timeline-actor" }, actorNodes(event.actor)),
             " ",
             h("span", { text: describe(event) }),
           ),
