@@ -374,13 +374,6 @@ async def test_everything_people_write_is_shown_as_text(
         await visitor.close()
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="console.css: (1) .ring-backdrop's grid column grows with a nowrap .tag wider than the "
-    "card and pushes the ring card off-screen (needs grid-template-columns: minmax(0, 1fr)); "
-    "(2) .timeline-what does not wrap a long word in an actor's name (needs overflow-wrap: "
-    "anywhere)",
-)
 async def test_long_words_stay_inside_their_boxes(
     make_desk: DeskFactory, open_console: ConsoleFactory, tmp_path: Path
 ) -> None:
