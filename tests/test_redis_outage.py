@@ -14,6 +14,9 @@ it again on the same port. It checks that
   alice's running session, which nobody took for lost although no process could beat meanwhile;
 * both processes are subscribed to the socket.io channel again (``PUBSUB NUMSUB``), and a help
   request on process 0 rings bob on process 1, who accepts; the session starts on both sides;
+* a device that went away during the outage (its socket closed; its process never died, so no
+  dead-process judgement covers it) is recorded lost once Redis is back, as of when it went: its
+  agent is told, and the session ends when the grace period counted from then runs out;
 * the logs hold one failed sweep per process, its recovery, and no unhandled task exceptions.
 """
 
@@ -144,6 +147,9 @@ async def test_the_fleet_rides_out_a_redis_outage(
     alice = await _agent(fleet, http, p1, "alice")
     running = await _device(fleet, http, p0)
     running_id = await _help_and_accept(running, alice)
+    carol = await _agent(fleet, http, p1, "carol")
+    leaver = await _device(fleet, http, p0)
+    leaver_id = await _help_and_accept(leaver, carol)
     bob = await _agent(fleet, http, p1, "bob")
     customer = await _device(fleet, http, p0)
     bob_token = str((await login(http, p1, "bob", PASSWORD))["token"])
@@ -164,6 +170,8 @@ async def test_the_fleet_rides_out_a_redis_outage(
         assert "127.0.0.1" not in str(body), "no secrets, no addresses"
     refused = await customer.call("help.request", {})
     assert refused["error"]["code"] == UNAVAILABLE, refused
+    left_at = time.time()
+    await leaver.close()  # gone during the outage: its process cannot write it down now
     await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
     for url in fleet.urls:
         assert await _get(http, f"{url}/healthz") == (200, {"ok": True})
@@ -206,6 +214,18 @@ async def test_the_fleet_rides_out_a_redis_outage(
         assert all(peer.get("connected", True) for peer in peers), peers
         assert not any(event == "session.ended" for event, _ in party.received)
     assert [process.poll() for process in fleet.processes] == [None, None]
+
+    # The device that left during the outage is lost as of then, not left as a ghost: carol is
+    # told, and the grace period counts from when it went.
+    lost = await carol.next_matching(
+        "session.peer", lambda data: data.get("connected") is False, timeout=RECOVERY_S
+    )
+    assert lost["session_id"] == leaver_id
+    status, events = await _get(http, f"{p1}/api/sessions/{leaver_id}/events", bob_token)
+    losses = [e for e in events["events"] if e["kind"] == "peer.lost"]
+    assert len(losses) == 1, events
+    assert left_at <= losses[0]["detail"]["since"] <= left_at + 1.0, (losses[0], left_at)
+    assert lost["grace_s"] < 20, "the grace period counts from when it went, not from now"
 
     # Quiet logs: one failed sweep per process and its recovery, no unhandled task exceptions.
     for index in range(2):

@@ -47,6 +47,7 @@ from .agents import Agents
 from .context import DeskContext
 from .control import RemoteControl
 from .devices import Devices
+from .missed import MissedLosses
 from .queue import QueuePublisher
 from .rings import Rings
 from .sessions import Sessions
@@ -94,6 +95,7 @@ class HelpDesk:
         )
         self.queue = QueuePublisher(context)
         self.control = RemoteControl(context)
+        self._missed = MissedLosses(clock)
         self.sweeper = Sweeper(
             context, handler=self, leases=self.control, push_queue=self.queue.request
         )
@@ -133,7 +135,7 @@ class HelpDesk:
         await self._devices.device_connected(device, sid)
 
     async def device_disconnected(self, device: DeviceIdentity, sid: str) -> None:
-        await self._devices.device_disconnected(device, sid)
+        await self._disconnected(device, sid)
 
     async def device_lost(
         self,
@@ -164,7 +166,26 @@ class HelpDesk:
         await self._agents.agent_connected(agent, sid)
 
     async def agent_disconnected(self, agent: AgentIdentity, sid: str) -> None:
-        await self._agents.agent_disconnected(agent, sid)
+        await self._disconnected(agent, sid)
+
+    # --- disconnects the store missed (:mod:`.missed`) ----------------------------------------
+
+    async def _disconnected(self, who: Identity, sid: str) -> None:
+        at = self.context.clock()
+        try:
+            await self._record_disconnect(who, sid, at)
+        except Exception:
+            self._missed.note(who, sid, at)  # the store is away: recorded when it is back
+            raise
+
+    async def _record_disconnect(self, who: Identity, sid: str, at: float) -> None:
+        if isinstance(who, DeviceIdentity):
+            await self._devices.device_disconnected(who, sid, at=at)
+        elif isinstance(who, AgentIdentity):
+            await self._agents.agent_disconnected(who, sid, at=at)
+
+    async def record_missed_disconnects(self) -> None:
+        await self._missed.retry(self._record_disconnect)
 
     async def agent_lost(
         self,

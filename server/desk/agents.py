@@ -115,8 +115,10 @@ class Agents:
             m.SessionPeer(session_id=session.id, peer="agent", connected=True),
         )
 
-    async def agent_disconnected(self, agent: AgentIdentity, sid: str) -> None:
-        await self.agent_lost(agent.id, agent.actor(), sid=sid)
+    async def agent_disconnected(
+        self, agent: AgentIdentity, sid: str, *, at: float | None = None
+    ) -> None:
+        await self.agent_lost(agent.id, agent.actor(), sid=sid, at=at)
 
     async def agent_lost(
         self,
@@ -175,7 +177,12 @@ class Agents:
             "device",
             session.device_id,
             Event.SESSION_PEER,
-            m.SessionPeer(session_id=session.id, peer="agent", connected=False, grace_s=grace),
+            m.SessionPeer(
+                session_id=session.id,
+                peer="agent",
+                connected=False,
+                grace_s=round(max(0.0, lost_at + grace - self.context.clock()), 1),
+            ),
         )
 
     async def agent_grace_over(self, agent_id: str) -> None:

@@ -114,11 +114,13 @@ class Devices:
             m.SessionEnded(session_id=last.id, reason="peer_lost", ended_by="system"),
         )
 
-    async def device_disconnected(self, device: DeviceIdentity, sid: str) -> None:
+    async def device_disconnected(
+        self, device: DeviceIdentity, sid: str, *, at: float | None = None
+    ) -> None:
         session = await self.context.store.session_for_device(device.id)
         if session is None or session.device_sid != sid:
             return
-        await self.device_lost(session.id, device.actor(), "device disconnected", sid=sid)
+        await self.device_lost(session.id, device.actor(), "device disconnected", sid=sid, at=at)
 
     async def device_lost(
         self,
@@ -171,7 +173,12 @@ class Devices:
                 "agent",
                 live.agent_id,
                 Event.SESSION_PEER,
-                m.SessionPeer(session_id=live.id, peer="device", connected=False, grace_s=grace),
+                m.SessionPeer(
+                    session_id=live.id,
+                    peer="device",
+                    connected=False,
+                    grace_s=round(max(0.0, lost_at + grace - now), 1),
+                ),
             )
         self.context.background.call_later(
             ("grace", "device", live.device_id),

@@ -78,6 +78,8 @@ class DueHandler(Protocol):
         at: float | None = None,
     ) -> None: ...
 
+    async def record_missed_disconnects(self) -> None: ...
+
 
 class LeaseHandler(Protocol):
     """What the sweeper asks about suspended remote control (the desk's remote control does it)."""
@@ -131,8 +133,13 @@ class Sweeper:
         await self.context.store.heartbeat(self.context.node, now)
         if self._beating_since is None:
             self._beating_since = now
-        if self.context.store.shared and self._may_judge(now):
-            await self._notice_dead_nodes(now)
+        if self._may_judge(now):
+            # Sockets that closed while the store was away (:mod:`.missed`): lost as of then.
+            # Not before every process hears the others again (their Socket.IO fan-out
+            # re-subscribes within seconds of Redis coming back): the other party must be told.
+            await self.handler.record_missed_disconnects()
+            if self.context.store.shared:
+                await self._notice_dead_nodes(now)
         due = await self.context.store.due(now, grace_s=self.context.settings.grace_period_s)
         for ring_id in due.rings:
             await self.handler.ring_timed_out(ring_id)
