@@ -288,7 +288,9 @@ class HelpDesk:
             live.notes = payload.text
             return live
 
-        self.context.writer.save(await self.context.store.atomically(write, sessions=[session.id]))
+        # Acknowledged notes are recorded notes, even if this process dies right after the ack.
+        live = await self.context.store.atomically(write, sessions=[session.id])
+        await self.context.writer.save_and_wait(live)
 
     async def rate(self, device: DeviceIdentity, session_id: str, rating: int) -> None:
         """Store the customer's rating with the session's record (once the session is over)."""

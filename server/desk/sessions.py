@@ -106,7 +106,7 @@ class Sessions:
         else:
             raise ProtocolError(ErrorCode.CONFLICT, f"session {session_id} keeps changing; retry")
         # Recorded before anyone is told, so what they look up is there.
-        self.context.writer.save(ended)
+        stored = self.context.writer.save(ended)
         log.info(
             "session.ended",
             session_id=ended.id,
@@ -135,6 +135,8 @@ class Sessions:
             )
         self.rings.request_route()
         self.queue.request()
+        # An end acknowledged is an end recorded, even if this process dies right after the ack.
+        await self.context.writer.stored(stored)
         return ended
 
     async def end_lost(self, session_id: str) -> None:
