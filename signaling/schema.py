@@ -1,7 +1,8 @@
 """Export the protocol as JSON Schema for the browser console and third-party devices.
 
-``python -m signaling.schema [PATH]`` writes one document whose ``$defs`` hold every payload model
-and whose ``events`` table maps each event name, per role and direction, to its model.
+``python -m signaling.schema [PATH [OPENAPI_PATH]]`` writes one document whose ``$defs`` hold every
+payload model and whose ``events`` table maps each event name, per role and direction, to its model;
+and beside it (or at ``OPENAPI_PATH``) the REST API's OpenAPI document (:mod:`signaling.openapi`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pydantic.json_schema import models_json_schema
 from .annotations import ANNOTATION_CHANNEL, Clear, DeviceStatus, Laser, Pin, Stroke, Undo
 from .events import INBOUND, OUTBOUND
 from .models import PROTOCOL_VERSION, AgentAuth, DeviceAuth
+from .openapi import DEFAULT_PATH as OPENAPI_NAME
+from .openapi import build_openapi
 
-__all__ = ["DEFAULT_PATH", "build_schema", "main"]
+__all__ = ["DEFAULT_OPENAPI_PATH", "DEFAULT_PATH", "build_schema", "dump", "main"]
 
 DEFAULT_PATH = Path("agent_web/protocol.schema.json")
+DEFAULT_OPENAPI_PATH = DEFAULT_PATH.with_name(OPENAPI_NAME)
 
 
 def build_schema() -> dict[str, Any]:
@@ -61,12 +65,19 @@ def build_schema() -> dict[str, Any]:
     }
 
 
+def dump(document: dict[str, Any]) -> str:
+    """The text of a written document: what the tests compare the committed files with."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0]) if args else DEFAULT_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(build_schema(), indent=2, sort_keys=True) + "\n")
-    print(f"wrote {path}")
+    openapi_path = Path(args[1]) if len(args) > 1 else path.with_name(OPENAPI_NAME)
+    for target, document in ((path, build_schema()), (openapi_path, build_openapi())):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(dump(document))
+        print(f"wrote {target}")
     return 0
 
 
