@@ -100,7 +100,14 @@ export class HelpFlow {
   }
 
   render(options) {
-    this._render({ ...present(this.state, this.t), control: this._controlModel() }, options);
+    this._render({ ...present(this.state, this.t), ...this._requeuedModel(), control: this._controlModel() }, options);
+  }
+
+  /** Waiting again after the agent was lost (`agent_lost`, §9): say so in plain words. */
+  _requeuedModel() {
+    if (!this.state.requeued || this.state.phase !== "queued") return {};
+    const position = this.state.ticket?.position ?? 1;
+    return { status: position > 1 ? this.t("agentLostBehind", { position }) : this.t("agentLost") };
   }
 
   /** The consent dialog or the Stop control bar, or null while control is not asked or on. */
@@ -122,7 +129,10 @@ export class HelpFlow {
   async _start() {
     if (this.state.phase === "starting") return; // a second press while the first is on its way
     this._disconnect();
-    this.set({ phase: "starting", open: true, confirming: false, agentAway: false, error: null }, { takeFocus: true });
+    this.set(
+      { phase: "starting", open: true, confirming: false, agentAway: false, requeued: false, error: null },
+      { takeFocus: true },
+    );
     let credentials = this.store.load();
     this._fresh = !credentials;
     if (!credentials) {
@@ -186,7 +196,7 @@ export class HelpFlow {
   _close() {
     this._disconnect();
     this.store.update({ active: false, open: false });
-    this.set({ phase: "idle", open: false });
+    this.set({ phase: "idle", open: false, requeued: false });
   }
 
   /** "Share my screen instead": the browser asks which screen; a refusal changes nothing. */
@@ -333,13 +343,20 @@ export class HelpFlow {
     const media = this.cobrowse.peer?.state === "connected" && this.state.session?.session_id === session.session_id;
     // A new session starts without consent; a resumed one waits for control.state (§10.6).
     if (this.state.session?.session_id !== session.session_id) this.control.reset();
-    this.set({ phase: media ? "active" : "connecting", session, ticket: null, lastSessionId: session.session_id });
+    this.set({
+      phase: media ? "active" : "connecting",
+      session,
+      ticket: null,
+      requeued: false,
+      lastSessionId: session.session_id,
+    });
     this.store.update({ active: true });
     await this.cobrowse.start(session);
   }
 
   _ended(data) {
     clearTimeout(this._resumeTimer);
+    if (data.reason === "agent_lost") return this._requeued(data);
     const ours = [this.state.session?.session_id, this.state.lastSessionId];
     const hadSession = ours.includes(data.session_id);
     this.control?.reset();
@@ -353,9 +370,35 @@ export class HelpFlow {
       ticket: null,
       confirming: false,
       agentAway: false,
+      requeued: false,
       open: true,
     });
     if (!hadSession || data.reason === "cancelled") this._disconnect();
+  }
+
+  /**
+   * The agent did not come back: the session is over, and the server has put the customer back
+   * in line, first for the next agent, with a new ticket whose `ticket.update` follows (or came
+   * first, from another server process). No rating: nobody finished helping. The socket stays, and
+   * so does the `active` mark, so that a reload resumes the new ticket.
+   */
+  _requeued(data) {
+    this.control?.reset();
+    this.cobrowse?.stop();
+    this.cobrowse?.prepare(); // the next agent's connection, made while the customer waits
+    const ticket = this.state.ticket && this.state.ticket.id !== data.session_id ? this.state.ticket : null;
+    this.set({
+      phase: ticket?.state === "ringing" ? "ringing" : "queued",
+      requeued: true,
+      session: null,
+      ticket,
+      endReason: data.reason,
+      endedBy: data.ended_by,
+      lastSessionId: data.session_id,
+      confirming: false,
+      agentAway: false,
+      open: true,
+    });
   }
 
   _peer(data) {

@@ -18,6 +18,8 @@ const en = {
   active: "{agent} is helping you.",
   sharing: "{agent} can see this page. Passwords and payment details stay hidden.",
   agentAway: "The connection to {agent} dropped. Waiting for them to come back…",
+  agentLost: "Your agent lost their connection. You are first in line for the next agent.",
+  agentLostBehind: "Your agent lost their connection. You're number {position} in line.",
   reconnecting: "The connection to support dropped. Reconnecting…",
   cancel: "Cancel",
   end: "End session",
@@ -67,6 +69,9 @@ const de = {
   active: "{agent} hilft Ihnen.",
   sharing: "{agent} sieht diese Seite. Passwörter und Zahlungsdaten bleiben verborgen.",
   agentAway: "Die Verbindung zu {agent} ist unterbrochen. Bitte warten …",
+  agentLost: "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen. Sie sind als Nächstes an der Reihe.",
+  agentLostBehind:
+    "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen. Sie sind Nummer {position} in der Warteschlange.",
   reconnecting: "Die Verbindung zum Support ist unterbrochen. Neuer Versuch …",
   cancel: "Abbrechen",
   end: "Sitzung beenden",

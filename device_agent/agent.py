@@ -40,6 +40,8 @@ log = structlog.get_logger("mayday.device")
 
 CustomerSurface = Callable[[CustomerView], None]
 CHAT_KEPT = 20
+AGENT_LOST = "agent_lost"
+"""``session.ended`` reason: the agent did not come back, the customer is first in line again."""
 RECONNECT_OFFER_DELAY_S = 2.0
 """How long a disconnected peer connection may recover by itself before the device offers anew."""
 
@@ -79,6 +81,8 @@ class DeviceAgent:
         self.last_session_id: str | None = None
         self.paused = False
         self.rating_requested = False
+        self.requeued = False
+        """The agent was lost and the customer waits again, first in line (``agent_lost``)."""
         self.chat: tuple[tuple[str, str], ...] = ()
         self.peer: DevicePeer | None = None
         self.started = asyncio.Event()
@@ -182,6 +186,7 @@ class DeviceAgent:
     ) -> dict[str, Any]:
         self.ended.clear()
         self.rating_requested = False
+        self.requeued = False
         ack = await self.client.call(
             Event.HELP_REQUEST,
             m.HelpRequest(topic=topic or self.topic, locale=locale or self.locale),
@@ -234,6 +239,7 @@ class DeviceAgent:
         resumed = bool(data.get("resumed"))
         self.session = data
         self.ticket = None
+        self.requeued = False
         self.last_session_id = data["session_id"]
         self.started.set()
         if self.phase != "connected":
@@ -253,14 +259,22 @@ class DeviceAgent:
         had_session = self.session is not None and self.session["session_id"] == data.get(
             "session_id"
         )
+        # The agent was lost: the server has put the customer back in line, first, and its
+        # ticket.update follows (it may have come first, from another server process).
+        requeued = data.get("reason") == AGENT_LOST
+        if not requeued or (self.ticket or {}).get("id") == data.get("session_id"):
+            self.ticket = None
         self.session = None
-        self.ticket = None
         self.chat = ()
         self.consent.reset()
         self.annotations.apply(Clear())
         await self._stop_media()
-        self.phase = "ended" if had_session else "idle"
-        self.rating_requested = had_session and data.get("reason") != "cancelled"
+        self.requeued = requeued
+        if requeued:
+            self.phase = "queued"
+        else:
+            self.phase = "ended" if had_session else "idle"
+        self.rating_requested = had_session and data.get("reason") not in ("cancelled", AGENT_LOST)
         self.started.clear()
         self.ended.set()
         self._show()
@@ -377,6 +391,7 @@ class DeviceAgent:
             control_active=self.consent.control_visible,
             sharing_paused=self.paused,
             rating_requested=self.rating_requested,
+            requeued=self.requeued and self.phase == "queued",
             chat=self.chat,
         )
         if request is not None and self.consent.state is ConsentState.ASKED:

@@ -32,5 +32,8 @@ class CustomerView:
     """The agent controls the screen: a red Stop control button, a banner and a red frame."""
     sharing_paused: bool = False
     rating_requested: bool = False
+    requeued: bool = False
+    """The agent lost their connection and the customer is waiting again, first in line: said in
+    plain words while waiting (no rating is asked for that session)."""
     chat: tuple[tuple[str, str], ...] = ()
     """The latest chat lines, oldest first, as (who, text); the customer sees them on screen."""

@@ -21,6 +21,7 @@ __all__ = [
     "language",
     "placeholders",
     "queue_status",
+    "requeued_status",
     "text",
 ]
 
@@ -34,6 +35,9 @@ _EN: dict[str, str] = {
     "queue_position": "You are number {position} in line · about {minutes} min",
     "queue_position_unknown_wait": "You are number {position} in line",
     "queue_waiting": "You are in line. Someone will be with you shortly.",
+    # The agent's connection was lost mid-session: back in line, first.
+    "agent_lost": "Your agent lost their connection.",
+    "agent_lost_first": "You are first in line for the next agent.",
     "cancel": "Cancel",
     # Connecting and connected.
     "connecting": "Connecting…",
@@ -69,6 +73,8 @@ _DE: dict[str, str] = {
     "queue_position": "Sie sind Nummer {position} in der Warteschlange · etwa {minutes} Min.",
     "queue_position_unknown_wait": "Sie sind Nummer {position} in der Warteschlange",
     "queue_waiting": "Sie sind in der Warteschlange. Gleich ist jemand für Sie da.",
+    "agent_lost": "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen.",
+    "agent_lost_first": "Sie sind als Nächstes an der Reihe.",
     "cancel": "Abbrechen",
     "connecting": "Verbindung wird hergestellt …",
     "connected": "Verbunden mit {agent}",
@@ -129,6 +135,16 @@ def queue_status(locale: str | None, position: int | None, estimated_wait_s: flo
         return text(locale, "queue_position_unknown_wait", position=position)
     minutes = max(1, math.ceil(estimated_wait_s / 60))
     return text(locale, "queue_position", position=position, minutes=minutes)
+
+
+def requeued_status(
+    locale: str | None, position: int | None, estimated_wait_s: float | None
+) -> str:
+    """The second line after the agent was lost: first in line, or (behind others whose agent
+    was lost too) the usual queue status."""
+    if position is None or position == 1:
+        return text(locale, "agent_lost_first")
+    return queue_status(locale, position, estimated_wait_s)
 
 
 def consent_title(locale: str | None, agent: str, organisation: str | None) -> str:

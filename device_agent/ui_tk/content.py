@@ -77,6 +77,10 @@ class _Content:
             self._consent(content, agent)
         elif view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
             self._big_button(content, "help", "?  " + i18n.text(locale, "help"), "brand")
+        elif view.phase == "queued" and view.requeued:
+            self._label(content, i18n.text(locale, "agent_lost"), TITLE_FONT)
+            self._label(content, i18n.requeued_status(locale, view.position, view.estimated_wait_s))
+            self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
         elif view.phase == "queued":
             self._label(content, i18n.text(locale, "help_requested"), TITLE_FONT)
             self._label(content, i18n.queue_status(locale, view.position, view.estimated_wait_s))

@@ -1,5 +1,6 @@
 """The agent at the desk: signs in (or comes back to its session), sets its presence, and drops
-off, with a grace period to return before its session ends and it is signed out."""
+off, with a grace period to return before it is signed out and its session ends, its customer
+going back to the head of the queue."""
 
 from __future__ import annotations
 
@@ -196,7 +197,8 @@ class Agents:
             )
             return
         if presence.session_id:
-            await self.sessions.end_lost(presence.session_id)
+            # The customer is not dropped: told, and first in line for the next agent (§9).
+            await self.sessions.requeue_agent_lost(presence.session_id, agent_id)
 
         def sign_out(txn: Txn) -> None:
             current = txn.agents.get(agent_id)

@@ -13,6 +13,7 @@ from signaling import models as m
 from ..identity import DeviceIdentity
 from ..ids import new_id
 from ..live.machine import audit
+from ..live.ops import AGENT_LOST
 from ..live.records import WAITING_STATES, Actor, LiveSession, SessionState
 from ..live.store import StaleRead, Txn
 from .context import DeskContext, since
@@ -54,30 +55,37 @@ class Devices:
             return
         now = context.clock()
 
-        def reattach(txn: Txn) -> tuple[LiveSession, str | None, bool, str | None]:
+        def reattach(txn: Txn) -> tuple[LiveSession, str | None, float | None, str | None]:
             live = txn.session(session.id)
-            previous_sid, was_lost = live.device_sid, live.device_lost_at is not None
+            previous_sid, lost_at = live.device_sid, live.device_lost_at
             previous_node = live.device_node
             live.device_sid = sid
             live.device_node = context.node
             live.device_lost_at = None
-            if was_lost:
+            if lost_at is not None:
                 audit(live, "peer.back", actor=device.actor(), at=now, reason="device reconnected")
-            return live, previous_sid, was_lost, previous_node
+            return live, previous_sid, lost_at, previous_node
 
         try:
-            live, previous_sid, was_lost, previous_node = await context.store.atomically(
+            live, previous_sid, lost_at, previous_node = await context.store.atomically(
                 reattach, sessions=[session.id]
             )
         except ProtocolError:
             await context.emit.drop(older, "device")
             return
+        was_lost = lost_at is not None
         context.background.cancel(("grace", "device", device.id))
         replaced = [previous_sid] if previous_sid != sid and not was_lost else []
         await context.emit.drop([*older, *replaced], "device")
         context.writer.save(live)
         log.info("device.connected", device_id=device.id, session_id=live.id, resumed=was_lost)
         if live.state in WAITING_STATES:
+            if (
+                live.requeued_from is not None
+                and lost_at is not None
+                and lost_at <= live.created_at
+            ):
+                await self._tell_requeued(live)  # it was away when its agent was lost
             self.queue.forget_ticket(live.id)
             self.queue.request()
             self.rings.request_route()
@@ -99,6 +107,17 @@ class Devices:
                     Event.SESSION_PEER,
                     m.SessionPeer(session_id=live.id, peer="device", connected=True),
                 )
+
+    async def _tell_requeued(self, ticket: LiveSession) -> None:
+        """The session this ticket replaces ended ``agent_lost`` while the device was away: it
+        learns so first, as it would have then; its ``ticket.update`` follows (§9)."""
+        assert ticket.requeued_from is not None
+        await self.context.emit.send(
+            "device",
+            ticket.device_id,
+            Event.SESSION_ENDED,
+            m.SessionEnded(session_id=ticket.requeued_from, reason=AGENT_LOST, ended_by="system"),
+        )
 
     async def _tell_missed_end(self, device: DeviceIdentity) -> None:
         """A device back after its session ended without it (grace over) learns of the end."""

@@ -33,6 +33,16 @@ class QueuePublisher:
     _pending: bool = field(default=False, init=False)
     _last_ticket: dict[str, tuple[str, int, float | None]] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
+    _held: set[str] = field(default_factory=set, init=False)
+
+    def hold(self, session_id: str) -> None:
+        """Push nothing for this ticket until :meth:`release`: its first ``ticket.update`` is
+        sent by whoever holds it, after what must come first (``session.ended`` of the session
+        a requeued ticket replaces)."""
+        self._held.add(session_id)
+
+    def release(self, session_id: str) -> None:
+        self._held.discard(session_id)
 
     def forget_ticket(self, session_id: str) -> None:
         """The next push re-sends this ticket (its device reconnected)."""
@@ -53,7 +63,7 @@ class QueuePublisher:
         stats = await self.context.store.stats()
         tickets = _tickets(waiting, agents, stats)
         for session, ticket in zip(waiting, tickets, strict=True):
-            if session.device_node != self.context.node:
+            if session.device_node != self.context.node or ticket.id in self._held:
                 continue  # the process holding that device's socket tells it
             key = (ticket.state, ticket.position, ticket.estimated_wait_s)
             if self._last_ticket.get(ticket.id) != key:
@@ -116,7 +126,7 @@ def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
         device_name=session.device_name,
         state="ringing" if session.state is SessionState.RINGING else "queued",
         position=position,
-        waiting_since=session.created_at,
+        waiting_since=session.pressed_at,
         kind=session.device_kind,
     )
 

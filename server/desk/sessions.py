@@ -3,6 +3,7 @@ end, by a party or by the system, in whatever state it is."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -12,9 +13,17 @@ from signaling import ErrorCode, Event, ProtocolError, Role
 from signaling import models as m
 
 from ..identity import AgentIdentity, DeviceIdentity, Identity
+from ..ids import new_id
 from ..live import ops
 from ..live.machine import audit
-from ..live.records import WAITING_STATES, Actor, ControlState, LiveSession, SessionState
+from ..live.records import (
+    WAITING_STATES,
+    Actor,
+    ControlState,
+    LiveSession,
+    RingRecord,
+    SessionState,
+)
 from ..live.store import StaleRead, Txn
 from .context import DeskContext
 from .control import RemoteControl
@@ -27,6 +36,9 @@ __all__ = ["Sessions"]
 log = structlog.get_logger("mayday.desk")
 
 _RETRIES = 8
+
+_Ending = tuple[LiveSession, RingRecord | None, LiveSession | None]
+"""What an ending leaves: the ended session, the ring it closed, the customer's new ticket."""
 
 
 @dataclass(eq=False)
@@ -84,6 +96,49 @@ class Sessions:
 
     async def finish(self, session_id: str, *, actor: Actor, reason: str) -> LiveSession:
         """End a session (or cancel a ticket) in whatever state it is, and tell everyone involved."""
+
+        def end(now: float, txn: Txn) -> _Ending:
+            ended, ring = ops.end_session(txn, session_id, actor=actor, reason=reason, now=now)
+            return ended, ring, None
+
+        ended, _ = await self._end(session_id, end, actor=actor, reason=reason)
+        return ended
+
+    async def requeue_agent_lost(self, session_id: str, agent_id: str) -> LiveSession | None:
+        """The agent of a running session did not come back within the grace period: the session
+        ends (``agent_lost``, by the system) and its customer, in the same store transaction, gets
+        a new ticket at the head of the queue (:func:`~server.live.ops.requeue_session`). The
+        device is told ``session.ended`` and then ``ticket.update``, in that order; then the
+        router rings the next free matching agent. ``None`` if the session ended meanwhile or its
+        agent came back."""
+        ticket_id = new_id("ses")
+
+        def requeue(now: float, txn: Txn) -> _Ending:
+            return ops.requeue_session(txn, session_id, ticket_id, agent_id=agent_id, now=now)
+
+        # No queue push may tell the device of its new ticket before session.ended is sent.
+        self.queue.hold(ticket_id)
+        try:
+            _, ticket = await self._end(
+                session_id, requeue, actor=Actor.system(), reason=ops.AGENT_LOST
+            )
+        except ProtocolError as exc:
+            log.info("session.not_requeued", session_id=session_id, reason=exc.message)
+            return None
+        finally:
+            self.queue.release(ticket_id)
+        return ticket
+
+    async def _end(
+        self,
+        session_id: str,
+        change: Callable[[float, Txn], _Ending],
+        *,
+        actor: Actor,
+        reason: str,
+    ) -> tuple[LiveSession, LiveSession | None]:
+        """Apply ``change(now, txn)`` (an ending) atomically, record it, and tell everyone
+        involved: (the ended session, the customer's new ticket if the change opened one)."""
         store = self.context.store
         for _ in range(_RETRIES):
             session = await store.get_session(session_id)
@@ -92,10 +147,8 @@ class Sessions:
             ring = await store.get_ring(session.ring_id) if session.ring_id else None
             now = self.context.clock()
             try:
-                ended, closed_ring = await store.atomically(
-                    partial(
-                        ops.end_session, session_id=session_id, actor=actor, reason=reason, now=now
-                    ),
+                ended, closed_ring, ticket = await store.atomically(
+                    partial(change, now),
                     sessions=[session_id],
                     agents=[session.agent_id, ring.agent_id if ring else None],
                     rings=[session.ring_id],
@@ -107,6 +160,8 @@ class Sessions:
             raise ProtocolError(ErrorCode.CONFLICT, f"session {session_id} keeps changing; retry")
         # Recorded before anyone is told, so what they look up is there.
         stored = self.context.writer.save(ended)
+        if ticket is not None:
+            stored = self.context.writer.save(ticket)
         log.info(
             "session.ended",
             session_id=ended.id,
@@ -114,6 +169,7 @@ class Sessions:
             reason=reason,
             device_id=ended.device_id,
             agent_id=ended.agent_id,
+            requeued_as=ticket.id if ticket else None,
         )
         if ended.accepted_at is not None and ended.ended_at is not None:
             handled = ended.ended_at - ended.accepted_at
@@ -123,6 +179,13 @@ class Sessions:
             await self.control.tell_ended(ended)
         notice = m.SessionEnded(session_id=ended.id, reason=reason, ended_by=actor.kind)
         await self.context.emit.send("device", ended.device_id, Event.SESSION_ENDED, notice)
+        if ticket is not None:
+            await self.context.emit.send(
+                "device",
+                ticket.device_id,
+                Event.TICKET_UPDATE,
+                m.TicketUpdate(ticket=await self._ticket(ticket.id)),
+            )
         if ended.agent_id:
             await self.context.emit.send("agent", ended.agent_id, Event.SESSION_ENDED, notice)
         if closed_ring is not None:
@@ -137,7 +200,14 @@ class Sessions:
         self.queue.request()
         # An end acknowledged is an end recorded, even if this process dies right after the ack.
         await self.context.writer.stored(stored)
-        return ended
+        return ended, ticket
+
+    async def _ticket(self, ticket_id: str) -> m.Ticket:
+        try:
+            return await self.queue.ticket_of(ticket_id)
+        except ProtocolError:
+            # Another process's agent took the customer already: session.started is on its way.
+            return m.Ticket(id=ticket_id, state="ringing", position=1, estimated_wait_s=0)
 
     async def end_lost(self, session_id: str) -> None:
         """End a session whose party did not come back; it may have ended meanwhile."""

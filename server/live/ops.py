@@ -26,8 +26,10 @@ from .records import (  # an import list: the stores (memory.py, redis.py) name 
 from .store import StaleRead, Txn
 
 __all__ = [
+    "AGENT_LOST",
     "ARRIVAL_TAU_S",
     "HANDLING_TIME_WEIGHT",
+    "REQUEUE_PRIORITY_S",
     "accept_ring",
     "close_ring",
     "end_session",
@@ -35,6 +37,7 @@ __all__ = [
     "note_arrival",
     "note_handling_time",
     "open_ring",
+    "requeue_session",
 ]
 
 S = SessionState
@@ -42,6 +45,11 @@ ARRIVAL_TAU_S = 900.0
 """Time constant of the decayed arrival rate: about the last quarter hour counts."""
 HANDLING_TIME_WEIGHT = 0.2
 """Weight of the newest session in the handling-time average."""
+AGENT_LOST = "agent_lost"
+"""End reason of a session whose agent did not come back within the grace period."""
+REQUEUE_PRIORITY_S = 1e9
+"""How far ahead of its first press a requeued ticket is scored (about 32 years): ahead of every
+customer not yet served, and requeued customers among themselves in the order they first pressed."""
 
 
 def open_ring(
@@ -150,6 +158,69 @@ def end_session(
         txn.rings[ring.ring_id] = None
     session.ring_id = None
     return session, ring
+
+
+def requeue_session(
+    txn: Txn, session_id: str, ticket_id: str, *, agent_id: str, now: float
+) -> tuple[LiveSession, RingRecord | None, LiveSession]:
+    """The agent of a running session did not come back in time: end the session
+    (``agent_lost``, by the system) and, in the same step, put its customer back at the head of
+    the queue with a new ticket ``ticket_id``, so that no crash can end the one without the other.
+
+    Only while ``agent_id`` is the session's agent and still lost: an agent who came back, or a
+    session that ended meanwhile, is refused with ``conflict`` and nothing changes.
+    """
+    session, agent = txn.session(session_id), txn.agent(agent_id)
+    if (
+        session.state not in (S.CONNECTING, S.ACTIVE)
+        or session.agent_id != agent_id
+        or agent.session_id != session_id
+        or agent.lost_at is None
+    ):
+        raise ProtocolError(
+            ErrorCode.CONFLICT, f"session {session_id} is not waiting for its lost agent"
+        )
+    ended, ring = end_session(txn, session_id, actor=Actor.system(), reason=AGENT_LOST, now=now)
+    pressed_at = ended.pressed_at
+    ticket = LiveSession(
+        id=ticket_id,
+        device_id=ended.device_id,
+        device_name=ended.device_name,
+        device_kind=ended.device_kind,
+        topic=ended.topic,
+        locale=ended.locale,
+        created_at=now,
+        queue_score=pressed_at - REQUEUE_PRIORITY_S,
+        waiting_since=pressed_at,
+        requeued_from=ended.id,
+        device_sid=ended.device_sid,
+        device_node=ended.device_node,
+        device_lost_at=ended.device_lost_at,
+    )
+    audit(
+        ticket,
+        "requeued",
+        actor=Actor.system(),
+        at=now,
+        reason=AGENT_LOST,
+        detail={
+            "previous_session_id": ended.id,
+            "agent_id": agent_id,
+            "topic": ended.topic,
+            "locale": ended.locale,
+            "waiting_since": pressed_at,
+        },
+    )
+    audit(
+        ended,
+        "requeued",
+        actor=Actor.system(),
+        at=now,
+        reason=AGENT_LOST,
+        detail={"next_session_id": ticket_id},
+    )
+    txn.sessions[ticket_id] = ticket
+    return ended, ring, ticket
 
 
 def mark_active(txn: Txn, session_id: str, *, actor: Actor, now: float) -> bool:

@@ -97,7 +97,14 @@ class LiveSession(BaseModel):
     state: SessionState = SessionState.QUEUED
     created_at: float
     queue_score: float
-    """Order in the queue; a request that goes back to the queue keeps its place."""
+    """Order in the queue; a request that goes back to the queue keeps its place. A ticket
+    requeued after its agent was lost is scored ahead of every first request (see
+    :func:`server.live.ops.requeue_session`)."""
+    waiting_since: float | None = None
+    """When the customer first pressed the button, if before ``created_at``: a ticket requeued
+    after its agent was lost keeps the press of the ticket it replaces."""
+    requeued_from: str | None = None
+    """The session this ticket replaces, ended because its agent was lost (``agent_lost``)."""
     # What the session gathers on its way, each ``None`` (or empty) until it gets there: plain
     # declarations, alike in shape as a record's fields are.
     rung_at: float | None = None
@@ -124,6 +131,11 @@ class LiveSession(BaseModel):
     device_lost_at: float | None = None
     agent_lost_at: float | None = None
     timeline: list[AuditEvent] = Field(default_factory=list)
+
+    @property
+    def pressed_at(self) -> float:
+        """When the customer pressed the help button for this request (or the one it replaces)."""
+        return self.created_at if self.waiting_since is None else self.waiting_since
 
     @property
     def language(self) -> str:

@@ -52,6 +52,15 @@ class CustomerControls:
             self._paint_control_marks(c, ov, i18n.text(locale, "control_active", agent=agent))
         if view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
             self._paint_help_button(c, ov, i18n.text(locale, "help"))
+        elif view.phase == "queued" and view.requeued:
+            self._paint_card(
+                c,
+                ov,
+                "clock",
+                i18n.text(locale, "agent_lost"),
+                i18n.requeued_status(locale, view.position, view.estimated_wait_s),
+                [("customer.cancel", "cancel", i18n.text(locale, "cancel"), "outlined", PRIMARY)],
+            )
         elif view.phase == "queued":
             self._paint_card(
                 c,
