@@ -119,6 +119,7 @@ const REASON_LABEL = {
   escalated: "Escalated",
   other: "Other",
   peer_lost: "Connection lost",
+  agent_lost: "Your connection was lost; the customer went back to the queue",
   cancelled: "Cancelled",
   ended: "Ended",
 };

@@ -40,6 +40,7 @@ const KIND_TEXT = {
   "control.input_refused": "input refused by the server",
   "control.input_dropped": "input dropped by the device",
   "session.rated": "rated the session",
+  requeued: "back in the queue, first in line (the agent lost the connection)",
   chat: "wrote",
 };
 
