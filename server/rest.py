@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ from .auth import (
     new_device_secret,
     verify_password,
 )
+from .framing import MAX_JSON_DEPTH, json_depth_exceeds
 from .ice import ice_servers
 from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
@@ -139,17 +141,32 @@ async def _admit_socket(request: web.Request, handler: Handler) -> web.StreamRes
 
     async with guard.admit(client_address(request), close) as connection:
         request[SOCKET_CONNECTION] = connection
-        return await handler(request)
+        try:
+            return await handler(request)
+        except ValueError as exc:
+            # python-engineio raises out of its websocket handler for a frame that is no
+            # Engine.IO packet (empty, or not starting with a digit): the client's garbage, not a
+            # server failure. The websocket is open already, so no HTTP answer can follow: close.
+            log.warning("socket.bad_frame", address=connection.address[:64], error=str(exc)[:120])
+            close()
+            return web.Response(status=400)
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
     """The JSON body as ``model``; an empty body, ``{}`` and ``null`` all mean "no fields"."""
-    if not await request.read():
+    body = await request.read()  # at most client_max_size (MAYDAY_MAX_MESSAGE_BYTES), else 413
+    if not body:
         data: Any = {}
     else:
         try:
-            data = await request.json()
-        except ValueError:
+            text = body.decode()
+            if json_depth_exceeds(text):  # json.loads would recurse ~1000 levels, then raise
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    f"the body is nested deeper than {MAX_JSON_DEPTH} levels",
+                )
+            data = json.loads(text)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON
             raise ProtocolError(ErrorCode.BAD_REQUEST, "the body must be a JSON object") from None
     try:
         return model.model_validate({} if data is None else data)

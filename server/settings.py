@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     address as the web visitors' limit reads it, ``X-Forwarded-For`` honoured). More are
     refused with ``429 rate_limited``."""
     max_message_bytes: int = Field(default=64 * 1024, ge=4096)
+    event_rate_per_s: float = Field(default=100.0, gt=0)
+    """Inbound socket events one device or agent may send per second, sustained (per process);
+    more are answered ``rate_limited`` and not processed (``server/ratelimit.py``)."""
+    event_burst: int = Field(default=200, ge=10)
+    """Events one device or agent may send at once before the sustained rate applies."""
+    event_flood_events: int = Field(default=200, ge=1)
+    """Refused events (``rate_limited``), counted down at ``event_rate_per_s``, beyond which the
+    socket is disconnected from its namespace: a client sending over twice the rate, sustained."""
     ring_timeout_s: float = Field(default=15.0, gt=0)
     grace_period_s: float = Field(default=20.0, ge=0)
     control_lease_s: float = Field(default=10.0, ge=0)

@@ -2,9 +2,12 @@
 
 Nothing else in the server knows about frames. Every inbound event goes through
 :meth:`RoleNamespace.trigger_event`, which authenticates at connect; every other event goes through
-one dispatcher, the same checks in the same order for each: the socket is signed in, it sent one
-payload, the payload is within the byte cap, ``signaling.decode`` accepts it for the sender's role;
-then the event's row in :data:`.handlers.HANDLERS` calls the desk and shapes the ack. Any failure
+one dispatcher, the same checks in the same order for each: the socket is signed in, within its
+event rate (:mod:`.ratelimit`; a flooding socket is disconnected), the frame was read within the
+protocol's limits (:mod:`.framing`, the server's packet parser, refuses deep, broken and binary
+frames before parsing them), it sent one payload, the payload is within the byte cap,
+``signaling.decode`` accepts it for the sender's role; then the event's row in
+:data:`.handlers.HANDLERS` calls the desk and shapes the ack. Any failure
 becomes an error ack here, in one place. A bad payload, an unknown event or a bug in a handler is
 answered, logged, and never raised into socket.io, so one client's garbage cannot disturb anyone
 else's session. The namespaces only say how each role signs in and tells the desk it came and went.
@@ -43,9 +46,11 @@ from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER, SIO, STO
 from .auth import TokenSigner, current_agent, verify_device_secret
 from .desk import HelpDesk
 from .emitter import NAMESPACES
+from .framing import REFUSED_EVENT, BoundedPacket, Refused, quiet_unknown_packet_types
 from .handlers import HANDLERS, Ack
 from .identity import AgentIdentity, DeviceIdentity, Identity
 from .metrics import Metrics
+from .ratelimit import EventLimiter
 from .records import Records
 from .settings import Settings
 from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, SocketConnection, SocketGuard
@@ -58,6 +63,8 @@ A = TypeVar("A", bound=BaseModel)
 
 CHECK_BATCH = 500
 """Identities re-checked per query: well below any database's limit of bound parameters."""
+FLOOD_CLOSE_S = 0.2
+"""After a flood disconnect, how long the client has to read its acks and the ``41``."""
 
 
 class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -71,16 +78,30 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._signed_in: dict[str, Identity] = {}
         """This process's signed-in sockets of this namespace, re-checked by :meth:`_watch`."""
         self._watch_task: asyncio.Task[None] | None = None
+        settings = app[SETTINGS]
+        self._limiter = EventLimiter(
+            rate_per_s=settings.event_rate_per_s,
+            burst=settings.event_burst,
+            flood_events=settings.event_flood_events,
+        )
+        self._floods: set[asyncio.Task[None]] = set()
         # The namespaces are made with the app, before it starts: the one place of the socket
         # layer that sees it then. On startup the resources (the records) exist already.
         if SOCKET_GUARD not in app:
-            settings = app[SETTINGS]
             app[SOCKET_GUARD] = SocketGuard(
                 max_per_address=settings.max_connections_per_address,
                 auth_timeout_s=settings.socket_auth_timeout_s,
             )
         app.on_startup.append(self._start_watch)
         app.on_shutdown.append(self._stop_watch)
+
+    def _set_server(self, server: socketio.AsyncServer) -> None:
+        """python-socketio hands the namespace its server when it is registered: from then on the
+        server reads every frame within the protocol's limits (:mod:`server.framing`); frames are
+        the socket layer's business, like everything else about them."""
+        super()._set_server(server)
+        server.packet_class = BoundedPacket
+        quiet_unknown_packet_types(server.eio.logger)
 
     @property
     def desk(self) -> HelpDesk:
@@ -150,16 +171,26 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _dispatch(self, sid: str, event: str, data: list[Any]) -> Ack:
         """Check, decode and handle one inbound event; every failure comes back as its error ack.
 
-        The order of the checks is part of the protocol (a too-large payload is refused before it
-        is decoded, so its code is ``payload_too_large`` even if it is also malformed).
+        The order of the checks is part of the protocol (an event over the rate is refused
+        before anything else; a too-large payload is refused before it is decoded, so its code is
+        ``payload_too_large`` even if it is also malformed).
         """
         identity = await self._identity(sid)
+        if identity is not None and not self._within_rate(sid, identity, str(event)):
+            return error_body(
+                ErrorCode.RATE_LIMITED,
+                f"too many events: at most {self._limiter.rate_per_s:g} a second "
+                f"({self._limiter.burst} at once); this one was not processed",
+            )
         try:
             if identity is None:
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, "this socket is not signed in")
+            payload = data[0] if data else None
+            if isinstance(payload, Refused):  # refused while the frame was read (framing.py)
+                where = "" if event == REFUSED_EVENT else f"{event}: "
+                raise ProtocolError(payload.code, where + payload.message)
             if len(data) > 1:
                 raise ProtocolError(ErrorCode.BAD_REQUEST, f"{event}: send one payload object")
-            payload = data[0] if data else None
             if _encoded_size(payload) > self.settings.max_message_bytes:
                 raise ProtocolError(
                     ErrorCode.PAYLOAD_TOO_LARGE,
@@ -182,6 +213,35 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return error_body(
                 ErrorCode.INTERNAL, f"{str(event)[:64]} failed on the server; nothing was changed"
             )
+
+    def _within_rate(self, sid: str, identity: Identity, event: str) -> bool:
+        """Take a token for this event (:mod:`server.ratelimit`); a socket that floods is
+        disconnected once its refusal is answered. Logged once per run of refusals, not per
+        event: a flood must not become a flood of log lines."""
+        verdict = self._limiter.take(identity.id)
+        if verdict.allowed:
+            return True
+        if verdict.first:
+            log.warning(
+                "event.rate_limited", role=self.role, identity=identity.id, socket_event=event[:64]
+            )
+        if verdict.flooding:
+            log.warning("event.flood_disconnect", role=self.role, identity=identity.id)
+            self._limiter.forgive(identity.id)
+            task = asyncio.create_task(self._drop_flooder(sid), name="flood-disconnect")
+            self._floods.add(task)
+            task.add_done_callback(self._floods.discard)
+        return False
+
+    async def _drop_flooder(self, sid: str) -> None:
+        """Disconnect the socket from its namespace (``41``: Socket.IO clients do not reconnect
+        after that), then close its connection: otherwise Engine.IO would read, one by one, every
+        frame the flooder had sent already (measured: ~60 000 per disconnect, 5 s of CPU)."""
+        with contextlib.suppress(KeyError):
+            connection = (await self.get_session(sid)).get("connection")
+            if isinstance(connection, SocketConnection):
+                connection.close_soon(FLOOD_CLOSE_S)
+        await self.server.disconnect(sid, namespace=self.namespace)
 
     async def _identity(self, sid: str) -> Identity | None:
         try:

@@ -149,6 +149,7 @@ class SocketConnection:
         self.pending = 0
         self.closed_idle = False
         self._timer: asyncio.TimerHandle | None = None
+        self._flood_timer: asyncio.TimerHandle | None = None
         self._arm()
 
     def sign_in_started(self) -> None:
@@ -164,9 +165,18 @@ class SocketConnection:
         self.signed_in = max(0, self.signed_in - 1)
         self._arm()
 
+    def close_soon(self, delay_s: float) -> None:
+        """Close the connection in ``delay_s`` whatever its namespaces (a flood: the client has
+        that long to read what it was sent; what it sent meanwhile is never read)."""
+        if self._flood_timer is None and self.signed_in >= 0:
+            self._flood_timer = asyncio.get_running_loop().call_later(delay_s, self._close)
+
     def finish(self) -> None:
         """The connection is over: no timer may outlive it."""
         self._disarm()
+        if self._flood_timer is not None:
+            self._flood_timer.cancel()
+            self._flood_timer = None
         self.signed_in = self.pending = -1  # never armed again
 
     def _arm(self) -> None:
