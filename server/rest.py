@@ -16,12 +16,13 @@ import asyncio
 import hmac
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from signaling import ErrorCode, ProtocolError, error_body
 from signaling import models as m
@@ -55,6 +56,9 @@ SOCKET_PATH = "/socket.io/"
 OPEN_PATHS = frozenset(
     {"/healthz", "/metrics", "/api/devices", "/api/agents/login", "/api/web/visitors"}
 )
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What an id the server gives out looks like (signaling's ``Id``)."""
 
 _STATUS = {
     ErrorCode.BAD_REQUEST: 400,
@@ -236,19 +240,11 @@ async def logout(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-class PasswordChange(BaseModel):
-    """``POST /api/agents/password``: the current password, and the new one (as the CLI's rule)."""
-
-    model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=8, max_length=1024)
-
-
 @routes.post("/api/agents/password")
 async def change_password(request: web.Request) -> web.Response:
     """Set a new password: every token of the agent dies (its socket is closed) and this answer
     carries a fresh one. A wrong current password counts as a failed sign-in of the name."""
-    change = await read_body(request, PasswordChange)
+    change = await read_body(request, m.PasswordChange)
     agent = request[AGENT]
     async with request.app[THROTTLE].attempt(agent.name) as attempt:
         if not await verify_password(agent.password_hash, change.password):
@@ -291,9 +287,18 @@ async def ice(request: web.Request) -> web.Response:
     return web.json_response({"ice_servers": [s.model_dump(exclude_none=True) for s in servers]})
 
 
+def _session_id(request: web.Request) -> str:
+    """The path's session id, if it can be one at all: anything else is no session of ours (and
+    never reaches the database, which may refuse odd characters such as NUL with an error)."""
+    session_id = request.match_info["session_id"]
+    if not _ID.fullmatch(session_id):
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no session {session_id[:64]!r}")
+    return session_id
+
+
 @routes.get("/api/sessions/{session_id}")
 async def session(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
+    session_id = _session_id(request)
     live = await request.app[DESK].session(session_id)
     if live is not None:
         return web.json_response(_live_session_body(live))
@@ -323,7 +328,7 @@ async def session(request: web.Request) -> web.Response:
 
 @routes.get("/api/sessions/{session_id}/events")
 async def session_events(request: web.Request) -> web.Response:
-    session_id = request.match_info["session_id"]
+    session_id = _session_id(request)
     live = await request.app[DESK].session(session_id)
     if live is not None:
         events = live.timeline

@@ -22,7 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from . import models as m
 from .errors import ErrorCode
-from .models import PROTOCOL_VERSION, Id, Inbound, Outbound
+from .models import PROTOCOL_VERSION, Id, Outbound
 
 __all__ = ["DEFAULT_PATH", "HTTP_STATUS", "OPERATIONS", "Operation", "build_openapi"]
 
@@ -82,13 +82,6 @@ class Readiness(Outbound):
 
 class IceServers(Outbound):
     ice_servers: list[m.IceServer]
-
-
-class PasswordChange(Inbound):
-    """``POST /api/agents/password``: the current password, and the new one."""
-
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    new_password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 
 
 class SessionDevice(Outbound):
@@ -235,7 +228,7 @@ OPERATIONS: tuple[Operation, ...] = (
         True,
         200,
         m.AgentLoginResponse,
-        body=PasswordChange,
+        body=m.PasswordChange,
         errors=(ErrorCode.FORBIDDEN, ErrorCode.RATE_LIMITED),
     ),
     Operation("get", "/api/queue", "queue", "The queue, as queue.update", True, 200, m.QueueUpdate),

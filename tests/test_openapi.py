@@ -18,10 +18,9 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.rest import _STATUS as SERVER_STATUS
-from server.rest import PasswordChange as ServerPasswordChange
 from server.settings import Settings
 from signaling import ErrorCode
-from signaling.openapi import HTTP_STATUS, PasswordChange, build_openapi
+from signaling.openapi import HTTP_STATUS, build_openapi
 from signaling.schema import DEFAULT_OPENAPI_PATH, dump
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,15 +75,6 @@ def test_every_route_is_documented_and_every_operation_is_a_route(tmp_path: Path
 def test_the_statuses_are_the_servers() -> None:
     assert HTTP_STATUS == SERVER_STATUS
     assert set(HTTP_STATUS) == set(ErrorCode)
-
-
-def test_the_password_change_body_is_the_servers() -> None:
-    def shape(schema: dict[str, Any]) -> tuple[Any, ...]:
-        return schema["properties"], sorted(schema["required"]), schema["additionalProperties"]
-
-    ours = PasswordChange.model_json_schema()
-    theirs = ServerPasswordChange.model_json_schema()
-    assert shape(ours) == shape(theirs)
 
 
 def test_every_reference_resolves_and_every_error_is_the_one_body() -> None:

@@ -5,9 +5,9 @@ Inbound models forbid unknown fields and bound every string: anything a client s
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -36,9 +36,31 @@ Timestamp = Annotated[float, Field(ge=0, description="Seconds since the Unix epo
 
 
 class Inbound(BaseModel):
-    """Base of everything a client sends: strict about unknown fields."""
+    """Base of everything a client sends: strict about unknown fields, and no NUL character in
+    any string (no text of this protocol has one; PostgreSQL cannot store it, so a NUL in a note
+    or a name would be acknowledged and then fail every write of its record)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters (U+0000)")
+        return data
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    """Whether a NUL is in any string of ``value`` (as JSON decoded it), keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 64:  # deeper input is refused elsewhere; do not recurse without end here
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item, depth + 1) for item in value)
+    return False
 
 
 class Outbound(BaseModel):

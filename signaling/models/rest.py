@@ -31,6 +31,13 @@ class AgentLoginRequest(Inbound):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
+class PasswordChange(Inbound):
+    """``POST /api/agents/password``: the current password, and the new one (as the CLI's rule)."""
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    new_password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+
+
 class AgentLoginResponse(Outbound):
     token: str
     expires_at: Timestamp
