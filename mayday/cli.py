@@ -13,12 +13,17 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["main"]
 
 SHUTDOWN_TIMEOUT_S = 3.0
+"""After the drain, how long aiohttp waits for requests still being handled before cancelling."""
 
 
 def _csv(value: str) -> list[str]:
@@ -236,23 +241,51 @@ async def _db(args: argparse.Namespace) -> int:
 
 
 def _server(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from server.app import create_app
     from server.logs import configure_logging
 
     settings = _settings(args)
     configure_logging(settings.log_format, settings.log_level)
-    print(f"mayday server on http://{settings.host}:{settings.port}", flush=True)
-    # On SIGTERM, close the remaining sockets after a short wait rather than waiting for every
-    # client to time out: they reconnect to another process and resume within the grace period.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-    )
+    return asyncio.run(_serve(create_app(settings), settings.host, settings.port))
+
+
+async def _serve(app: web.Application, host: str, port: int) -> int:
+    """Serve until SIGTERM or SIGINT, then stop gracefully (docs/deploy.md §9).
+
+    The drain comes first, while the process still listens (so ``/readyz`` answers 503 and new
+    sockets are refused rather than left hanging): every client is sent to another process. Then
+    aiohttp stops listening and finishes what it serves, and the resources close. A second signal
+    cuts the drain short.
+    """
+    import signal
+
+    import structlog
+    from aiohttp import web
+
+    from server.app import DRAIN, drain
+
+    log = structlog.get_logger("mayday.cli")
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        print(f"mayday server on http://{host}:{port}", flush=True)
+        loop = asyncio.get_running_loop()
+        signals = asyncio.Queue[int]()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, signals.put_nowait, number)
+        received = await signals.get()
+        log.info("server.stopping", signal=signal.Signals(received).name)
+        draining = asyncio.create_task(drain(app))
+        second = asyncio.create_task(signals.get())
+        await asyncio.wait({draining, second}, return_when=asyncio.FIRST_COMPLETED)
+        if not draining.done():
+            log.warning("server.drain_abandoned")
+            app[DRAIN].abandon()
+        for task in (draining, second):
+            task.cancel()
+    finally:
+        await runner.cleanup()
     return 0
 
 

@@ -2,16 +2,27 @@
 
 Resources (database, live store, writer, desk) are opened in a cleanup context and closed on
 shutdown, in reverse order, under typed app keys (see :mod:`server.appkeys`).
+
+A graceful stop (SIGTERM, ``mayday server``) first **drains** the process (:func:`drain`): it
+refuses new Engine.IO connections and answers ``/readyz`` 503 at once, lets the events it is
+handling be answered, then closes every client's transport *without* a Socket.IO or Engine.IO
+"close" (clients take that for a deliberate disconnect and stay away) so that each client
+reconnects by itself, through the load balancer, to another process, which resumes it
+(``docs/protocol.md`` §9). Then it flushes the record writer; only then are the resources closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import socketio
 import structlog
@@ -52,19 +63,27 @@ from .web_visitors import routes as visitor_routes
 from .widget import add_widget_routes
 from .writer import RecordWriter
 
-__all__ = ["WEB_ROOT", "create_app"]
+__all__ = ["DRAIN", "DRAIN_ACKS_S", "DRAIN_SOCKETS_S", "WEB_ROOT", "Drain", "create_app", "drain"]
 
 log = structlog.get_logger("mayday.app")
 
 CLOSE_TIMEOUT_S = 5.0
 PING_INTERVAL_S = 10
 PING_TIMEOUT_S = 10
+DRAIN_ACKS_S = 2.0
+"""A graceful stop waits this long at most for the events a socket is being handled to be answered
+before it closes that socket's transport."""
+DRAIN_SOCKETS_S = 5.0
+"""A graceful stop waits this long at most for every socket's transport to be closed."""
+DRAIN_FLUSH_S = 5.0
+"""A graceful stop waits this long at most for the record writer to store what it holds."""
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.max_message_bytes
+        middlewares=[_refuse_sockets_while_draining, error_middleware],
+        client_max_size=settings.max_message_bytes,
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
@@ -94,7 +113,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     sio.register_namespace(AgentNamespace(app))
     sio.attach(app)
     app[SIO] = sio
+    app[DRAIN] = Drain(sio)
     app.cleanup_ctx.append(_resources)
+    # Also when the process is stopped some other way than `mayday server` (aiohttp's run_app,
+    # a test server): the drain then happens after the listener closed. Idempotent.
+    app.on_shutdown.append(drain)
     app.add_routes(routes)
     app.add_routes(visitor_routes)
     add_widget_routes(app)
@@ -106,6 +129,150 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # method still answers 405 with an error body instead of falling through to a file lookup.
     app.router.add_get(r"/{path:(?!api/|vendor/|socket\.io/)[A-Za-z0-9_./-]+}", _asset)
     return app
+
+
+@dataclass(eq=False)
+class Drain:
+    """A graceful stop of this process's sockets (see the module's docstring).
+
+    Tracks the Engine.IO messages being handled on each connection (python-socketio handles one
+    connection's events one after the other, ``async_handlers=False``), so that a stop lets each
+    be answered before the connection's transport closes. Once a connection is being closed, the
+    messages it still sends are dropped *unhandled*: every event this process handled was
+    answered, and one that was not answered was not handled, so a client may send it again once
+    it has reconnected (elsewhere).
+    """
+
+    sio: socketio.AsyncServer
+    draining: bool = False
+    """Set when the stop begins: new Engine.IO connections are refused from then on."""
+    _busy: dict[str, int] = field(default_factory=dict, init=False)
+    _idle: dict[str, asyncio.Event] = field(default_factory=dict, init=False)
+    _closing: set[str] = field(default_factory=set, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def abandon(self) -> None:
+        """Cut a drain under way short (a second signal): the stop goes on without it."""
+        if self._task is not None:
+            self._task.cancel()
+
+    def __post_init__(self) -> None:
+        # python-engineio calls one handler per event; wrap python-socketio's own.
+        self.sio.eio.on("message", self._tracked(self.sio.eio.handlers["message"]))
+
+    def _tracked(
+        self, handler: Callable[[str, Any], Awaitable[Any]]
+    ) -> Callable[[str, Any], Awaitable[Any]]:
+        async def message(eio_sid: str, data: Any) -> Any:
+            if eio_sid in self._closing:
+                return None  # not handled, so not answered: the client may send it again
+            self._busy[eio_sid] = self._busy.get(eio_sid, 0) + 1
+            try:
+                return await handler(eio_sid, data)
+            finally:
+                left = self._busy.pop(eio_sid) - 1
+                if left:
+                    self._busy[eio_sid] = left
+                else:
+                    idle = self._idle.pop(eio_sid, None)
+                    if idle is not None:
+                        idle.set()
+
+        return message
+
+    async def _until_idle(self, eio_sid: str, timeout_s: float) -> None:
+        if eio_sid not in self._busy:
+            return
+        idle = self._idle.setdefault(eio_sid, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle.wait(), timeout_s)
+
+    async def _close_transport(self, eio_sid: str, eio_socket: Any) -> None:
+        """Answer what this connection is being handled for, then close its transport.
+
+        ``close(abort=True)`` runs the disconnect handlers (the desk counts the party as lost,
+        exactly as for a dropped network) without sending Engine.IO's CLOSE packet; ``None`` on
+        the send queue then ends the writer, which sends what is queued (the acks) and closes the
+        WebSocket. A client that sees its transport close reconnects by itself; one that receives
+        CLOSE (or a Socket.IO DISCONNECT) would not.
+        """
+        self._closing.add(eio_sid)
+        await self._until_idle(eio_sid, DRAIN_ACKS_S)
+        reason = self.sio.eio.reason.TRANSPORT_CLOSE
+        try:
+            await eio_socket.close(wait=False, abort=True, reason=reason)
+        finally:
+            eio_socket.queue.put_nowait(None)
+
+    async def close_transports(self, deadline: float) -> int:
+        """Close every open connection's transport; new ones may still be finishing a handshake
+        that began before the stop, so look again until none is left or ``deadline`` passes."""
+        closed = 0
+        while time.monotonic() < deadline:
+            open_now = [(sid, s) for sid, s in list(self.sio.eio.sockets.items()) if not s.closing]
+            if not open_now:
+                break
+            closed += len(open_now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        *(self._close_transport(sid, s) for sid, s in open_now),
+                        return_exceptions=True,
+                    ),
+                    max(0.01, deadline - time.monotonic()),
+                )
+        return closed
+
+
+DRAIN = web.AppKey("drain", Drain)
+
+
+async def drain(app: web.Application) -> None:
+    """Stop taking sockets, send the connected clients elsewhere, store the records. Idempotent;
+    bounded by :data:`DRAIN_ACKS_S`, :data:`DRAIN_SOCKETS_S` and :data:`DRAIN_FLUSH_S`."""
+    state = app[DRAIN]
+    if state._task is None:
+        state._task = asyncio.create_task(_drain(app, state), name="drain")
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.shield(state._task)
+
+
+async def _drain(app: web.Application, state: Drain) -> None:
+    started = time.monotonic()
+    state.draining = True
+    readiness = app.get(READINESS)
+    if readiness is not None:
+        readiness.draining = True
+    log.info("server.draining", node=app[NODE], sockets=len(state.sio.eio.sockets))
+    try:
+        closed = await state.close_transports(started + DRAIN_SOCKETS_S)
+    except Exception:
+        closed = -1
+        log.exception("server.drain_failed", step="sockets")
+    writer = app.get(WRITER)
+    if writer is not None:
+        try:
+            await asyncio.wait_for(writer.flush(), DRAIN_FLUSH_S)
+        except Exception:
+            log.exception("server.drain_failed", step="records")
+    log.info(
+        "server.drained",
+        node=app[NODE],
+        sockets=closed,
+        took_s=round(time.monotonic() - started, 3),
+    )
+
+
+@web.middleware
+async def _refuse_sockets_while_draining(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """New Engine.IO connections go to another process once this one is stopping."""
+    if request.app[DRAIN].draining and request.path.startswith("/socket.io"):
+        raise web.HTTPServiceUnavailable(
+            text="this server process is stopping; connect again", headers={"Retry-After": "1"}
+        )
+    return await handler(request)
 
 
 async def _vendor(request: web.Request) -> web.FileResponse:

@@ -2,9 +2,10 @@
 
 ``/healthz`` says the process is alive and must stay 200 through a Redis or database outage (a
 restart would not help and would drop every socket). ``/readyz`` says whether the process can do
-its job: it answers 503 while the records database or, when configured, Redis is unreachable, or
+its job: it answers 503 while the records database or, when configured, Redis is unreachable,
 while this process's socket.io Redis manager does not hear the channel (then emits from other
-processes, such as rings for agents connected here, would be lost).
+processes, such as rings for agents connected here, would be lost), and from the moment a graceful
+stop begins (:attr:`Readiness.draining`, answered at once, without checking anything).
 
 It is open like ``/healthz``, so it must be cheap and say nothing secret: each check has a short
 timeout, one result serves every request for :data:`CACHE_S` (concurrent requests share one
@@ -21,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["CACHE_S", "CHECK_TIMEOUT_S", "READINESS", "Readiness", "readyz"]
+__all__ = ["CACHE_S", "CHECK_TIMEOUT_S", "DRAINING", "READINESS", "Readiness", "readyz"]
 
 CACHE_S = 1.0
 """How long one answer is reused."""
@@ -29,6 +30,13 @@ CHECK_TIMEOUT_S = 1.0
 """A dependency that takes longer than this to answer counts as unreachable."""
 
 Probe = Callable[[], Awaitable[Any]]
+
+DRAINING: dict[str, Any] = {
+    "ready": False,
+    "draining": True,
+    "checks": {"process": {"ok": False, "error": "draining"}},
+}
+"""The answer while the process stops gracefully (SIGTERM): take it out of rotation."""
 
 
 @dataclass(eq=False)
@@ -39,11 +47,15 @@ class Readiness:
     """``records``, ``redis``: a cheap round trip each (``SELECT 1``, ``PING``)."""
     flags: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """``fanout``: the socket.io manager heard its own probe lately (no I/O here)."""
+    draining: bool = field(default=False, init=False)
+    """Set when a graceful stop begins; from then on every answer is :data:`DRAINING`."""
     _answer: tuple[float, dict[str, Any]] | None = field(default=None, init=False)
     _running: asyncio.Task[dict[str, Any]] | None = field(default=None, init=False)
 
     async def check(self) -> dict[str, Any]:
         """``{"ready": bool, "checks": {name: {"ok": bool, "error"?: str}}}``, cached."""
+        if self.draining:
+            return DRAINING
         if self._answer is not None and time.monotonic() - self._answer[0] < CACHE_S:
             return self._answer[1]
         if self._running is None or self._running.done():

@@ -81,9 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=_positive, help="runs per scenario (instead of --duration)")
     parser.add_argument(
         "--server",
-        metavar="URL",
+        action="append",
+        metavar="URL[,URL...]",
         help="an existing server (default: an embedded one on a free port); its agents "
-        "AGENT_PREFIX1..M must exist with --agent-password",
+        "AGENT_PREFIX1..M must exist with --agent-password. Several processes of one system: "
+        "give each (repeat --server, or a comma list); each simulated party connects to one and, "
+        "when its socket is lost, reconnects to the next",
     )
     parser.add_argument(
         "--agent-prefix", default="sim-agent-", help="agent names (default sim-agent-1, -2, ...)"
@@ -169,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
     if args.runs is not None and args.duration is not None:
         err.print("[red]error[/red] give --runs or --duration, not both")
         return EXIT_USAGE
+    from .failover import split_urls
+
+    servers = split_urls(args.server or [])
     config = SimConfig(
         scenarios=scenarios,
         devices=args.devices,
@@ -176,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency or args.devices,
         duration=args.duration,
         runs=args.runs,
-        server=args.server,
+        server=servers[0] if servers else None,
+        servers=servers,
         agent_prefix=args.agent_prefix,
         agent_password=args.agent_password,
         server_settings=dict(args.server_setting),

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
@@ -32,6 +32,7 @@ from device_agent.screens.tablet import SimulatedTablet
 
 from . import pixels as px
 from .errors import StepFailed
+from .failover import Failover
 from .pool import AgentPool, DeviceSlot, PooledAgent, RingOffer
 from .records import Interval, Mark, SessionRecord
 
@@ -51,6 +52,14 @@ class SimContext:
     pool: AgentPool
     origin: float
     """``perf_counter()`` at the start of the simulation; records use seconds since then."""
+    urls: list[str] = field(default_factory=list)
+    """Every server process's URL when there are several (``url`` is the first)."""
+
+    def rest_url(self, attempt: int = 0) -> str:
+        """Where a REST request goes: ``url``, or with several processes the next one on each
+        attempt (a request to a process that is restarting fails; another answers the same)."""
+        urls = self.urls or [self.url]
+        return urls[attempt % len(urls)]
 
     def rel(self, t: float) -> float:
         return t - self.origin
@@ -139,6 +148,7 @@ class CustomerRun:
             topic=setup.topic,
             customer_surface=self._on_view,
         )
+        Failover(self.ctx.urls or [self.ctx.url], self.slot.index).install(self._device.client)
         await asyncio.to_thread(tablet.elements)  # the first render, off the event loop
         await self._device.start()
 

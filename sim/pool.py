@@ -25,6 +25,7 @@ import structlog
 from signaling import Event, ProtocolError
 
 from .agent import HeadlessAgent
+from .failover import Failover
 
 __all__ = [
     "AgentPool",
@@ -88,8 +89,12 @@ async def register_devices(
 
 
 class AgentPool:
-    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, url: str, http: aiohttp.ClientSession, urls: list[str] | None = None
+    ) -> None:
         self.url = url
+        self.urls = urls or [url]
+        """Every process's URL: agent *i* connects to ``urls[i % n]`` first (sim.failover)."""
         self.http = http
         self.agents: list[PooledAgent] = []
         self.ring_timeouts = 0
@@ -104,8 +109,10 @@ class AgentPool:
 
     async def start(self, names: list[str], password: str) -> None:
         tokens = await asyncio.gather(*(self._login(name, password) for name in names))
-        for name, token in zip(names, tokens, strict=True):
-            pooled = PooledAgent(name, HeadlessAgent(self.url, token), token)
+        for index, (name, token) in enumerate(zip(names, tokens, strict=True)):
+            agent = HeadlessAgent(self.url, token)
+            Failover(self.urls, index).install(agent.client)
+            pooled = PooledAgent(name, agent, token)
             self._watch(pooled)
             self.agents.append(pooled)
         try:

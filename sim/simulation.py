@@ -45,6 +45,8 @@ class SimConfig:
     duration: float | None = None
     runs: int | None = None
     server: str | None = None
+    servers: list[str] = field(default_factory=list)
+    """All the processes' URLs when there are several (``server`` is the first)."""
     agent_prefix: str = "sim-agent-"
     agent_password: str | None = None
     server_settings: dict[str, str] = field(default_factory=dict)
@@ -59,6 +61,7 @@ class SimConfig:
             "duration": self.duration,
             "runs": self.runs,
             "server": self.server or "embedded",
+            "servers": self.servers or ([self.server] if self.server else []),
             "server_settings": self.server_settings,
             "slos": [s.text for s in self.slos],
         }
@@ -226,10 +229,13 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
             url = server.url
         else:
             url = config.server.rstrip("/")
+        urls = [u.rstrip("/") for u in config.servers] or [url]
+        if url not in urls:
+            urls.insert(0, url)
         http = await stack.enter_async_context(aiohttp.ClientSession())
         origin = time.perf_counter()
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        pool = AgentPool(url, http)
+        pool = AgentPool(url, http, urls)
         stack.push_async_callback(pool.close)
         await pool.start(names, password)
         tag = secrets.token_hex(3)
@@ -237,7 +243,7 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
         sampler = ServerSampler(http, url, origin)
         sampler.start()
         stack.push_async_callback(sampler.stop)
-        ctx = SimContext(url=url, http=http, pool=pool, origin=origin)
+        ctx = SimContext(url=url, http=http, pool=pool, origin=origin, urls=urls)
         runs = await _schedule(config, ctx, slots, sampler, observer)
         await sampler.stop()
         duration = time.perf_counter() - origin

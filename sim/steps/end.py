@@ -80,11 +80,13 @@ async def _recorded_rating(
 ) -> float:
     """Wait until ``GET /api/sessions/{id}`` shows the rating (as the console would read it)."""
     ctx = customer.ctx
-    url = f"{ctx.url}/api/sessions/{session_id}"
     headers = {"Authorization": f"Bearer {ctx.pool.any_token()}"}
     deadline = time.perf_counter() + timeout
     seen: object = None
+    attempt = 0
     while True:
+        url = f"{ctx.rest_url(attempt)}/api/sessions/{session_id}"
+        attempt += 1
         with contextlib.suppress(aiohttp.ClientError):
             async with ctx.http.get(url, headers=headers) as response:
                 if response.status == 200:
