@@ -133,3 +133,30 @@ async def test_one_socket_per_device_even_without_a_ticket(desk: Desk) -> None:
 
     await assert_eventually(first_dropped, message="two sockets of one device stayed connected")
     assert (await second.call("help.request", {}))["ok"] is True
+
+
+async def test_a_device_away_when_the_agent_ended_learns_of_it_when_back(desk: Desk) -> None:
+    """The agent ends the session while the device is reconnecting (say, through another server
+    process during a rolling restart): the device is told the end, with its reason, when back."""
+    device, agent, registered, session_id = await desk.session()
+    await device.close()
+    await agent.next("session.peer")
+    assert await agent.call("session.end", {"session_id": session_id, "reason": "resolved"}) == {
+        "ok": True
+    }
+    again = await desk.client("device").connect(device_auth(registered))
+    ended = await again.next("session.ended")
+    assert ended == {"session_id": session_id, "reason": "resolved", "ended_by": "agent"}
+
+
+async def test_a_device_that_saw_the_end_is_not_told_again(desk: Desk) -> None:
+    device, agent, registered, session_id = await desk.session()
+    assert await agent.call("session.end", {"session_id": session_id, "reason": "resolved"}) == {
+        "ok": True
+    }
+    assert (await device.next("session.ended"))["reason"] == "resolved"
+    await device.close()
+    again = await desk.client("device").connect(device_auth(registered))
+    # A round trip on the new socket: a session.ended sent on connect would have come before it.
+    assert (await again.call("help.request", {}))["ticket"]
+    assert again.drain("session.ended") == []

@@ -242,7 +242,7 @@ class Agents:
                 actor=actor,
                 at=now,
                 reason="agent disconnected",
-                detail=since(lost_at, now),
+                detail={**since(lost_at, now), "peer": "agent"},
             )
             return live
 
@@ -255,7 +255,14 @@ class Agents:
         def note(txn: Txn) -> LiveSession:
             live = txn.session(session_id)
             live.agent_lost_at = None
-            audit(live, "peer.back", actor=actor, at=now, reason="agent reconnected", detail={})
+            audit(
+                live,
+                "peer.back",
+                actor=actor,
+                at=now,
+                reason="agent reconnected",
+                detail={"peer": "agent"},
+            )
             return live
 
         return await self._write(note, session_id)

@@ -4,6 +4,7 @@ drops off, with a grace period to return before its session ends without it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 
@@ -27,6 +28,9 @@ from .sweeper import Sweeper
 __all__ = ["MISSED_END_NOTICE_S", "Devices"]
 
 log = structlog.get_logger("mayday.desk")
+
+_ENDED_BY: dict[str, Literal["device", "agent", "system"]] = {"device": "device", "agent": "agent"}
+"""A record's ``ended_by`` as ``session.ended`` says it (anything else: the system)."""
 
 MISSED_END_NOTICE_S = 3600.0
 """A device reconnecting this long after its session ended without it is still told so."""
@@ -63,7 +67,14 @@ class Devices:
             live.device_node = context.node
             live.device_lost_at = None
             if lost_at is not None:
-                audit(live, "peer.back", actor=device.actor(), at=now, reason="device reconnected")
+                audit(
+                    live,
+                    "peer.back",
+                    actor=device.actor(),
+                    at=now,
+                    reason="device reconnected",
+                    detail={"peer": "device"},
+                )
             return live, previous_sid, lost_at, previous_node
 
         try:
@@ -120,18 +131,34 @@ class Devices:
         )
 
     async def _tell_missed_end(self, device: DeviceIdentity) -> None:
-        """A device back after its session ended without it (grace over) learns of the end."""
+        """A device back after its session ended without it learns of the end: its grace period
+        ran out (``peer_lost``), or the session was ended (by the agent, say) while the device
+        was away, e.g. reconnecting through another server process during a rolling restart."""
         last = await self.context.records.latest_session_of_device(device.id)
-        if last is None or last.ended_at is None or last.end_reason != "peer_lost":
+        if last is None or last.ended_at is None or last.end_reason is None:
             return
         if self.context.clock() - last.ended_at > MISSED_END_NOTICE_S:
             return
+        if last.end_reason != "peer_lost" and not await self._away_at_end(last.id):
+            return  # it was there, and was told
         await self.context.emit.send(
             "device",
             device.id,
             Event.SESSION_ENDED,
-            m.SessionEnded(session_id=last.id, reason="peer_lost", ended_by="system"),
+            m.SessionEnded(
+                session_id=last.id,
+                reason=last.end_reason,
+                ended_by=_ENDED_BY.get(last.ended_by or "", "system"),
+            ),
         )
+
+    async def _away_at_end(self, session_id: str) -> bool:
+        """Whether the device's socket was lost (and not back) when the session ended."""
+        away = False
+        for event in await self.context.records.session_events(session_id):
+            if event.kind in ("peer.lost", "peer.back") and event.detail.get("peer") == "device":
+                away = event.kind == "peer.lost"
+        return away
 
     async def device_disconnected(
         self, device: DeviceIdentity, sid: str, *, at: float | None = None
@@ -168,7 +195,8 @@ class Devices:
             ):
                 raise StaleRead("device already replaced")
             live.device_lost_at = lost_at
-            audit(live, "peer.lost", actor=actor, at=now, reason=reason, detail=since(lost_at, now))
+            detail = {**since(lost_at, now), "peer": "device"}
+            audit(live, "peer.lost", actor=actor, at=now, reason=reason, detail=detail)
             return live
 
         try:
