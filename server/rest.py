@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from signaling import ErrorCode, ProtocolError, error_body
 from signaling import models as m
 from signaling.codec import describe_validation_error
+from signaling.openapi import HTTP_STATUS
 
 from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, THROTTLE
 from .auth import (
@@ -41,6 +42,7 @@ from .framing import MAX_JSON_DEPTH, json_depth_exceeds
 from .ice import ice_servers
 from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
+from .outage import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE
 from .records import AgentRow
 from .sockets import drop_agent_sockets
 from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, client_address
@@ -60,20 +62,8 @@ OPEN_PATHS = frozenset(
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What an id the server gives out looks like (signaling's ``Id``)."""
 
-_STATUS = {
-    ErrorCode.BAD_REQUEST: 400,
-    ErrorCode.UNKNOWN_EVENT: 400,
-    ErrorCode.PROTOCOL_MISMATCH: 400,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.TOKEN_EXPIRED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_PARTY: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.INTERNAL: 500,
-}
+_STATUS = HTTP_STATUS
+"""The HTTP status of each error code: one table, the OpenAPI document's."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -115,6 +105,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 response.headers["Allow"] = exc.headers["Allow"]
             return response
         raise
+    except UNAVAILABLE_ERRORS as exc:
+        log.warning("rest.unavailable", method=request.method, path=request.path, error=repr(exc))
+        return _error_response(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, retry_after_s=2)
     except Exception:
         log.exception("rest.failed", method=request.method, path=request.path)
         return _error_response(ErrorCode.INTERNAL, "the server failed; nothing was changed")

@@ -50,6 +50,7 @@ from .framing import REFUSED_EVENT, BoundedPacket, Refused, quiet_unknown_packet
 from .handlers import HANDLERS, Ack
 from .identity import AgentIdentity, DeviceIdentity, Identity
 from .metrics import Metrics
+from .outage import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE
 from .ratelimit import EventLimiter
 from .records import Records
 from .settings import Settings
@@ -149,6 +150,18 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.metrics.sockets.labels(role=self.role).inc()
         try:
             await self.connected(identity, sid)
+        except UNAVAILABLE_ERRORS as exc:
+            # The desk could not take note of the socket (Redis is away): refuse it, so that the
+            # client connects again once it is back, instead of a socket nobody rings.
+            log.warning(
+                "connect.unavailable", role=self.role, identity=identity.id, error=repr(exc)
+            )
+            self._signed_in.pop(sid, None)
+            self.metrics.sockets.labels(role=self.role).dec()
+            if connection is not None:
+                connection.signed_out()
+            body = error_body(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+            raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE_MESSAGE, body) from None
         except Exception:
             log.exception("connect.setup_failed", role=self.role, identity=identity.id)
         return True
@@ -208,6 +221,11 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 reason=exc.message,
             )
             return exc.body()
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning(
+                "event.unavailable", role=self.role, socket_event=str(event)[:64], error=repr(exc)
+            )
+            return error_body(ErrorCode.UNAVAILABLE, f"{str(event)[:64]}: {UNAVAILABLE_MESSAGE}")
         except Exception:
             log.exception("event.failed", role=self.role, socket_event=str(event)[:64])
             return error_body(
@@ -408,7 +426,13 @@ async def drop_agent_sockets(app: web.Application, agent_id: str) -> None:
     is (socket.io's manager passes a disconnect on to the process that holds it), then any other
     of this process's. Sockets of other processes that were not current yet (a connect racing the
     revocation) are left to that process's next check."""
-    presence = await app[STORE].get_agent(agent_id)
+    try:
+        presence = await app[STORE].get_agent(agent_id)
+    except UNAVAILABLE_ERRORS:
+        # Redis is away: the tokens are revoked all the same (the database has it), and every
+        # process's periodic check closes the socket (``credential_check_s``).
+        log.warning("credentials.drop_deferred", agent_id=agent_id)
+        presence = None
     if presence is not None and presence.sid is not None and presence.lost_at is None:
         await app[SIO].disconnect(presence.sid, namespace=NAMESPACES["agent"])
     namespace = app[SIO].namespace_handlers.get(NAMESPACES["agent"])

@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     """Too many attempts (failed sign-ins for one name): wait as long as the message says."""
     INTERNAL = "internal"
     """A bug on the server; the state was not changed. Retry, and report it if it persists."""
+    UNAVAILABLE = "unavailable"
+    """The server cannot reach its live state (Redis) or its database right now; nothing was
+    changed. Retry the same request after a few seconds, with back-off: it is safe to repeat."""
 
 
 def error_body(code: ErrorCode, message: str) -> dict[str, Any]:

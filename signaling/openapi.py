@@ -42,6 +42,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.UNAVAILABLE: 503,
 }
 """The HTTP status of each error code (§5.2), as the server's error middleware answers it."""
 
@@ -295,7 +296,7 @@ def _error_statuses(operation: Operation) -> list[int]:
 
     A body can be malformed (400) or too large (413); a bearer route refuses a missing, invalid
     or expired token (401); and any operation can fail on the server (500)."""
-    codes = set(operation.errors) | {ErrorCode.INTERNAL}
+    codes = set(operation.errors) | {ErrorCode.INTERNAL, ErrorCode.UNAVAILABLE}
     if operation.body is not None:
         codes |= {ErrorCode.BAD_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE}
     if operation.bearer:

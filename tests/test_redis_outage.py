@@ -52,11 +52,8 @@ RECOVERY_S = PROBE_INTERVAL_S + DEAF_AFTER_S + 1.0
 even a full deaf period, and a margin (it takes one to two seconds)."""
 READY_S = 10.0
 """Deadline for ``/readyz`` to answer 200 again on both processes."""
-UNAVAILABLE = (
-    "unavailable" if "unavailable" in {code.value for code in ErrorCode} else ErrorCode.INTERNAL
-)
-"""The code an event sent during the outage is answered with: ``unavailable`` once the protocol
-has it (proposed), until then ``internal`` ("nothing was changed; retry")."""
+UNAVAILABLE = ErrorCode.UNAVAILABLE
+"""The code an event sent during the outage is answered with (docs/protocol.md §5.2)."""
 
 
 @pytest.fixture
