@@ -32,6 +32,7 @@ export class Signaling extends EventTarget {
     super();
     this._handlers = new Map();
     this._internalRetries = 0;
+    this._unavailableRetries = 0;
     this.socket = io(url, {
       transports: ["websocket"],
       autoConnect: false,
@@ -39,6 +40,7 @@ export class Signaling extends EventTarget {
     });
     this.socket.on("connect", () => {
       this._internalRetries = 0;
+      this._unavailableRetries = 0;
       this._status("connected");
     });
     this.socket.on("disconnect", (reason) => {
@@ -113,6 +115,14 @@ export class Signaling extends EventTarget {
     if (!refusal) {
       // Transport trouble (server down, network gone): the manager keeps retrying by itself.
       this._status("reconnecting", error?.message ?? "connection error");
+      return;
+    }
+    if (refusal.code === "unavailable") {
+      // The server cannot reach its live state for a moment (docs/protocol.md §5.2): it will
+      // again, so keep trying, backing off to every 30 s.
+      const delay = Math.min(30_000, 2000 * 2 ** Math.min(this._unavailableRetries++, 4));
+      this._status("reconnecting", refusal.message);
+      setTimeout(() => this.socket.connect(), delay);
       return;
     }
     if (refusal.code === "internal" && this._internalRetries < INTERNAL_RETRY_MS.length) {

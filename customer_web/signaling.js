@@ -3,7 +3,8 @@
 //
 // socket.io-client reconnects by itself after transport errors, with the same auth. A refusal by
 // the server (bad credentials, protocol) is not retried: the same credentials would be refused
-// again; only `internal` is worth a few more tries.
+// again; only `internal` is worth a few more tries, and `unavailable` (the server cannot reach
+// its live state for a moment) is retried until it is back.
 //
 // AckError and the emit-with-ack shape follow the console's agent_web/socket.js on purpose, but
 // are not shared with it: the widget is bundled and served into other sites' pages and must
@@ -33,6 +34,7 @@ export class DeviceSocket extends EventTarget {
   constructor(server, credentials) {
     super();
     this._internalRetries = 0;
+    this._unavailableRetries = 0;
     this.socket = io(`${server}/device`, {
       transports: ["websocket"],
       autoConnect: false,
@@ -46,6 +48,7 @@ export class DeviceSocket extends EventTarget {
     });
     this.socket.on("connect", () => {
       this._internalRetries = 0;
+      this._unavailableRetries = 0;
       this._status("connected");
     });
     this.socket.on("disconnect", (reason) => {
@@ -102,6 +105,14 @@ export class DeviceSocket extends EventTarget {
     if (!refusal) {
       // The server is unreachable or refused the origin: the manager keeps retrying by itself.
       this._status("reconnecting");
+      return;
+    }
+    if (refusal.code === "unavailable") {
+      // The server cannot reach its live state for a moment (docs/protocol.md §5.2): it will
+      // again, so keep trying, backing off to every 30 s.
+      const delay = Math.min(30_000, 2000 * 2 ** Math.min(this._unavailableRetries++, 4));
+      this._status("reconnecting");
+      setTimeout(() => this.socket.connect(), delay);
       return;
     }
     if (refusal.code === "internal" && this._internalRetries < INTERNAL_RETRY_MS.length) {
