@@ -28,11 +28,13 @@ def turn_credentials(
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(settings: Settings, user: str) -> list[IceServer]:
+def ice_servers(settings: Settings, user: str, *, turn: bool = True) -> list[IceServer]:
+    """STUN for anyone; TURN credentials (``turn``) only for a party of a live session: a relay
+    costs bandwidth, and a credential handed to whoever asks would make it an open one."""
     servers: list[IceServer] = []
     if settings.stun_urls:
         servers.append(IceServer(urls=list(settings.stun_urls)))
-    if settings.turn_urls and settings.turn_secret:
+    if turn and settings.turn_urls and settings.turn_secret:
         username, credential = turn_credentials(settings.turn_secret, user, settings.turn_ttl_s)
         servers.append(
             IceServer(urls=list(settings.turn_urls), username=username, credential=credential)

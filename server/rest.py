@@ -29,7 +29,7 @@ from signaling import models as m
 from signaling.codec import describe_validation_error
 from signaling.openapi import HTTP_STATUS
 
-from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, THROTTLE
+from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, STORE, THROTTLE
 from .auth import (
     AgentClaims,
     current_agent,
@@ -182,6 +182,15 @@ async def healthz(_request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS].metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise ProtocolError(
+                ErrorCode.UNAUTHORIZED, "/metrics needs the metrics token (MAYDAY_METRICS_TOKEN)"
+            )
     await request.app[DESK].queue.refresh_gauges()
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -276,7 +285,10 @@ async def queue(request: web.Request) -> web.Response:
 @routes.get("/api/ice-servers")
 async def ice(request: web.Request) -> web.Response:
     claims: AgentClaims = request[CLAIMS]
-    servers = ice_servers(request.app[SETTINGS], f"agent-{claims.agent_id}")
+    # TURN credentials only for an agent in a live session (as session.started hands them out).
+    presence = await request.app[STORE].get_agent(claims.agent_id)
+    in_session = presence is not None and presence.session_id is not None
+    servers = ice_servers(request.app[SETTINGS], f"agent-{claims.agent_id}", turn=in_session)
     return web.json_response({"ice_servers": [s.model_dump(exclude_none=True) for s in servers]})
 
 

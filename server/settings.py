@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """How often each process re-checks the credentials of the sockets it holds against the
     records: an agent removed (``mayday agents remove``) or a web visitor whose site was removed
     loses its socket within this time. Sign-out and a password change close it at once."""
+    metrics_token: str | None = None
+    """When set, ``GET /metrics`` needs ``Authorization: Bearer <this>`` (Prometheus'
+    ``authorization`` setting); unset, it is open and must be kept off the public proxy."""
     enrollment_key: str | None = None
     """When set, ``POST /api/devices`` requires it: only your own devices can register."""
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -180,7 +180,16 @@ OPERATIONS: tuple[Operation, ...] = (
         Readiness,
         also=(503,),
     ),
-    Operation("get", "/metrics", "metrics", "Prometheus metrics", False, 200, "prometheus"),
+    Operation(
+        "get",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics (with MAYDAY_METRICS_TOKEN set, only with it as the bearer token)",
+        False,
+        200,
+        "prometheus",
+        errors=(ErrorCode.UNAUTHORIZED,),
+    ),
     Operation(
         "post",
         "/api/devices",

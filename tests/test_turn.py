@@ -315,12 +315,13 @@ async def test_session_media_flows_through_the_relay_alone(
     await desk.add_agent("alice")
     signed_in = await login(desk.http, desk.url, "alice", AGENT_PASSWORD)
     token, agent_id = str(signed_in["token"]), str(signed_in["agent"]["id"])
-    agent_servers = await agent_ice_servers(desk, token)
+    # Not in a session yet: GET /api/ice-servers hands out no TURN credentials (§13).
+    assert [s for s in await agent_ice_servers(desk, token) if "credential" in s] == []
 
-    # The server's ice_transport_policy=relay reaches both peers in session.started; the agent's
-    # peer uses what GET /api/ice-servers gave it, the device's what session.started gave it.
+    # The server's ice_transport_policy=relay and each party's TURN credentials reach both peers
+    # in session.started.
     peers = RelayPeers()
-    monkeypatch.setattr(sim.agent, "peer_connection", peers.factory("agent", agent_servers))
+    monkeypatch.setattr(sim.agent, "peer_connection", peers.factory("agent"))
     monkeypatch.setattr(device_agent.peer, "peer_connection", peers.factory("device"))
 
     agent = HeadlessAgent(desk.url, token)
@@ -411,7 +412,7 @@ async def test_ice_servers_from_the_api_allocate_and_expire_as_configured(
 ) -> None:
     ttl_s = 120
     desk = await make_desk(turn_urls=[turn.url], turn_secret=turn.secret, turn_ttl_s=ttl_s)
-    await desk.add_agent("alice")
+    await desk.session("alice")  # TURN credentials are for a party of a live session
     signed_in = await login(desk.http, desk.url, "alice", AGENT_PASSWORD)
     token, agent_id = str(signed_in["token"]), str(signed_in["agent"]["id"])
 
