@@ -214,6 +214,16 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         await mirror.wait_event(snapshot_with("one blue kettle with a whistle"))
         await customer.phase("active")
 
+    with step("a reload resumes it too: the same session, a new offer, a new snapshot"):
+        await page.reload()
+        offer = await agent.next("rtc.offer", timeout=20)
+        assert offer["session_id"] == session_id
+        mirror = await peer.answer(offer)
+        hello = await mirror.wait_message("hello")
+        assert hello["url"] == shop.origin + "/?step=2"
+        await mirror.wait_event(snapshot_with("one blue kettle with a whistle"))
+        await customer.phase("active")
+
     with step("the customer ends the session after confirming, and rates it"):
         await customer.press(".danger")
         assert "End the session?" in await customer.status()
