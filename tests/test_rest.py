@@ -88,7 +88,7 @@ async def test_ice_servers_carry_time_limited_turn_credentials(make_desk: DeskFa
         turn_secret="shared-with-coturn",
         turn_ttl_s=600,
     )
-    await desk.add_agent("alice")
+    await desk.session("alice")  # TURN credentials are for the parties of a live session
     status, body = await desk.get("/api/ice-servers", await desk.token("alice"))
     assert status == 200
     stun, turn = body["ice_servers"]
