@@ -286,7 +286,7 @@ def start_sim(args: argparse.Namespace, url: str, data_dir: Path, name: str, sec
 def settle(server: ServerProcess, baseline: Sample, seconds: float, linger: float) -> Sample:
     """Wait until the server holds no more sockets or sessions than at the baseline, then
     ``linger`` s more: engine.io's ping task of a closed socket sleeps out its interval
-    (``PING_INTERVAL_S`` = 10 s) before it notices. A sample."""
+    (``MAYDAY_PING_INTERVAL_S``, 10 s) before it notices. A sample."""
     deadline = time.monotonic() + seconds
     while True:
         sample = server_sample(server)

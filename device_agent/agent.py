@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import socketio
 import structlog
 
 from signaling import Event, ProtocolError
@@ -116,6 +118,9 @@ class DeviceAgent:
             (Event.CHAT_MESSAGE, self._on_chat),
         ):
             self.client.on(event, handler)
+        self._socket_at = self._socket_since = 0.0
+        """When the socket connected (``time.monotonic()``), and when the one before it did."""
+        self.client.on_connect(self._on_socket)
         self.client.on_disconnect(self.control.on_socket_lost)
         self._show()
 
@@ -229,6 +234,9 @@ class DeviceAgent:
 
     # --- server events --------------------------------------------------------------------------
 
+    async def _on_socket(self) -> None:
+        self._socket_since, self._socket_at = self._socket_at, time.monotonic()
+
     async def _on_ticket(self, data: dict[str, Any]) -> None:
         self.ticket = data.get("ticket")
         if self.phase in ("idle", "queued", "ended"):
@@ -248,7 +256,16 @@ class DeviceAgent:
             self.consent.lease_over()
         self._show()
         log.info("device.session_started", session_id=data["session_id"], resumed=resumed)
-        if self.peer is not None and self.peer.connection_state == "connected":
+        # A connected peer connection is kept (only the socket dropped) unless the media was cut
+        # while the dropped socket was up or away: the network dropped, not just the socket. aiortc
+        # still says "connected" then (it has no "disconnected" state and gives up on a dead path
+        # after about 30 s), but the agent's picture may stay frozen until the next key frame.
+        peer = self.peer
+        if (
+            peer is not None
+            and peer.connection_state == "connected"
+            and not (resumed and peer.went_silent_since(self._socket_since))
+        ):
             return
         await self._offer()
 
@@ -349,11 +366,14 @@ class DeviceAgent:
         if peer is not self.peer or self.session is None:
             return
         if state in ("connected", "disconnected", "failed"):
-            with contextlib.suppress(ProtocolError):
+            # Only a report: whatever becomes of it (the socket may be down), recover the media.
+            with contextlib.suppress(ProtocolError, socketio.exceptions.SocketIOError):
                 await self.client.call(
                     Event.RTC_STATE,
                     m.RtcState.model_validate({"session_id": peer.session_id, "state": state}),
                 )
+            if peer is not self.peer:
+                return  # replaced while the report waited for the socket (a resume offers anew)
         if state == "connected":
             self.phase = "connected"
             self.media_connected.set()

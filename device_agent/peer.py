@@ -26,6 +26,7 @@ from aiortc import (
     RTCRtpCodecCapability,
     RTCRtpSender,
     RTCSessionDescription,
+    RTCTransportStats,
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
@@ -49,6 +50,11 @@ Measured with bench/device.py on a 1280×800 screen (2 cores): H.264 needs about
 bitrate (288 vs 523 kbit/s for a moving picture, 71 vs 143 for a still one) for a little more
 device CPU (48 vs 43 % of a core moving, 3.7 vs 2.2 % still). Customers sit on home and mobile
 links, so bandwidth is the scarcer of the two."""
+
+MEDIA_SILENCE_S = 3.0
+"""Nothing from the agent for this long on a connected peer connection: its media was cut. The
+agent's receiver reports alone come every 0.5 to 1.5 s (aiortc; browsers about 1 s)."""
+HEARD_POLL_S = 0.5
 
 log = structlog.get_logger("mayday.device.peer")
 
@@ -78,6 +84,9 @@ class DevicePeer:
         self._early_candidates: list[dict[str, Any]] = []
         self._answered = False
         self._readers: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
+        self._silence: tuple[float, float | None] | None = None
+        """The latest silence of :data:`MEDIA_SILENCE_S` or longer: (start, end or ``None``)."""
         self._on_state = on_state
         screen = self.pc.addTransceiver(track, direction="sendonly")
         screen.setCodecPreferences(_preferred_first(codec))
@@ -117,6 +126,12 @@ class DevicePeer:
         ice.sdpMLineIndex = candidate.get("sdpMLineIndex")
         await self.pc.addIceCandidate(ice)
 
+    def went_silent_since(self, since: float) -> bool:
+        """Whether nothing came from the agent for :data:`MEDIA_SILENCE_S` or longer at some time
+        after ``since`` (``time.monotonic()``): the connection may say ``connected``, but its
+        media was cut, and aiortc may not recover a frozen picture until the next key frame."""
+        return self._silence is not None and (self._silence[1] or time.monotonic()) >= since
+
     def live_camera_frame(self) -> av.VideoFrame | None:
         """The agent's latest camera picture, unless the camera went quiet (turned off)."""
         if self.camera_frame is None or time.monotonic() - self._camera_at > CAMERA_STALE_S:
@@ -133,6 +148,8 @@ class DevicePeer:
         self.channel.send(status.model_dump_json())
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
         for reader in self._readers:
             reader.cancel()
         for reader in self._readers:
@@ -153,7 +170,32 @@ class DevicePeer:
         self._readers.append(asyncio.ensure_future(reader))
 
     async def _on_connection_state(self) -> None:
+        if self.connection_state == "connected" and self._listener is None:
+            self._listener = asyncio.ensure_future(self._listen())
         self._on_state(self.connection_state)
+
+    async def _listen(self) -> None:
+        """Note when the agent falls silent: no packet at all (media, RTCP, DTLS) for a while."""
+        received, heard_at = -1, time.monotonic()
+        while self.pc.connectionState == "connected":
+            await asyncio.sleep(HEARD_POLL_S)
+            report = await self.pc.getStats()
+            count = sum(
+                stats.packetsReceived
+                for stats in report.values()
+                if isinstance(stats, RTCTransportStats)
+            )
+            now = time.monotonic()
+            if count != received:
+                if self._silence is not None and self._silence[1] is None:
+                    self._silence = (self._silence[0], now)
+                    log.info("peer.heard_again", session_id=self.session_id)
+                received, heard_at = count, now
+            elif now - heard_at >= MEDIA_SILENCE_S and (
+                self._silence is None or self._silence[1] is not None
+            ):
+                self._silence = (heard_at, None)
+                log.info("peer.silent", session_id=self.session_id, silent_s=now - heard_at)
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):

@@ -68,8 +68,6 @@ __all__ = ["DRAIN", "DRAIN_ACKS_S", "DRAIN_SOCKETS_S", "WEB_ROOT", "Drain", "cre
 log = structlog.get_logger("mayday.app")
 
 CLOSE_TIMEOUT_S = 5.0
-PING_INTERVAL_S = 10
-PING_TIMEOUT_S = 10
 DRAIN_ACKS_S = 2.0
 """A graceful stop waits this long at most for the events a socket is being handled to be answered
 before it closes that socket's transport."""
@@ -104,8 +102,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         max_http_buffer_size=settings.max_message_bytes * 2,
         async_handlers=False,
         namespaces=[],  # only /device and /agent; no unauthenticated default namespace
-        ping_interval=PING_INTERVAL_S,
-        ping_timeout=PING_TIMEOUT_S,
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
         logger=False,
         engineio_logger=False,
     )

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     """Concurrent Engine.IO connections one client address may hold on one process (the
     address as the web visitors' limit reads it, ``X-Forwarded-For`` honoured). More are
     refused with ``429 rate_limited``."""
+    ping_interval_s: float = Field(default=10.0, gt=0)
+    """Engine.IO's heartbeat: the server pings every socket this often..."""
+    ping_timeout_s: float = Field(default=10.0, gt=0)
+    """...and takes it for dead when no pong came within this long: a silently dead connection
+    (the network cut, not closed) is noticed after at most the sum of the two."""
     max_message_bytes: int = Field(default=64 * 1024, ge=4096)
     event_rate_per_s: float = Field(default=100.0, gt=0)
     """Inbound socket events one device or agent may send per second, sustained (per process);
