@@ -113,6 +113,8 @@ class Tabs extends EventTarget {
   }
 }
 
+/** How long after a web customer's ring the console starts loading the replay (see "ringing"). */
+const REPLAY_PRELOAD_DELAY_MS = 250;
 const REASON_LABEL = {
   resolved: "Resolved",
   unresolved: "Unresolved",
@@ -211,10 +213,20 @@ function startConsole() {
   presence.addEventListener("change", renderIdle);
   renderIdle();
 
+  // A web customer ringing: the replay (rrweb and its frame) is loaded while the agent decides, so
+  // that accepting does not wait for it. Not at the very moment of the ring: an accept within it
+  // (a script, a quick key) would find the console busy loading; the session loads it then.
+  let preload = null;
   ring.addEventListener("ringing", ({ detail }) => {
     document.title = `Incoming customer · ${TITLE}`;
-    if (detail.ticket?.kind === "web" && !session.active) cobrowse.replay.preload();
+    clearTimeout(preload);
+    if (detail.ticket?.kind === "web" && !session.active) {
+      preload = setTimeout(() => {
+        if (!session.active) cobrowse.replay.preload();
+      }, REPLAY_PRELOAD_DELAY_MS);
+    }
   });
+  ring.addEventListener("accepted", () => clearTimeout(preload));
   ring.addEventListener("over", () => {
     document.title = session.active ? `In session · ${TITLE}` : TITLE;
   });

@@ -150,7 +150,9 @@ def server_with_site(shop_origin: str) -> Iterator[tuple[str, str]]:
         added = mayday("sites", "add", "bench-shop", "--origin", shop_origin, "--json", env=env)
         keys.append(json.loads(added)["key"])
 
-    with running_server([AGENT], prepare=add_site) as url:
+    # Every run is a new web visitor from 127.0.0.1: far more per minute than one address may
+    # create on a real site (MAYDAY_WEB_VISITORS_PER_IP), which would refuse the 21st.
+    with running_server([AGENT], prepare=add_site, web_visitors_per_ip="100000") as url:
         yield url, keys[0]
 
 
