@@ -72,6 +72,33 @@ async def record(http: aiohttp.ClientSession, url: str, session_id: str) -> dict
         return body
 
 
+async def ack_then_kill(
+    http: aiohttp.ClientSession, env: dict[str, str], log: Path, event: str, payload: dict[str, Any]
+) -> str:
+    """On a fresh server process: a session between alice and a new device, ``event`` (with the
+    session's id added to ``payload``) acknowledged ``ok`` to alice, then ``kill -9`` at once.
+    Returns the session's id."""
+    with server(env, log) as (url, process):
+        agent = Client(url, "agent")
+        device = Client(url, "device")
+        try:
+            token = (await login(http, url, "alice", PASSWORD))["token"]
+            await agent.connect(agent_auth(token))
+            await agent.call("presence.set", {"status": "available"})
+            await device.connect(device_auth(await register_device(http, url)))
+            session_id = str((await device.call("help.request", {}))["ticket"]["id"])
+            ring = await agent.next("ring")
+            await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
+            await agent.next("session.started")
+            ack = await agent.call(event, {"session_id": session_id, **payload})
+            assert ack == {"ok": True}, ack
+            kill_now(process)
+        finally:
+            await agent.close()
+            await device.close()
+    return session_id
+
+
 async def test_an_acknowledged_end_and_notes_survive_kill_9(tmp_path: Path) -> None:
     env = {
         key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")
@@ -85,50 +112,10 @@ async def test_an_acknowledged_end_and_notes_survive_kill_9(tmp_path: Path) -> N
     log = tmp_path / "server.log"
     notes = "Reset the router; the customer will call back if the light stays red."
     async with aiohttp.ClientSession() as http:
-        # Notes acknowledged, then the process dies.
-        with server(env, log) as (url, process):
-            agent = Client(url, "agent")
-            device = Client(url, "device")
-            try:
-                token = (await login(http, url, "alice", PASSWORD))["token"]
-                await agent.connect(agent_auth(token))
-                await agent.call("presence.set", {"status": "available"})
-                await device.connect(device_auth(await register_device(http, url)))
-                session_id = (await device.call("help.request", {}))["ticket"]["id"]
-                ring = await agent.next("ring")
-                await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
-                await agent.next("session.started")
-                ack = await agent.call("session.note", {"session_id": session_id, "text": notes})
-                assert ack == {"ok": True}, ack
-                kill_now(process)
-            finally:
-                await agent.close()
-                await device.close()
+        noted_id = await ack_then_kill(http, env, log, "session.note", {"text": notes})
+        ended_id = await ack_then_kill(http, env, log, "session.end", {"reason": "resolved"})
         with server(env, log) as (url, _):
-            assert (await record(http, url, session_id))["notes"] == notes
-
-        # A session ended (another one, on the restarted server), then the process dies.
-        with server(env, log) as (url, process):
-            agent = Client(url, "agent")
-            device = Client(url, "device")
-            try:
-                token = (await login(http, url, "alice", PASSWORD))["token"]
-                await agent.connect(agent_auth(token))
-                await agent.call("presence.set", {"status": "available"})
-                await device.connect(device_auth(await register_device(http, url)))
-                ended_id = (await device.call("help.request", {}))["ticket"]["id"]
-                ring = await agent.next("ring")
-                await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
-                await agent.next("session.started")
-                ack = await agent.call(
-                    "session.end", {"session_id": ended_id, "reason": "resolved"}
-                )
-                assert ack == {"ok": True}, ack
-                kill_now(process)
-            finally:
-                await agent.close()
-                await device.close()
-        with server(env, log) as (url, _):
+            assert (await record(http, url, noted_id))["notes"] == notes
             ended = await record(http, url, ended_id)
             assert ended["state"] == "ended", ended
             assert ended["end_reason"] == "resolved", ended
