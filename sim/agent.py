@@ -41,6 +41,10 @@ class HeadlessAgent:
         self.ended: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.session: dict[str, Any] | None = None
         self.pc: RTCPeerConnection | None = None
+        self._offers = asyncio.Lock()
+        self._offer_count = 0
+        """Offers received so far: one being answered when a newer one comes is finished first,
+        one still waiting then is dropped (the device only wants the answer to its newest)."""
         self.first_frame: asyncio.Future[tuple[float, av.VideoFrame]] = self._new_future()
         self.latest_frame: av.VideoFrame | None = None
         self.latest_frame_at = 0.0
@@ -185,6 +189,16 @@ class HeadlessAgent:
         self.control_states.put_nowait(data)
 
     async def _on_offer(self, data: dict[str, Any]) -> None:
+        # Socket.IO runs each event in a task of its own: a device that offers twice in a row (it
+        # came back, then found its media silent) would have the second offer close the first's
+        # connection under it. One offer at a time, and only the newest.
+        self._offer_count += 1
+        number = self._offer_count
+        async with self._offers:
+            if number == self._offer_count:
+                await self._answer(data)
+
+    async def _answer(self, data: dict[str, Any]) -> None:
         session_id = data["session_id"]
         ice_servers = self.session.get("ice_servers", []) if self.session else []
         await self._stop_media()
