@@ -195,10 +195,18 @@ class HeadlessAgent:
         self._offer_count += 1
         number = self._offer_count
         async with self._offers:
-            if number == self._offer_count:
-                await self._answer(data)
+            if number != self._offer_count:
+                return
+            answer = await self._answer(data)
+        # Sent outside the lock: across a server restart the call may wait for the socket to
+        # come back, and a newer offer must not wait behind it.
+        if number == self._offer_count:
+            await self.client.call(
+                Event.RTC_ANSWER, m.RtcAnswer(session_id=data["session_id"], sdp=answer)
+            )
 
-    async def _answer(self, data: dict[str, Any]) -> None:
+    async def _answer(self, data: dict[str, Any]) -> str:
+        """A new connection for the offer; its answer's SDP."""
         session_id = data["session_id"]
         ice_servers = self.session.get("ice_servers", []) if self.session else []
         await self._stop_media()
@@ -234,9 +242,7 @@ class HeadlessAgent:
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
         await pc.setLocalDescription(await pc.createAnswer())
-        await self.client.call(
-            Event.RTC_ANSWER, m.RtcAnswer(session_id=session_id, sdp=pc.localDescription.sdp)
-        )
+        return str(pc.localDescription.sdp)
 
     async def _read(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
