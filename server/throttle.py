@@ -122,11 +122,15 @@ class LoginThrottle:
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address, by the rule of ``server.web_visitors.client_address`` (see there): the
-    last ``X-Forwarded-For`` entry, the one the nearest proxy appended, else the peer's address.
+    """The address the per-client limits count (web visitors per address, connections per
+    address).
 
-    A copy, because the REST middleware cannot import the visitors' module (it imports the REST
-    module); keep the two the same.
+    Like the origin check, which takes a proxy's ``X-Forwarded-Proto`` and ``-Host`` as given,
+    this honours ``X-Forwarded-For`` without a list of trusted proxies. Of its entries it takes the
+    last: the one the nearest proxy appended, the address that connected to it. The entries before
+    it were written by the client (or by earlier proxies) and prove nothing, whereas a proxy sets
+    ``-Proto`` and ``-Host`` itself. Behind a chain of proxies that is the address of the one
+    before the last, so all its clients share one count. Without the header: the peer's address.
     """
     forwarded = request.headers.get("X-Forwarded-For", "")
     last = forwarded.split(",")[-1].strip()

@@ -25,8 +25,9 @@ from .auth import hash_device_secret, new_device_secret
 from .live.store import LiveStore
 from .rest import read_body
 from .settings import Settings
+from .throttle import client_address
 
-__all__ = ["RATE_WINDOW_S", "VISITORS_PATH", "client_address", "cors_headers", "routes"]
+__all__ = ["RATE_WINDOW_S", "VISITORS_PATH", "cors_headers", "routes"]
 
 log = structlog.get_logger("mayday.web")
 
@@ -112,21 +113,6 @@ async def cors_headers(request: web.Request, response: web.StreamResponse) -> No
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-
-
-def client_address(request: web.Request) -> str:
-    """The address the rate limit per client counts.
-
-    Like the origin check, which takes a proxy's ``X-Forwarded-Proto`` and ``-Host`` as given,
-    this honours ``X-Forwarded-For`` without a list of trusted proxies. Of its entries it takes the
-    last: the one the nearest proxy appended, the address that connected to it. The entries before
-    it were written by the client (or by earlier proxies) and prove nothing, whereas a proxy sets
-    ``-Proto`` and ``-Host`` itself. Behind a chain of proxies that is the address of the one
-    before the last, so all its clients share one count. Without the header: the peer's address.
-    """
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    last = forwarded.split(",")[-1].strip()
-    return last or request.remote or "unknown"
 
 
 def visitor_name(origin: str) -> str:

@@ -139,8 +139,10 @@ class Devices:
             return
         if self.context.clock() - last.ended_at > MISSED_END_NOTICE_S:
             return
-        if last.end_reason != "peer_lost" and not await self._away_at_end(last.id):
-            return  # it was there, and was told
+        if last.end_reason != "peer_lost" and (
+            last.ended_by == "device" or not await self._away_at_end(last.id)
+        ):
+            return  # it was there (it ended the session itself), and was told
         await self.context.emit.send(
             "device",
             device.id,
