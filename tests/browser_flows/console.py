@@ -88,17 +88,21 @@ class Console:
 
     async def video_box(self) -> dict[str, float]:
         """The video element's box and the size of the picture it shows (once it shows one)."""
-        await self.page.wait_for_function(
-            "() => document.querySelector('#screen').videoWidth > 0", timeout=20_000
-        )
-        box: dict[str, float] = await self.page.evaluate(
+        # Read in the same turn as the check: a new offer (the device came back) resets the video,
+        # and a picture seen a moment ago may be gone by the next evaluate().
+        handle = await self.page.wait_for_function(
             """() => {
                 const v = document.querySelector('#screen');
                 const r = v.getBoundingClientRect();
+                if (!(v.videoWidth > 0 && v.videoHeight > 0 && r.width > 0 && r.height > 0)) {
+                    return null;
+                }
                 return {left: r.left, top: r.top, width: r.width, height: r.height,
                         vw: v.videoWidth, vh: v.videoHeight};
-            }"""
+            }""",
+            timeout=20_000,
         )
+        box: dict[str, float] = await handle.json_value()
         return box
 
     async def page_point(self, x: float, y: float) -> tuple[float, float]:
