@@ -131,13 +131,24 @@ class HeadlessAgent:
         except ProtocolError as exc:
             return exc.body()
 
-    async def annotate(self, message: BaseModel) -> float:
-        """Send one annotation message on the data channel; returns ``perf_counter()`` at send."""
-        await asyncio.wait_for(self.channel_open.wait(), 10)
-        assert self.channel is not None
-        sent = time.perf_counter()
-        self.channel.send(message.model_dump_json())
-        return sent
+    async def annotate(self, message: BaseModel, timeout: float = 10.0) -> float:
+        """Send one annotation message on the data channel; returns ``perf_counter()`` at send.
+
+        A channel can close under us (the device lost its connection and is about to offer a
+        new one): the message then waits for the next channel to open, as a person's stroke
+        waits in the console, instead of failing the run.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            opened = self.channel_open
+            await asyncio.wait_for(opened.wait(), max(0.01, deadline - time.monotonic()))
+            channel = self.channel
+            if channel is not None and channel.readyState == "open":
+                sent = time.perf_counter()
+                channel.send(message.model_dump_json())
+                return sent
+            if opened is self.channel_open:
+                opened.clear()
 
     async def wait_control(self, state: str, timeout: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -225,9 +236,15 @@ class HeadlessAgent:
         def on_channel(channel: RTCDataChannel) -> None:
             self.channel = channel
             channel.on("message", self._on_channel_message)
+            opened = self.channel_open
             if channel.readyState == "open":
-                self.channel_open.set()
-            channel.on("open", self.channel_open.set)
+                opened.set()
+            channel.on("open", opened.set)
+
+            @channel.on("close")
+            def on_close() -> None:
+                if self.channel is channel:
+                    opened.clear()
 
         report_connection_state(pc, self.client, session_id)
 
