@@ -1,5 +1,6 @@
-"""The ``mayday`` command: ``mayday server``, ``mayday agents add|list|remove``,
-``mayday sites add|list|remove``, ``mayday device``, ``mayday db upgrade``.
+"""The ``mayday`` command: ``mayday server``, ``mayday agents add|set|list|remove``,
+``mayday sites add|list|remove``, ``mayday canned add|list|remove``, ``mayday device``,
+``mayday db upgrade``.
 
 Each subcommand lives in a small function; heavy imports happen inside them so that
 ``mayday --help`` stays instant.
@@ -28,6 +29,19 @@ SHUTDOWN_TIMEOUT_S = 3.0
 
 def _csv(value: str) -> list[str]:
     return [part.strip().lower() for part in value.split(",") if part.strip()]
+
+
+DISPLAY_NAME_HELP = 'the name customers see, e.g. "Anna K." (default: the login name)'
+CANNED_MAX_CHARS = 2000
+"""A canned reply goes into the chat as it is: no longer than a chat line."""
+
+
+def _display_name(value: str) -> str:
+    """A display name as given, trimmed: 1 to 80 characters (argparse's type check)."""
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= 80 or "\x00" in name:
+        raise argparse.ArgumentTypeError("a display name has 1 to 80 characters")
+    return name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--skills", type=_csv, default=[], help="topics the agent handles, e.g. kindle"
     )
+    add.add_argument("--display-name", type=_display_name, help=DISPLAY_NAME_HELP)
     add.add_argument("--data-dir")
+    change = agent_commands.add_parser(
+        "set", help="change an agent (signed-in agents: from their next sign-in)"
+    )
+    change.add_argument("name")
+    names = change.add_mutually_exclusive_group(required=True)
+    names.add_argument("--display-name", type=_display_name, help=DISPLAY_NAME_HELP)
+    names.add_argument(
+        "--no-display-name", action="store_true", help="customers see the login name again"
+    )
+    change.add_argument("--data-dir")
     listing = agent_commands.add_parser("list", help="list agents")
     listing.add_argument("--data-dir")
     remove = agent_commands.add_parser("remove", help="delete an agent")
@@ -108,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove_site.add_argument("name")
     remove_site.add_argument("--data-dir")
+
+    canned = commands.add_parser(
+        "canned", help="manage the desk's canned replies (agents insert them into the chat)"
+    )
+    canned_commands = canned.add_subparsers(dest="canned_command", required=True, metavar="ACTION")
+    add_canned = canned_commands.add_parser(
+        "add", help="add a reply at the end of the list; its id is printed"
+    )
+    add_canned.add_argument("text", help="the reply as the customer will read it")
+    add_canned.add_argument("--data-dir")
+    list_canned = canned_commands.add_parser("list", help="list the replies with their ids")
+    list_canned.add_argument("--json", action="store_true", help='print [{"id", "text"}]')
+    list_canned.add_argument("--data-dir")
+    remove_canned = canned_commands.add_parser("remove", help="delete a reply by its id")
+    remove_canned.add_argument("id")
+    remove_canned.add_argument("--data-dir")
 
     db = commands.add_parser("db", help="manage the database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -156,15 +197,29 @@ async def _agents(args: argparse.Namespace) -> int:
                 print("the password needs at least 8 characters", file=sys.stderr)
                 return 1
             row = await records.add_agent(
-                args.name, hash_password(password), args.languages, args.skills
+                args.name,
+                hash_password(password),
+                args.languages,
+                args.skills,
+                display_name=args.display_name,
             )
             print(
                 f"added agent {row.name} ({row.id}) languages={row.languages} skills={row.skills}"
+                f" display name {row.shown_name!r}"
             )
+        elif args.agents_command == "set":
+            changed = await records.set_display_name(args.name, args.display_name)
+            if changed is None:
+                print(f"no agent {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"agent {changed.name}: customers see {changed.shown_name!r}")
         elif args.agents_command == "list":
             for row in await records.list_agents():
                 languages, skills = ",".join(row.languages), ",".join(row.skills) or "-"
-                print(f"{row.name}\t{row.id}\tlanguages={languages}\tskills={skills}")
+                print(
+                    f"{row.name}\t{row.id}\tlanguages={languages}\tskills={skills}"
+                    f"\tdisplay_name={row.shown_name}"
+                )
         elif args.agents_command == "remove":
             if not await records.remove_agent(args.name):
                 print(f"no agent {args.name!r}", file=sys.stderr)
@@ -226,6 +281,40 @@ async def _sites(args: argparse.Namespace) -> int:
                 print(f"no site {args.name!r}", file=sys.stderr)
                 return 1
             print(f"removed site {args.name} and its web visitors")
+        return 0
+    finally:
+        await records.close()
+
+
+async def _canned(args: argparse.Namespace) -> int:
+    from server.logs import configure_logging
+    from server.records import open_records
+
+    configure_logging(level="warning")
+    text = ""
+    if args.canned_command == "add":
+        text = args.text.strip()
+        if not 1 <= len(text) <= CANNED_MAX_CHARS or "\x00" in text:
+            print(f"a canned reply has 1 to {CANNED_MAX_CHARS} characters", file=sys.stderr)
+            return 1
+    records = await open_records(_settings(args))
+    try:
+        if args.canned_command == "add":
+            row = await records.add_canned_reply(text)
+            print(f"added canned reply {row.id}")
+            print(row.id)
+        elif args.canned_command == "list":
+            rows = await records.canned_replies()
+            if args.json:
+                print(json.dumps([{"id": row.id, "text": row.text} for row in rows]))
+            else:
+                for row in rows:
+                    print(f"{row.id}\t{' '.join(row.text.split())}")
+        elif args.canned_command == "remove":
+            if not await records.remove_canned_reply(args.id):
+                print(f"no canned reply {args.id!r}", file=sys.stderr)
+                return 1
+            print(f"removed canned reply {args.id}")
         return 0
     finally:
         await records.close()
@@ -297,6 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_agents(args))
     if args.command == "sites":
         return asyncio.run(_sites(args))
+    if args.command == "canned":
+        return asyncio.run(_canned(args))
     if args.command == "db":
         return asyncio.run(_db(args))
     if args.command == "demo":

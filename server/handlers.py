@@ -160,7 +160,7 @@ HANDLERS: Mapping[Event, Handler] = {
     Event.SESSION_RATE: handler(
         DEVICE,
         m.SessionRate,
-        lambda desk, device, _sid, rate: desk.rate(device, rate.session_id, rate.rating),
+        lambda desk, device, _sid, rate: desk.rate(device, rate),
     ),
     # --- the agent ------------------------------------------------------------------------------
     Event.PRESENCE_SET: handler(
@@ -179,6 +179,12 @@ HANDLERS: Mapping[Event, Handler] = {
         AGENT,
         m.RingDecline,
         lambda desk, agent, _sid, decline: desk.decline_ring(agent, decline.ring_id),
+    ),
+    Event.QUEUE_TAKE: handler(
+        AGENT,
+        m.QueueTake,
+        lambda desk, agent, _sid, take: desk.take(agent, take.ticket_id),
+        lambda _take, session: ok(session_id=session.id),
     ),
     Event.CONTROL_REQUEST: handler(
         AGENT,

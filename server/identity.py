@@ -29,6 +29,9 @@ class DeviceIdentity:
 class AgentIdentity:
     id: str
     name: str
+    """The name customers see: the agent's display name, else its login name (the records'
+    ``AgentRow.shown_name``). It flows from here into the agent's presence, the session
+    (``agent_name``, ``session.started``'s ``agent``), chat lines and the timeline."""
     languages: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
     role: Role = "agent"

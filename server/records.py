@@ -1,4 +1,5 @@
-"""Durable records: agents, devices, the sites of web visitors, session history and its timeline.
+"""Durable records: agents, devices, the sites of web visitors, session history and its timeline,
+the desk's canned replies and the screenshots agents keep with a session.
 
 SQLAlchemy 2 (async) so the same code runs on SQLite (a file, the default) and on PostgreSQL
 (``DATABASE_URL``). The models here are the truth; the schema is created and changed by the Alembic
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -36,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, defer, mapped_column
 
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
@@ -44,8 +46,10 @@ from .settings import Settings
 
 __all__ = [
     "AgentRow",
+    "CannedReplyRow",
     "DeviceRow",
     "Records",
+    "ScreenshotRow",
     "SessionEventRow",
     "SessionRow",
     "SiteRow",
@@ -72,6 +76,13 @@ class AgentRow(Base):
     token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Signed into every token; raised by sign-out and a password change, which so revokes all
     the agent's tokens at once, in every process (each checks it on every use)."""
+    display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    """What customers see (``Anna K.``); none: the login name."""
+
+    @property
+    def shown_name(self) -> str:
+        """The name customers and the timeline see: the display name, else the login name."""
+        return self.display_name or self.name
 
 
 class SiteRow(Base):
@@ -134,6 +145,30 @@ class SessionEventRow(Base):
     to_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CannedReplyRow(Base):
+    """A short reply of the desk (every agent of this server) that agents put into the chat."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ScreenshotRow(Base):
+    """A still image of the customer's picture an agent kept with the session's record."""
+
+    __tablename__ = "session_screenshots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SecretRow(Base):
@@ -252,7 +287,13 @@ class Records:
     # --- agents -------------------------------------------------------------------------------
 
     async def add_agent(
-        self, name: str, password_hash: str, languages: Sequence[str], skills: Sequence[str]
+        self,
+        name: str,
+        password_hash: str,
+        languages: Sequence[str],
+        skills: Sequence[str],
+        *,
+        display_name: str | None = None,
     ) -> AgentRow:
         row = AgentRow(
             id=new_id("agt"),
@@ -261,6 +302,7 @@ class Records:
             languages=list(languages),
             skills=list(skills),
             created_at=time.time(),
+            display_name=display_name,
         )
         async with self._sessions.begin() as db:
             db.add(row)
@@ -282,6 +324,14 @@ class Records:
         async with self._sessions.begin() as db:
             result = await db.execute(delete(AgentRow).filter_by(name=name))
         return bool(getattr(result, "rowcount", 0))
+
+    async def set_display_name(self, name: str, display_name: str | None) -> AgentRow | None:
+        """Set (or with ``None`` clear) the agent's display name; ``None`` if there is no agent."""
+        async with self._sessions.begin() as db:
+            row = (await db.execute(select(AgentRow).filter_by(name=name))).scalar_one_or_none()
+            if row is not None:
+                row.display_name = display_name
+            return row
 
     async def revoke_agent_tokens(
         self, agent_id: str, *, password_hash: str | None = None
@@ -396,8 +446,10 @@ class Records:
         *,
         at: float,
         device_name: str | None = None,
+        comment: str = "",
     ) -> bool:
-        """Set the rating of the device's own ended session and note it in the timeline."""
+        """Set the rating of the device's own ended session and note it in the timeline (with
+        the customer's comment, if they wrote one)."""
         async with self._sessions.begin() as db:
             row = await db.get(SessionRow, session_id, with_for_update=True)
             if row is None or row.device_id != device_id or row.ended_at is None:
@@ -416,7 +468,7 @@ class Records:
                     actor={"kind": "device", "id": device_id, "name": device_name},
                     kind="session.rated",
                     reason="",
-                    detail={"rating": rating},
+                    detail={"rating": rating, **({"comment": comment} if comment else {})},
                 )
             )
         return True
@@ -442,6 +494,100 @@ class Records:
                 )
             ).scalars()
             return [_event_from_row(row) for row in rows]
+
+    async def device_sessions(self, device_id: str, limit: int) -> list[SessionRow]:
+        """The device's recorded sessions, newest first, at most ``limit``."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(SessionRow)
+                .filter_by(device_id=device_id)
+                .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
+                .limit(limit)
+            )
+            return list(rows.scalars())
+
+    # --- screenshots --------------------------------------------------------------------------
+
+    async def add_screenshot(
+        self,
+        session_id: str,
+        agent_id: str,
+        content_type: str,
+        data: bytes,
+        *,
+        at: float,
+        limit: int,
+    ) -> ScreenshotRow | None:
+        """Keep ``data`` with the session's record; ``None`` if it has ``limit`` already.
+
+        The session's row must be stored (the writer saves it when the ring is accepted).
+        """
+        row = ScreenshotRow(
+            id=new_id("shot"),
+            session_id=session_id,
+            agent_id=agent_id,
+            at=at,
+            content_type=content_type,
+            size=len(data),
+            data=data,
+        )
+        async with self._sessions.begin() as db:
+            # Lock the session's row: two screenshots at once must not both pass the limit.
+            if await db.get(SessionRow, session_id, with_for_update=True) is None:
+                return None
+            count = (
+                await db.execute(
+                    select(func.count(ScreenshotRow.id)).filter_by(session_id=session_id)
+                )
+            ).scalar_one()
+            if count >= limit:
+                return None
+            db.add(row)
+        return row
+
+    async def screenshots(self, session_ids: Sequence[str]) -> dict[str, list[ScreenshotRow]]:
+        """The screenshots of these sessions, oldest first, without their images (``data``
+        is not loaded: reading it raises)."""
+        found: dict[str, list[ScreenshotRow]] = {session_id: [] for session_id in session_ids}
+        if not session_ids:
+            return found
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(ScreenshotRow)
+                .options(defer(ScreenshotRow.data, raiseload=True))
+                .where(ScreenshotRow.session_id.in_(session_ids))
+                .order_by(ScreenshotRow.at, ScreenshotRow.id)
+            )
+            for row in rows.scalars():
+                found[row.session_id].append(row)
+        return found
+
+    async def screenshot(self, session_id: str, screenshot_id: str) -> ScreenshotRow | None:
+        """One screenshot of the session, with its image."""
+        async with self._sessions() as db:
+            row = await db.get(ScreenshotRow, screenshot_id)
+        return row if row is not None and row.session_id == session_id else None
+
+    # --- canned replies -----------------------------------------------------------------------
+
+    async def add_canned_reply(self, text: str) -> CannedReplyRow:
+        row = CannedReplyRow(id=new_id("can"), text=text, created_at=time.time())
+        async with self._sessions.begin() as db:
+            db.add(row)
+        return row
+
+    async def canned_replies(self) -> list[CannedReplyRow]:
+        """The desk's canned replies in the order they were added."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(CannedReplyRow).order_by(CannedReplyRow.created_at, CannedReplyRow.id)
+            )
+            return list(rows.scalars())
+
+    async def remove_canned_reply(self, reply_id: str) -> bool:
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(CannedReplyRow).filter_by(id=reply_id))
+        return bool(getattr(result, "rowcount", 0))
 
     def _insert(self, table: type[Base]) -> Any:
         if self.engine.dialect.name == "postgresql":

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     """Refused events (``rate_limited``), counted down at ``event_rate_per_s``, beyond which the
     socket is disconnected from its namespace: a client sending over twice the rate, sustained."""
     ring_timeout_s: float = Field(default=15.0, gt=0)
+    decline_hold_s: float = Field(default=60.0, ge=0)
+    """How long an agent who declined a customer is not rung for them again."""
+    wrapup_s: float = Field(default=60.0, ge=0)
+    """After-call work: after a session the agent gets no rings until they are done (``presence.set
+    available``) or this many seconds pass; 0 turns wrap-up off."""
     grace_period_s: float = Field(default=20.0, ge=0)
     control_lease_s: float = Field(default=10.0, ge=0)
     """After a disconnect, how long granted control may resume without a new consent dialog."""

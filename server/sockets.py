@@ -397,7 +397,7 @@ class AgentNamespace(RoleNamespace):
         row = await current_agent(self._app[RECORDS], claims)
         return AgentIdentity(
             id=row.id,
-            name=row.name,
+            name=row.shown_name,
             languages=tuple(row.languages),
             skills=tuple(row.skills),
             generation=row.token_generation,

@@ -22,6 +22,7 @@ __all__ = [
     "ANNOTATION_CHANNEL",
     "AnnotationMessage",
     "Clear",
+    "DeviceFacts",
     "DeviceStatus",
     "Laser",
     "Pin",
@@ -92,9 +93,27 @@ def parse_annotation(raw: str | bytes) -> Stroke | Laser | Undo | Clear | Pin:
     return _ADAPTER.validate_json(raw)
 
 
+_Fact = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class DeviceFacts(_Message):
+    """What the device says about itself, for the agent's Customer tab; each fact is left out
+    when the device cannot tell. Reported by the device, so shown as text and never trusted."""
+
+    model: _Fact | None = Field(default=None, description="e.g. 'Kindle Fire HD 10'.")
+    os: _Fact | None = Field(default=None, description="Operating system and version.")
+    screen_width: int | None = Field(default=None, ge=1, le=100_000)
+    screen_height: int | None = Field(default=None, ge=1, le=100_000)
+    battery_percent: int | None = Field(default=None, ge=0, le=100)
+    charging: bool | None = None
+    network: _Fact | None = Field(default=None, description="e.g. 'Wi-Fi', 'Ethernet', 'cellular'.")
+
+
 class DeviceStatus(_Message):
-    """Device → agent on the same channel: what the agent's view is missing, and why."""
+    """Device → agent on the same channel: what the agent's view is missing, and why; and what
+    the device is (sent when the channel opens and whenever something changes)."""
 
     type: Literal["status"] = "status"
     sharing_paused: bool
     hidden_regions: int = Field(ge=0, description="Areas blacked out for privacy in this view.")
+    device: DeviceFacts | None = None

@@ -48,6 +48,8 @@ class Event(StrEnum):
     CONTROL_DROPPED = "control.dropped"
     CONTROL_STATE = "control.state"
     SESSION_RATE = "session.rate"
+    SESSION_RATED = "session.rated"
+    QUEUE_TAKE = "queue.take"
     CHAT_SEND = "chat.send"
     CHAT_MESSAGE = "chat.message"
     SESSION_NOTE = "session.note"
@@ -76,6 +78,7 @@ INBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.PRESENCE_SET: m.PresenceSet,
         Event.RING_ACCEPT: m.RingAccept,
         Event.RING_DECLINE: m.RingDecline,
+        Event.QUEUE_TAKE: m.QueueTake,
         Event.SESSION_END: m.SessionEnd,
         Event.RTC_ANSWER: m.RtcAnswer,
         **_MEDIA,
@@ -113,6 +116,7 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.RTC_ICE: m.RtcIce,
         Event.CONTROL_STATE: m.ControlState,
         Event.CHAT_MESSAGE: m.ChatMessage,
+        Event.SESSION_RATED: m.SessionRated,
     },
 }
 """What the server sends to each role (documentation and schema export)."""

@@ -23,6 +23,7 @@ from pydantic.json_schema import models_json_schema
 from . import models as m
 from .errors import ErrorCode
 from .models import PROTOCOL_VERSION, Id, Outbound
+from .models.rest import CannedReplies, DeviceHistory, ScreenshotInfo
 
 __all__ = ["DEFAULT_PATH", "HTTP_STATUS", "OPERATIONS", "Operation", "build_openapi"]
 
@@ -109,6 +110,9 @@ class SessionView(Outbound):
     ended_by: ActorKind | None
     rating: int | None = Field(description="The customer's 1–5 rating, after the end.")
     notes: str
+    screenshots: list[ScreenshotInfo] = Field(
+        description="The still images the agent kept with the session, oldest first."
+    )
 
 
 class TimelineActor(Outbound):
@@ -154,19 +158,37 @@ class Operation:
     bearer: bool
     status: int
     """The success status."""
-    response: type[BaseModel] | Literal["prometheus"] | None
-    """The success body: a model, the Prometheus text format, or none."""
-    body: type[BaseModel] | None = None
+    response: type[BaseModel] | Literal["prometheus", "images"] | None
+    """The success body: a model, the Prometheus text format, an image (PNG or JPEG), or none."""
+    body: type[BaseModel] | Literal["images"] | None = None
+    """The request body: a model (JSON), or an image (PNG or JPEG)."""
     errors: tuple[ErrorCode, ...] = ()
     """Refusals besides the ones every such operation has (see :func:`_error_statuses`)."""
     origin: bool = False
     """Takes the page's ``Origin`` header (web visitors, §18)."""
     also: tuple[int, ...] = ()
     """Other statuses that answer with the success body (``/readyz``: 503)."""
+    query: tuple[dict[str, Any], ...] = ()
+    """Query parameters, as OpenAPI parameter objects."""
 
 
 VISITORS = "/api/web/visitors"
 SESSION_ID = "session_id"
+SCREENSHOTS = "/api/sessions/{session_id}/screenshots"
+IMAGES: Literal["images"] = "images"
+IMAGE_TYPES = ("image/png", "image/jpeg")
+LIMIT: dict[str, Any] = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "description": "How many sessions at most (default 20).",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+PATH_IDS = {
+    "session_id": "The session's (and its ticket's) id; any other answers 404.",
+    "device_id": "The device's (or web visitor's) id; any other answers 404.",
+    "screenshot_id": "The screenshot's id, as the session lists it; any other answers 404.",
+}
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/healthz", "healthz", "The process is alive", False, 200, Ok),
@@ -273,6 +295,47 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "post",
+        SCREENSHOTS,
+        "addScreenshot",
+        "Keep a still image of the customer's picture with the session (its agent, while live)",
+        True,
+        201,
+        ScreenshotInfo,
+        body=IMAGES,
+        errors=(ErrorCode.NOT_FOUND, ErrorCode.NOT_PARTY, ErrorCode.CONFLICT),
+    ),
+    Operation(
+        "get",
+        SCREENSHOTS + "/{screenshot_id}",
+        "screenshot",
+        "One screenshot's image",
+        True,
+        200,
+        IMAGES,
+        errors=(ErrorCode.NOT_FOUND,),
+    ),
+    Operation(
+        "get",
+        "/api/devices/{device_id}/sessions",
+        "deviceSessions",
+        "What the server knows of a customer's device, and its sessions, newest first",
+        True,
+        200,
+        DeviceHistory,
+        errors=(ErrorCode.NOT_FOUND, ErrorCode.BAD_REQUEST),
+        query=(LIMIT,),
+    ),
+    Operation(
+        "get",
+        "/api/canned-replies",
+        "cannedReplies",
+        "The desk's canned replies, for the chat",
+        True,
+        200,
+        CannedReplies,
+    ),
+    Operation(
+        "post",
         VISITORS,
         "createWebVisitor",
         "A web visitor from a site's page (§18.3)",
@@ -352,6 +415,8 @@ def _success(operation: Operation) -> dict[str, Any]:
             "description": description,
             "content": {PROMETHEUS: {"schema": {"type": "string"}}},
         }
+    if operation.response == IMAGES:
+        return {"description": description, "content": _images()}
     return {
         "description": description,
         "content": {"application/json": {"schema": _ref(operation.response)}},
@@ -360,16 +425,18 @@ def _success(operation: Operation) -> dict[str, Any]:
 
 def _parameters(operation: Operation) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = []
-    if "{session_id}" in operation.path:
-        parameters.append(
-            {
-                "name": SESSION_ID,
-                "in": "path",
-                "required": True,
-                "description": "The session's (and its ticket's) id; any other answers 404.",
-                "schema": TypeAdapter(Id).json_schema(),
-            }
-        )
+    for name, description in PATH_IDS.items():
+        if f"{{{name}}}" in operation.path:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "description": description,
+                    "schema": TypeAdapter(Id).json_schema(),
+                }
+            )
+    parameters.extend(operation.query)
     if operation.origin:
         parameters.append(
             {
@@ -382,6 +449,13 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
             }
         )
     return parameters
+
+
+def _images() -> dict[str, Any]:
+    return {
+        kind: {"schema": {"type": "string", "format": "binary", "contentMediaType": kind}}
+        for kind in IMAGE_TYPES
+    }
 
 
 def _operation(operation: Operation) -> dict[str, Any]:
@@ -399,7 +473,9 @@ def _operation(operation: Operation) -> dict[str, Any]:
     parameters = _parameters(operation)
     if parameters:
         document["parameters"] = parameters
-    if operation.body is not None:
+    if operation.body == IMAGES:
+        document["requestBody"] = {"required": True, "content": _images()}
+    elif operation.body is not None:
         document["requestBody"] = {
             # An empty body counts as {} (every field left to its default).
             "required": False,

@@ -93,6 +93,12 @@ ROUTES: dict[tuple[str, str], Bearer | str] = {
     # "Any signed-in agent may read any session, live or recorded" (§14).
     ("GET", "/api/sessions/{session_id}"): Bearer(200),
     ("GET", "/api/sessions/{session_id}/events"): Bearer(200),
+    # Only the session's agent keeps a screenshot with it; any agent reads them (§14).
+    ("POST", "/api/sessions/{session_id}/screenshots"): Bearer(403),
+    ("GET", "/api/sessions/{session_id}/screenshots/{screenshot_id}"): Bearer(404),
+    # "Any signed-in agent may read a customer's history and the desk's canned replies" (§14).
+    ("GET", "/api/devices/{device_id}/sessions"): Bearer(200),
+    ("GET", "/api/canned-replies"): Bearer(200),
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,
     ("GET", "/readyz"): OPEN,
@@ -115,8 +121,9 @@ BODIES = {
     "/api/agents/login": {"name": "nobody", "password": "not the password"},
     "/api/web/visitors": {"site_key": "site_nosuchsite"},
 }
-FILL = {"name": "nope.js", "path": "index.html"}
-"""Route parameters other than the session: a vendored file that is not there, a console file."""
+FILL = {"name": "nope.js", "path": "index.html", "screenshot_id": "shot_none"}
+"""Route parameters other than the session and the device: a vendored file that is not there, a
+console file, a screenshot that is not there."""
 
 
 def _router_routes() -> list[tuple[str, str]]:
@@ -146,7 +153,7 @@ async def test_a_route_answers_a_wrong_caller_as_documented(
 ) -> None:
     row = row_of(method, route)
     world = await build_world(await make_desk(), full=False)
-    fill = FILL | {"session_id": world.session_id}
+    fill = FILL | {"session_id": world.session_id, "device_id": world.device_creds["device_id"]}
     path = route.format(**fill)
     body = row.body if isinstance(row, Bearer) else BODIES.get(route)
 

@@ -60,6 +60,8 @@ REFUSALS: dict[Event, Expect] = {
     # A ring offered to another agent (§6.2).
     Event.RING_ACCEPT: "forbidden",
     Event.RING_DECLINE: "forbidden",
+    # S is being served: no longer in the queue for anyone to take (§6.2).
+    Event.QUEUE_TAKE: "conflict",
     # Another device's session: `not_found`, never `conflict`, which would tell it is live (§6.1).
     Event.SESSION_RATE: "not_found",
     # Everything naming a session the sender is not a party of (§6.3, §10).

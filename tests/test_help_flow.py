@@ -80,13 +80,17 @@ async def test_wait_estimate_follows_agents_and_observed_handling_time(desk: Des
     lonely, _ = await desk.device("lonely")
     ticket = (await lonely.call("help.request", {}))["ticket"]
     assert ticket["estimated_wait_s"] is None, "no agent online: the wait is unknown"
+    assert ticket["agents_online"] == 0, "nobody is available: the customer is told so"
 
     agent = await desk.agent("alice")
+    update = await lonely.next_matching("ticket.update", lambda u: u["ticket"]["agents_online"])
+    assert update["ticket"]["agents_online"] == 1, "an agent came: the customer hears it at once"
     ring = await agent.next("ring")
     await agent.call("ring.accept", {"ring_id": ring["ring_id"]})
     waiting, _ = await desk.device("waiting")
-    estimate_prior = (await waiting.call("help.request", {}))["ticket"]["estimated_wait_s"]
-    assert estimate_prior == desk.desk.context.settings.default_handling_time_s
+    ticket_behind = (await waiting.call("help.request", {}))["ticket"]
+    assert ticket_behind["agents_online"] == 1
+    assert ticket_behind["estimated_wait_s"] is None, "nothing handled yet: unknown, not a guess"
 
     await agent.call("session.end", {"session_id": ticket["id"], "reason": "resolved"})
 
@@ -95,6 +99,13 @@ async def test_wait_estimate_follows_agents_and_observed_handling_time(desk: Des
         return stats.handled == 1 and stats.handling_time_s < 60
 
     await assert_eventually(learned, message="the estimate never learned the handling time")
+
+
+async def test_agents_who_cannot_serve_the_customer_do_not_count_as_online(desk: Desk) -> None:
+    await desk.agent("german", languages=("de",))
+    device, _ = await desk.device()
+    ticket = (await device.call("help.request", {"locale": "fr-FR"}))["ticket"]
+    assert (ticket["agents_online"], ticket["estimated_wait_s"]) == (0, None)
 
 
 async def test_declined_ring_goes_to_the_next_agent_and_not_back(desk: Desk) -> None:

@@ -80,6 +80,11 @@ PROTECTED = [
     "/api/sessions/anything/events/",
     "/api/sessions/../queue",
     "/api/sessions/%2e%2e/queue",
+    "/api/sessions/anything/screenshots/shot_x",
+    "/api/devices/anything/sessions",
+    "/api/devices/../canned-replies",
+    "/api/canned-replies",
+    "/API/canned-replies",
 ]
 
 
@@ -119,7 +124,7 @@ async def test_no_file_outside_the_served_folders(desk: Desk, path: str) -> None
 async def test_api_variants_never_answer_without_a_token(desk: Desk, path: str) -> None:
     status, body = await raw_get(desk, path)
     assert status in {400, 401, 403, 404, 405}, (path, status, body[:200])
-    for data in ('"entries"', '"ice_servers"'):
+    for data in ('"entries"', '"ice_servers"', '"replies"', '"sessions"'):
         assert data not in body, (path, body[:200])
 
 

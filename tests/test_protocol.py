@@ -27,6 +27,7 @@ VALID: dict[Event, dict[str, Any]] = {
     Event.PRESENCE_SET: {"status": "available"},
     Event.RING_ACCEPT: {"ring_id": "r1"},
     Event.RING_DECLINE: {"ring_id": "r1"},
+    Event.QUEUE_TAKE: {"ticket_id": "s1"},
     Event.RTC_OFFER: {"session_id": "s1", "sdp": SDP},
     Event.RTC_ANSWER: {"session_id": "s1", "sdp": SDP},
     Event.RTC_ICE: {"session_id": "s1", "candidate": ICE},

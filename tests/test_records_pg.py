@@ -30,7 +30,16 @@ from server.migrations import SchemaMismatch, alembic_config
 from server.records import Base, Records, sqlite_setup
 from server.settings import Settings
 
-TABLES = {"agents", "devices", "sessions", "session_events", "server_secrets", "sites"}
+TABLES = {
+    "agents",
+    "devices",
+    "sessions",
+    "session_events",
+    "server_secrets",
+    "sites",
+    "canned_replies",
+    "session_screenshots",
+}
 
 pytestmark = pytest.mark.timeout(60)
 

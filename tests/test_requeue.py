@@ -70,12 +70,13 @@ async def test_a_lost_agent_sends_the_customer_to_the_head_of_the_queue(
     assert (lost["peer"], lost["connected"]) == ("agent", False)
     ended = await device.next("session.ended")
     assert ended == {"session_id": session_id, "reason": "agent_lost", "ended_by": "system"}
-    update = await device.next("ticket.update")
+    # A push about the first ticket (its ring) may still be on its way under load: not this one.
+    update = await device.next_matching("ticket.update", lambda u: u["ticket"]["id"] != session_id)
     ticket = update["ticket"]
-    assert ticket["id"] != session_id
     assert (ticket["state"], ticket["position"]) == ("queued", 1), ticket
-    # In that order, and nothing else about the ticket in between.
-    assert [e for e, _ in _customer_events(device)][:2] == ["session.ended", "ticket.update"]
+    # In that order, and nothing else about the new ticket in between.
+    news = [e for e, d in _customer_events(device) if d.get("ticket", {}).get("id") != session_id]
+    assert news[:2] == ["session.ended", "ticket.update"]
 
     waiting = [s.id for s in await desk.desk.context.store.waiting()]
     assert waiting == [ticket["id"], other_ticket["id"]]

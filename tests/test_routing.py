@@ -7,7 +7,22 @@ from collections.abc import Sequence
 import pytest
 
 from server.live.records import AgentPresence, LiveSession, SessionState
-from server.routing import matches, plan_rings
+from server.live.records import AgentPresence as _AgentPresence
+from server.routing import matches as _matches
+from server.routing import plan_rings as _plan_rings
+
+NOW = 1000.0
+HOLD_S = 60.0
+
+
+def plan_rings(
+    waiting: Sequence[LiveSession], agents: Sequence[_AgentPresence], *, now: float = NOW
+) -> list[tuple[str, str]]:
+    return _plan_rings(waiting, agents, now=now, decline_hold_s=HOLD_S)
+
+
+def matches(agent: _AgentPresence, session: LiveSession, *, now: float = NOW) -> bool:
+    return _matches(agent, session, now=now, decline_hold_s=HOLD_S)
 
 
 def customer(
@@ -18,6 +33,7 @@ def customer(
     state: SessionState = SessionState.QUEUED,
     lost: bool = False,
     declined_by: Sequence[str] = (),
+    declined_at: float = NOW - 1.0,
 ) -> LiveSession:
     score = float(len(session_id))
     return LiveSession(
@@ -30,7 +46,7 @@ def customer(
         created_at=score,
         queue_score=score,
         device_lost_at=5.0 if lost else None,
-        declined_by=list(declined_by),
+        declined_at=dict.fromkeys(declined_by, declined_at),
     )
 
 
@@ -45,6 +61,7 @@ def agent(
     lost: bool = False,
     ringing: bool = False,
     busy: bool = False,
+    wrapping_up: bool = False,
 ) -> AgentPresence:
     return AgentPresence(
         agent_id=agent_id,
@@ -57,6 +74,7 @@ def agent(
         idle_since=idle_since,
         ring_id="r-x" if ringing else None,
         session_id="s-x" if busy else None,
+        wrapup_until=NOW + 30.0 if wrapping_up else None,
     )
 
 
@@ -157,6 +175,13 @@ def test_unmatched_customer_does_not_block_the_queue() -> None:
     assert plan_rings(waiting, agents) == [("s2", "a")]
 
 
+def test_a_decline_holds_for_the_hold_then_the_agent_may_be_rung_again() -> None:
+    """With only the agents who declined left, the customer is not stranded forever."""
+    session = customer("s1", declined_by=["a"], declined_at=NOW)
+    assert plan_rings([session], [agent("a")], now=NOW + HOLD_S - 0.1) == []
+    assert plan_rings([session], [agent("a")], now=NOW + HOLD_S) == [("s1", "a")]
+
+
 def test_declined_agent_is_skipped() -> None:
     session = customer("s1", declined_by=["a"])
     assert not matches(agent("a"), session)
@@ -188,8 +213,9 @@ def test_only_queued_customers_are_rung(state: SessionState) -> None:
         agent("x", lost=True),
         agent("x", ringing=True),
         agent("x", busy=True),
+        agent("x", wrapping_up=True),
     ],
-    ids=["away", "disconnected", "connection-lost", "ringing", "in-session"],
+    ids=["away", "disconnected", "connection-lost", "ringing", "in-session", "wrapping-up"],
 )
 def test_non_routable_agents_are_skipped(unavailable: AgentPresence) -> None:
     assert not unavailable.routable

@@ -125,7 +125,7 @@ async def test_reads_are_copies(store: MemoryStore) -> None:
     await scene(store)
     before = await snapshot(store)
     live = await session(store, "s2")
-    live.declined_by.append("x")
+    live.declined_at["x"] = 1.0
     live.timeline.clear()
     presence = await agent(store, "a")
     presence.languages.append("fr")

@@ -210,7 +210,7 @@ async def test_ring_timeout_requeues_in_place_and_sets_the_agent_away(store: Mem
     assert live.state is S.QUEUED
     assert live.queue_score == 1.0
     assert live.ring_id is None
-    assert live.declined_by == []
+    assert live.declined_at == {}
     assert live.rung_at == 100.0
     assert [(e.kind, e.to_state) for e in live.timeline[-2:]] == [
         ("ring.timeout", None),
@@ -231,19 +231,19 @@ async def test_declined_ring_remembers_the_agent(store: MemoryStore) -> None:
 
     live, presence = await session(store, "s1"), await agent(store, "a")
     assert live.state is S.QUEUED
-    assert live.declined_by == ["a"]
+    assert live.declined_at == {"a": 115.0}  # when: the hold counts from it
     assert live.queue_score == 1.0
     assert presence.status == "available"  # declining is a choice, not an absence
     assert presence.routable
     assert await store.get_ring("r1") is None
 
 
-async def test_declined_twice_is_remembered_once(store: MemoryStore) -> None:
+async def test_declined_twice_is_remembered_once_as_the_last_decline(store: MemoryStore) -> None:
     await seed(store, [make_session("s1", 1.0)], [make_agent("a")])
-    for ring_id in ("r1", "r2"):
+    for ring_id, now in (("r1", 115.0), ("r2", 180.0)):
         await open_ring(store, "s1", "a", ring_id)
-        await close_ring(store, ring_id, "declined")
-    assert (await session(store, "s1")).declined_by == ["a"]
+        await close_ring(store, ring_id, "declined", now=now)
+    assert (await session(store, "s1")).declined_at == {"a": 180.0}
 
 
 async def test_close_missing_ring_is_not_found(store: MemoryStore) -> None:

@@ -217,6 +217,9 @@ class HelpDesk:
     async def decline_ring(self, agent: AgentIdentity, ring_id: str) -> None:
         await self._rings.decline_ring(agent, ring_id)
 
+    async def take(self, agent: AgentIdentity, ticket_id: str) -> LiveSession:
+        return await self._rings.take(agent, ticket_id)
+
     async def ring_timed_out(self, ring_id: str) -> None:
         await self._rings.ring_timed_out(ring_id)
 
@@ -292,8 +295,10 @@ class HelpDesk:
         live = await self.context.store.atomically(write, sessions=[session.id])
         await self.context.writer.save_and_wait(live)
 
-    async def rate(self, device: DeviceIdentity, session_id: str, rating: int) -> None:
-        """Store the customer's rating with the session's record (once the session is over)."""
+    async def rate(self, device: DeviceIdentity, rate: m.SessionRate) -> None:
+        """Store the customer's rating (and comment) with the session's record, once the session
+        is over, and show them to the session's agent in their wrap-up (``session.rated``)."""
+        session_id = rate.session_id
         live = await self.context.store.get_session(session_id)
         if live is not None and live.device_id != device.id:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
@@ -301,7 +306,24 @@ class HelpDesk:
             raise ProtocolError(ErrorCode.CONFLICT, "rate the session after it has ended")
         await self.context.writer.flush()
         if not await self.context.records.rate_session(
-            session_id, device.id, rating, at=self.context.clock(), device_name=device.name
+            session_id,
+            device.id,
+            rate.rating,
+            at=self.context.clock(),
+            device_name=device.name,
+            comment=rate.comment,
         ):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
-        log.info("session.rated", session_id=session_id, device_id=device.id, rating=rating)
+        log.info("session.rated", session_id=session_id, device_id=device.id, rating=rate.rating)
+        if live is None:  # gone from the live store already: the record knows the agent
+            row = await self.context.records.session(session_id)
+            agent_id = row.agent_id if row is not None else None
+        else:
+            agent_id = live.agent_id
+        if agent_id is not None:
+            await self.context.emit.send(
+                "agent",
+                agent_id,
+                Event.SESSION_RATED,
+                m.SessionRated(session_id=session_id, rating=rate.rating, comment=rate.comment),
+            )

@@ -63,6 +63,7 @@ class Agents:
             presence.sid = sid
             presence.node = context.node
             presence.lost_at = None
+            presence.name = agent.name  # a display name changed since (mayday agents set)
             presence.languages = list(agent.languages)
             presence.skills = list(agent.skills)
             return presence, previous_sid, was_lost, previous_node
@@ -78,7 +79,9 @@ class Agents:
             "agent",
             agent.id,
             Event.PRESENCE_UPDATE,
-            m.PresenceUpdate(status=presence.status, reason="connected"),
+            m.PresenceUpdate(status=presence.status, reason="connected")
+            if presence.wrapup_until is None
+            else m.PresenceUpdate(status="wrapup", reason="connected", until=presence.wrapup_until),
         )
         await context.emit.send("agent", agent.id, Event.QUEUE_UPDATE, await self.queue.snapshot())
         if presence.session_id:
@@ -219,8 +222,10 @@ class Agents:
             if presence.status != status and status == "available" and not presence.session_id:
                 presence.idle_since = now
             presence.status = status
+            presence.wrapup_until = None  # setting a presence is being done with the wrap-up
 
         await self.context.store.atomically(change, agents=[agent.id])
+        self.context.background.cancel(("wrapup", agent.id))
         log.info("agent.presence", agent_id=agent.id, status=status)
         self.rings.request_route()
         self.queue.request()

@@ -16,6 +16,7 @@ from signaling import models as m
 from .. import estimate
 from ..live import ops
 from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
+from ..routing import can_serve
 from .context import DeskContext
 
 __all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
@@ -31,7 +32,7 @@ QUEUE_ENTRIES_SHOWN = 200
 class QueuePublisher:
     context: DeskContext
     _pending: bool = field(default=False, init=False)
-    _last_ticket: dict[str, tuple[str, int, float | None]] = field(default_factory=dict, init=False)
+    _last_ticket: dict[str, _TicketKey] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
     _held: set[str] = field(default_factory=set, init=False)
 
@@ -65,7 +66,7 @@ class QueuePublisher:
         for session, ticket in zip(waiting, tickets, strict=True):
             if session.device_node != self.context.node or ticket.id in self._held:
                 continue  # the process holding that device's socket tells it
-            key = (ticket.state, ticket.position, ticket.estimated_wait_s)
+            key = _ticket_key(ticket)
             if self._last_ticket.get(ticket.id) != key:
                 self._last_ticket[ticket.id] = key
                 await self.context.emit.send(
@@ -114,8 +115,16 @@ class QueuePublisher:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
         agents = await self.context.store.agents()
         ticket = _ticket(session, position, agents, await self.context.store.stats())
-        self._last_ticket[ticket.id] = (ticket.state, ticket.position, ticket.estimated_wait_s)
+        self._last_ticket[ticket.id] = _ticket_key(ticket)
         return ticket
+
+
+_TicketKey = tuple[str, int, float | None, int]
+
+
+def _ticket_key(ticket: m.Ticket) -> _TicketKey:
+    """What the customer sees of a ticket: a push only when it changed."""
+    return (ticket.state, ticket.position, ticket.estimated_wait_s, ticket.agents_online)
 
 
 def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
@@ -137,22 +146,29 @@ def _ticket(
     return _tickets([session], agents, stats, first_position=position)[0]
 
 
+MIN_HANDLED_FOR_ESTIMATE = 3
+"""Sessions handled before a wait is estimated: until then the handling time is a guess, and
+customers are told the wait is unknown rather than a made-up number."""
+
+
 def _tickets(
     waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, first_position: int = 1
 ) -> list[m.Ticket]:
-    staffed = sum(1 for a in agents if a.staffed)
-    # An agent being rung is about to take a customer: count them with the free ones.
-    free = sum(1 for a in agents if a.routable or (a.connected and a.ring_id))
+    """Each customer's ticket: the wait counts only the agents who can serve that customer
+    (language and topic), and is unknown while nobody can or too little has been observed."""
     tickets = []
     for index, session in enumerate(waiting):
-        if session.state is SessionState.RINGING:
+        serving = [a for a in agents if a.staffed and can_serve(a, session)]
+        position = index + first_position
+        # An agent being rung is about to take a customer: count them with the free ones.
+        free = sum(1 for a in serving if a.routable or a.ring_id)
+        if session.state is SessionState.RINGING or 0 < position <= free:
             wait: float | None = 0.0
+        elif stats.handled < MIN_HANDLED_FOR_ESTIMATE:
+            wait = None
         else:
             wait = estimate.wait_at_position(
-                index + first_position,
-                staffed=staffed,
-                free=free,
-                handling_time_s=stats.handling_time_s,
+                position, staffed=len(serving), free=free, handling_time_s=stats.handling_time_s
             )
         tickets.append(
             m.Ticket(
@@ -160,6 +176,7 @@ def _tickets(
                 state="ringing" if session.state is SessionState.RINGING else "queued",
                 position=index + first_position,
                 estimated_wait_s=None if wait is None else round(wait),
+                agents_online=len(serving),
             )
         )
     return tickets
@@ -170,12 +187,16 @@ def _queue_update(
 ) -> m.QueueUpdate:
     staffed = sum(1 for a in agents if a.staffed)
     free = sum(1 for a in agents if a.routable)
-    wait = estimate.wait_for_new_arrival(
-        staffed=staffed,
-        free=free,
-        queued=len(waiting),
-        arrival_rate=ops.arrival_rate(stats, now),
-        handling_time_s=stats.handling_time_s,
+    wait = (
+        None
+        if stats.handled < MIN_HANDLED_FOR_ESTIMATE
+        else estimate.wait_for_new_arrival(
+            staffed=staffed,
+            free=free,
+            queued=len(waiting),
+            arrival_rate=ops.arrival_rate(stats, now),
+            handling_time_s=stats.handling_time_s,
+        )
     )
     return m.QueueUpdate(
         length=len(waiting),

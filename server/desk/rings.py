@@ -65,11 +65,18 @@ class Rings:
     async def _route_once(self) -> None:
         store = self.context.store
         agents = await store.agents()
+        now = self.context.clock()
+        for agent in agents:
+            if agent.wrapup_until is not None and agent.wrapup_until <= now:
+                # Its timer was armed by a process that is gone, or fires late: done now.
+                await self.end_wrapup(agent.agent_id, done=False)
+                self._route_requested = True
         if not any(agent.routable for agent in agents):
             return  # nobody to ring: no need to read the queue
         waiting = await store.waiting(limit=ROUTING_WINDOW)
         positions = {session.id: index + 1 for index, session in enumerate(waiting)}
-        for session_id, agent_id in plan_rings(waiting, agents):
+        hold = self.context.settings.decline_hold_s
+        for session_id, agent_id in plan_rings(waiting, agents, now=now, decline_hold_s=hold):
             ring_id = new_id("rng")
             now = self.context.clock()
             timeout = self.context.settings.ring_timeout_s
@@ -139,7 +146,70 @@ class Rings:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ring {ring_id} is over")
         if ring.agent_id != agent.id:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
-        await self.close_ring(ring_id, reason="declined", actor=agent.actor())
+        if await self.close_ring(ring_id, reason="declined", actor=agent.actor()):
+            # When the hold is over this agent may be rung for the customer again.
+            self.context.background.call_later(
+                ("decline-hold", ring_id),
+                self.context.settings.decline_hold_s,
+                self.request_route_soon,
+            )
+
+    async def request_route_soon(self) -> None:
+        self.request_route()
+
+    async def take(self, agent: AgentIdentity, ticket_id: str) -> LiveSession:
+        """``queue.take``: the agent serves a waiting customer they picked from the queue."""
+        now = self.context.clock()
+        session = await self.context.store.atomically(
+            lambda txn: ops.take_ticket(txn, ticket_id, agent.id, now=now),
+            sessions=[ticket_id],
+            agents=[agent.id],
+        )
+        self.context.background.cancel(("wrapup", agent.id))
+        log.info("queue.taken", agent_id=agent.id, session_id=session.id)
+        await send_session_started(self.context, session, to=("device", "agent"), resumed=False)
+        self.context.writer.save(session)
+        self.queue.request()
+        return session
+
+    # --- wrap-up --------------------------------------------------------------------------------
+
+    async def start_wrapup(self, agent_id: str, until: float) -> None:
+        """Tell the agent their after-call work started; make them available when it is over."""
+        await self.context.emit.send(
+            "agent",
+            agent_id,
+            Event.PRESENCE_UPDATE,
+            m.PresenceUpdate(status="wrapup", reason="session ended", until=until),
+        )
+        self.context.background.call_later(
+            ("wrapup", agent_id),
+            max(0.0, until - self.context.clock()),
+            partial(self.end_wrapup, agent_id, done=False),
+        )
+
+    async def end_wrapup(self, agent_id: str, *, done: bool) -> bool:
+        """End the agent's wrap-up (they are ``done``, or its time is over); ``True`` if it was
+        on. The agent is told their presence, and routing may ring them again."""
+        now = self.context.clock()
+        try:
+            agent = await self.context.store.atomically(
+                lambda txn: ops.end_wrapup(txn, agent_id, now=now, done=done), agents=[agent_id]
+            )
+        except (ProtocolError, StaleRead):
+            return False
+        self.context.background.cancel(("wrapup", agent_id))
+        log.info("agent.wrapup_over", agent_id=agent_id, done=done)
+        if not done:
+            await self.context.emit.send(
+                "agent",
+                agent_id,
+                Event.PRESENCE_UPDATE,
+                m.PresenceUpdate(status=agent.status, reason="wrap-up time is over"),
+            )
+        self.request_route()
+        self.queue.request()
+        return True
 
     # --- ending a ring --------------------------------------------------------------------------
 

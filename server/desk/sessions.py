@@ -98,7 +98,14 @@ class Sessions:
         """End a session (or cancel a ticket) in whatever state it is, and tell everyone involved."""
 
         def end(now: float, txn: Txn) -> _Ending:
-            ended, ring = ops.end_session(txn, session_id, actor=actor, reason=reason, now=now)
+            ended, ring = ops.end_session(
+                txn,
+                session_id,
+                actor=actor,
+                reason=reason,
+                now=now,
+                wrapup_s=self.context.settings.wrapup_s,
+            )
             return ended, ring, None
 
         ended, _ = await self._end(session_id, end, actor=actor, reason=reason)
@@ -188,6 +195,7 @@ class Sessions:
             )
         if ended.agent_id:
             await self.context.emit.send("agent", ended.agent_id, Event.SESSION_ENDED, notice)
+            await self._wrapup(ended.agent_id)
         if closed_ring is not None:
             self.context.background.cancel(("ring", closed_ring.ring_id))
             await self.context.emit.send(
@@ -201,6 +209,14 @@ class Sessions:
         # An end acknowledged is an end recorded, even if this process dies right after the ack.
         await self.context.writer.stored(stored)
         return ended, ticket
+
+    async def _wrapup(self, agent_id: str) -> None:
+        """Tell the agent of the wrap-up this end started (:func:`~server.live.ops.end_session`)."""
+        if self.context.settings.wrapup_s <= 0:
+            return
+        agent = await self.context.store.get_agent(agent_id)
+        if agent is not None and agent.wrapup_until is not None and agent.session_id is None:
+            await self.rings.start_wrapup(agent_id, agent.wrapup_until)
 
     async def _ticket(self, ticket_id: str) -> m.Ticket:
         try:

@@ -33,11 +33,13 @@ __all__ = [
     "accept_ring",
     "close_ring",
     "end_session",
+    "end_wrapup",
     "mark_active",
     "note_arrival",
     "note_handling_time",
     "open_ring",
     "requeue_session",
+    "take_ticket",
 ]
 
 S = SessionState
@@ -110,8 +112,8 @@ def close_ring(
     agent = txn.agents[ring.agent_id]
     if session is not None and session.ring_id == ring_id:
         session.ring_id = None
-        if reason == "declined" and ring.agent_id not in session.declined_by:
-            session.declined_by.append(ring.agent_id)
+        if reason == "declined":
+            session.declined_at[ring.agent_id] = now
         audit(
             session,
             f"ring.{reason}",
@@ -130,11 +132,60 @@ def close_ring(
     return ring, session, agent
 
 
+def take_ticket(txn: Txn, session_id: str, agent_id: str, *, now: float) -> LiveSession:
+    """The agent takes a waiting customer from the queue by hand: the session starts connecting.
+
+    Allowed for any waiting customer the agent sees, whatever routing would do (the agent declined
+    them before, is set away, is wrapping up): taking is a deliberate act. Not while the customer
+    is being rung (the ring decides), nor while the agent has a ring or a session of their own.
+    """
+    session, agent = txn.session(session_id), txn.agent(agent_id)
+    if session.state is S.RINGING:
+        raise ProtocolError(
+            ErrorCode.CONFLICT, f"ticket {session_id} is being rung at an agent right now"
+        )
+    if session.state is not S.QUEUED:
+        raise ProtocolError(ErrorCode.CONFLICT, f"ticket {session_id} is no longer waiting")
+    if not session.device_connected:
+        raise ProtocolError(
+            ErrorCode.CONFLICT, f"the customer of ticket {session_id} is disconnected right now"
+        )
+    if not agent.connected or agent.ring_id is not None or agent.session_id is not None:
+        raise ProtocolError(
+            ErrorCode.CONFLICT, "answer your ring or end your session before taking another"
+        )
+    actor = _agent_actor(agent)
+    transition(
+        session, S.RINGING, actor=actor, at=now, reason=f"taken from the queue by {agent.name}"
+    )
+    transition(session, S.CONNECTING, actor=actor, at=now, reason="taken from the queue")
+    session.agent_id = agent.agent_id
+    session.agent_name = agent.name
+    agent.session_id = session.id
+    agent.wrapup_until = None
+    return session
+
+
+def end_wrapup(txn: Txn, agent_id: str, *, now: float, done: bool) -> AgentPresence:
+    """End the agent's wrap-up: they said they are ``done``, or its time is over (else refused,
+    as :class:`StaleRead`, so a late timer after a new wrap-up changes nothing)."""
+    agent = txn.agent(agent_id)
+    if agent.wrapup_until is None or (not done and now < agent.wrapup_until):
+        raise StaleRead(f"agent {agent_id} is not wrapping up, or not done yet")
+    agent.wrapup_until = None
+    return agent
+
+
 def end_session(
-    txn: Txn, session_id: str, *, actor: Actor, reason: str, now: float
+    txn: Txn, session_id: str, *, actor: Actor, reason: str, now: float, wrapup_s: float = 0.0
 ) -> tuple[LiveSession, RingRecord | None]:
-    """End a session in any state but ``ended``: cancels its ring and frees its agent."""
+    """End a session in any state but ``ended``: cancels its ring and frees its agent.
+
+    An agent who served the session (it was accepted) goes into wrap-up for ``wrapup_s``: no
+    rings until they are done (:func:`end_wrapup`) or the time passes.
+    """
     session = txn.session(session_id)
+    served = session.state in (S.CONNECTING, S.ACTIVE)
     ring = txn.rings.get(session.ring_id) if session.ring_id else None
     linked_agents = [session.agent_id, ring.agent_id if ring else None]
     if (session.ring_id and ring is None) or any(
@@ -154,6 +205,8 @@ def end_session(
         if agent.session_id == session_id:
             agent.session_id = None
             agent.idle_since = now
+            if served and wrapup_s > 0 and agent.lost_at is None:
+                agent.wrapup_until = now + wrapup_s
     if ring is not None:
         txn.rings[ring.ring_id] = None
     session.ring_id = None

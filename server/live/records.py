@@ -116,7 +116,9 @@ class LiveSession(BaseModel):
     agent_id: str | None = None
     agent_name: str | None = None
     ring_id: str | None = None
-    declined_by: list[str] = Field(default_factory=list)
+    declined_at: dict[str, float] = Field(default_factory=dict)
+    """Agents who declined this customer, and when: routing leaves them out for the decline
+    hold (``MAYDAY_DECLINE_HOLD_S``), then may ring them again, so nobody waits forever."""
     notes: str = ""
     """The agent's own notes on the session."""
     control: ControlState = ControlState.NONE
@@ -160,6 +162,9 @@ class AgentPresence(BaseModel):
     idle_since: float
     ring_id: str | None = None
     session_id: str | None = None
+    wrapup_until: float | None = None
+    """After a session: the agent's after-call work, no rings until they say they are done or
+    this time passes (``MAYDAY_WRAPUP_S``)."""
 
     @property
     def connected(self) -> bool:
@@ -173,11 +178,13 @@ class AgentPresence(BaseModel):
             and self.status == "available"
             and self.ring_id is None
             and self.session_id is None
+            and self.wrapup_until is None
         )
 
     @property
     def staffed(self) -> bool:
-        """Counts as capacity for the wait estimate (available, ringing or in a session)."""
+        """Counts as capacity for the wait estimate (available, ringing, in a session or
+        wrapping one up)."""
         return self.connected and (self.status == "available" or self.session_id is not None)
 
 

@@ -52,7 +52,17 @@ _LATE_COLUMNS = {
     ("sessions", "notes"): "ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
 }
 """Columns ``create_all`` databases from before the first revision may lack, and how to add them."""
-_SINCE_FIRST = frozenset({"sites", "devices.kind", "devices.site_id", "agents.token_generation"})
+_SINCE_FIRST = frozenset(
+    {
+        "sites",
+        "devices.kind",
+        "devices.site_id",
+        "agents.token_generation",
+        "agents.display_name",
+        "canned_replies",
+        "session_screenshots",
+    }
+)
 """What the revisions after the first added: tables, and ``table.column`` in older tables."""
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from .base import Id, Inbound, Locale, Name, Outbound, Timestamp
-from .session import AgentInfo
+from .session import AgentInfo, CustomerKind
 
 # --- REST --------------------------------------------------------------------------------------
 
@@ -65,3 +65,63 @@ class WebVisitorResponse(Outbound):
     device_id: Id
     device_secret: str
     site: WebSite
+
+
+# --- the agent's read-outs: a customer's history, canned replies, screenshots -------------------
+
+
+class ScreenshotInfo(Outbound):
+    """A still image an agent kept with a session (``POST /api/sessions/{id}/screenshots``); the
+    image itself is at ``GET /api/sessions/{session_id}/screenshots/{id}``."""
+
+    id: Id
+    session_id: Id
+    at: Timestamp
+    content_type: Literal["image/png", "image/jpeg"]
+    size: int = Field(ge=1, description="Bytes.")
+
+
+class DeviceSummary(Outbound):
+    """What the server knows of a customer's device (or web visitor) itself."""
+
+    id: Id
+    name: str
+    kind: CustomerKind
+    created_at: Timestamp = Field(description="When it registered.")
+
+
+class PastSession(Outbound):
+    """One of a device's sessions, as its record has it."""
+
+    id: Id
+    state: str = Field(description="``ended`` once over; a live session's state as last stored.")
+    topic: str
+    locale: str
+    agent: AgentInfo | None = Field(description="The agent as the customer saw them; null if none.")
+    created_at: Timestamp
+    ended_at: Timestamp | None
+    end_reason: str | None
+    ended_by: Literal["device", "agent", "system"] | None
+    rating: int | None = Field(description="The customer's 1–5 rating, after the end.")
+    notes: str
+    screenshots: list[ScreenshotInfo]
+
+
+class DeviceHistory(Outbound):
+    """``GET /api/devices/{device_id}/sessions``: the device and its sessions, newest first."""
+
+    device: DeviceSummary | None = Field(
+        description="null when the device's own record is gone (its site was removed)."
+    )
+    sessions: list[PastSession]
+
+
+class CannedReply(Outbound):
+    id: Id
+    text: str
+
+
+class CannedReplies(Outbound):
+    """``GET /api/canned-replies``: the desk's short replies, in their order (``mayday canned``)."""
+
+    replies: list[CannedReply]

@@ -91,7 +91,14 @@ class Ticket(Outbound):
     state: Literal["queued", "ringing"]
     position: int = Field(ge=1, description="1 = next to be served.")
     estimated_wait_s: float | None = Field(
-        description="Expected seconds until an agent answers; null while no agent is online."
+        description="Expected seconds until an agent answers; null when it cannot be told "
+        "(nobody online who can serve this customer, or no session handled yet to learn from)."
+    )
+    agents_online: int = Field(
+        default=1,
+        ge=0,
+        description="Agents signed in (available, ringing, in a session or wrapping up) who can "
+        "serve this customer; 0 means nobody is available: say so rather than a wait.",
     )
 
 
@@ -249,10 +256,25 @@ class RingCancelled(Outbound):
 
 
 class PresenceUpdate(Outbound):
-    """The server changed the agent's presence (e.g. to ``away`` after an unanswered ring)."""
+    """The server changed the agent's presence (e.g. to ``away`` after an unanswered ring, or to
+    ``wrapup`` when a session ended: no rings until the agent is done or ``until`` passes)."""
 
-    status: Literal["available", "away"]
+    status: Literal["available", "away", "wrapup"]
     reason: str
+    until: Timestamp | None = Field(
+        default=None, description="While ``wrapup``: when the server makes the agent available."
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class QueueTake(Inbound):
+    """The agent takes a waiting customer from the queue by hand (also one who declined before)."""
+
+    ticket_id: Id
 
 
 class SessionRate(Inbound):
@@ -260,6 +282,17 @@ class SessionRate(Inbound):
 
     session_id: Id
     rating: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=1000)] = Field(
+        default="", description="What the customer wrote with the rating (plain text)."
+    )
+
+
+class SessionRated(Outbound):
+    """Server → the session's agent: the customer's rating and comment, for the wrap-up."""
+
+    session_id: Id
+    rating: int
+    comment: str = ""
 
 
 # --- chat and notes --------------------------------------------------------------------------
