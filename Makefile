@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages the tests drive for real: Chromium (browser tests), Xvfb and Tk (the X11
-# source and the customer's window), Redis and PostgreSQL (scale-out), coturn (TURN), fonts.
-SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core redis-server postgresql coturn
+# source and the customer's window), Redis and PostgreSQL (scale-out), coturn (TURN), fonts,
+# PortAudio and PulseAudio (the desktop's voice, tested against a null sink).
+SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core redis-server postgresql coturn \
+	libportaudio2 pulseaudio pulseaudio-utils
 
 .PHONY: run test lint bench schema clean system-deps
 

@@ -7,7 +7,11 @@
 
 const LIVE = new Set(["connecting", "active"]);
 
-function waitText(t, seconds) {
+// Nobody online who could help (`agents_online` 0): said at once, never a wait; a wait the server
+// cannot tell (null) is said to be unknown, never guessed.
+function waitText(t, ticket) {
+  if (ticket?.agents_online === 0) return t("nobodyAvailable");
+  const seconds = ticket?.estimated_wait_s;
   if (seconds === null || seconds === undefined) return t("waitUnknown");
   if (seconds < 60) return t("waitShort");
   return t("waitMinutes", Math.round(seconds / 60));
@@ -34,7 +38,7 @@ export function present(state, t) {
       break;
     case "queued":
       model.status = t("queued", { position: state.ticket?.position ?? 1 });
-      model.detail = waitText(t, state.ticket?.estimated_wait_s);
+      model.detail = waitText(t, state.ticket);
       model.actions = ["cancel"];
       break;
     case "ringing":

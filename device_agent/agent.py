@@ -29,19 +29,23 @@ from signaling.annotations import Clear
 from . import i18n
 from .consent import Consent, ConsentState
 from .control import RemoteControl
-from .customer import CustomerAction, CustomerView, Phase
+from .customer import ChatLine, ChatState, CustomerAction, CustomerView, Phase
 from .media import ScreenTrack
 from .overlay import AnnotationLayer, camera_tile
 from .peer import DEFAULT_CODEC, DevicePeer
 from .screens.base import Frame, ScreenSource
 from .signaling_client import SignalingClient
+from .voice import Voice
 
 __all__ = ["DeviceAgent"]
 
 log = structlog.get_logger("mayday.device")
 
 CustomerSurface = Callable[[CustomerView], None]
-CHAT_KEPT = 20
+CHAT_KEPT = 200
+"""Chat lines the customer can scroll back through (a session keeps at most 500)."""
+CHAT_PEEK_S = 6.0
+"""How long a new line from the agent shows by itself before the chat folds into its button."""
 AGENT_LOST = "agent_lost"
 """``session.ended`` reason: the agent did not come back, the customer is first in line again."""
 RECONNECT_OFFER_DELAY_S = 2.0
@@ -64,6 +68,7 @@ class DeviceAgent:
         control_lease_s: float = 10.0,
         codec: str = DEFAULT_CODEC,
         customer_surface: CustomerSurface | None = None,
+        chat_peek_s: float = CHAT_PEEK_S,
     ) -> None:
         self.device_id = device_id
         self.source = source
@@ -85,8 +90,16 @@ class DeviceAgent:
         self.rating_requested = False
         self.requeued = False
         """The agent was lost and the customer waits again, first in line (``agent_lost``)."""
-        self.chat: tuple[tuple[str, str], ...] = ()
+        self.rating: int | None = None
+        self.rating_comment_sent = False
+        self.chat: tuple[ChatLine, ...] = ()
+        self.chat_state: ChatState = "closed"
+        self.chat_unread = 0
+        self.chat_peek_s = chat_peek_s
+        self._chat_fold: asyncio.TimerHandle | None = None
         self.peer: DevicePeer | None = None
+        self.voice = Voice()
+        """The agent's voice to the customer and, after "Talk", the customer's back (:mod:`.voice`)."""
         self.started = asyncio.Event()
         self.ended = asyncio.Event()
         self.media_connected = asyncio.Event()
@@ -130,6 +143,7 @@ class DeviceAgent:
         await self.client.connect()
 
     async def close(self) -> None:
+        self._cancel_fold()
         await self._stop_media()
         for task in list(self._tasks):
             task.cancel()
@@ -163,11 +177,11 @@ class DeviceAgent:
 
     # --- customer actions -----------------------------------------------------------------------
 
-    def customer_action_from_thread(self, action: CustomerAction, value: int | None) -> None:
+    def customer_action_from_thread(self, action: CustomerAction, value: int | str | None) -> None:
         """Entry point for UIs drawing in other threads (the tablet's inject, Tk)."""
         self._loop.call_soon_threadsafe(self._spawn, self.customer_action(action, value))
 
-    async def customer_action(self, action: CustomerAction, value: int | None = None) -> None:
+    async def customer_action(self, action: CustomerAction, value: int | str | None = None) -> None:
         log.info("customer.action", action=action, device_id=self.device_id)
         if action == "help":
             await self.request_help()
@@ -183,14 +197,27 @@ class DeviceAgent:
             self.set_paused(action == "pause")
         elif action == "end":
             await self.end_session()
-        elif action == "rate" and value is not None:
+        elif action == "rate" and isinstance(value, int):
             await self.rate(value)
+        elif action == "rate_comment" and isinstance(value, str):
+            await self.rate_comment(value)
+        elif action == "rate_done":
+            self.rating_requested = False
+            self._show()
+        elif action in ("talk", "talk_stop"):
+            self.set_talking(action == "talk")
+        elif action in ("chat_open", "chat_close"):
+            self.set_chat_state("open" if action == "chat_open" else "closed")
+        elif action == "chat_send" and isinstance(value, str) and value.strip():
+            await self.send_chat(value.strip())
 
     async def request_help(
         self, topic: str | None = None, locale: str | None = None
     ) -> dict[str, Any]:
         self.ended.clear()
         self.rating_requested = False
+        self.rating = None
+        self.rating_comment_sent = False
         self.requeued = False
         ack = await self.client.call(
             Event.HELP_REQUEST,
@@ -223,13 +250,33 @@ class DeviceAgent:
             self.peer.send_status()
         self._show()
 
+    def set_talking(self, talking: bool) -> None:
+        """The customer's microphone on ("Talk") or off; only in a session, off at its end."""
+        if talking and self.session is None:
+            return
+        self.voice.set_talking(talking)
+        self._show()
+
     async def rate(self, rating: int) -> None:
+        """The customer's stars: sent at once, and the card thanks them (and offers a comment)."""
         if self.last_session_id is None:
             return
-        self.rating_requested = False
+        self.rating = rating
         self._show()
         await self.client.call(
             Event.SESSION_RATE, m.SessionRate(session_id=self.last_session_id, rating=rating)
+        )
+
+    async def rate_comment(self, comment: str) -> None:
+        """The customer's comment on the rating: the rating is sent again, with the comment."""
+        comment = comment.strip()[:1000]
+        if self.last_session_id is None or self.rating is None or not comment:
+            return
+        self.rating_comment_sent = True
+        self._show()
+        await self.client.call(
+            Event.SESSION_RATE,
+            m.SessionRate(session_id=self.last_session_id, rating=self.rating, comment=comment),
         )
 
     # --- server events --------------------------------------------------------------------------
@@ -250,6 +297,8 @@ class DeviceAgent:
         self.requeued = False
         self.last_session_id = data["session_id"]
         self.started.set()
+        if not self.voice.in_session:
+            self.voice.set_in_session(True)
         if self.phase != "connected":
             self.phase = "connecting"
         if resumed:
@@ -282,7 +331,8 @@ class DeviceAgent:
         if not requeued or (self.ticket or {}).get("id") == data.get("session_id"):
             self.ticket = None
         self.session = None
-        self.chat = ()
+        self.voice.set_in_session(False)
+        self._reset_chat()
         self.consent.reset()
         self.annotations.apply(Clear())
         await self._stop_media()
@@ -292,6 +342,8 @@ class DeviceAgent:
         else:
             self.phase = "ended" if had_session else "idle"
         self.rating_requested = had_session and data.get("reason") not in ("cancelled", AGENT_LOST)
+        self.rating = None
+        self.rating_comment_sent = False
         self.started.clear()
         self.ended.set()
         self._show()
@@ -316,15 +368,50 @@ class DeviceAgent:
             return
         mine = data.get("sender") == "device"
         who = i18n.text(self.locale, "you") if mine else str(data.get("name", ""))
-        self.chat = (*self.chat, (who, str(data.get("text", ""))))[-CHAT_KEPT:]
+        line = ChatLine(mine=mine, name=who, text=str(data.get("text", "")))
+        self.chat = (*self.chat, line)[-CHAT_KEPT:]
+        if not mine and self.chat_state != "open":
+            self.chat_unread += 1
+            self._peek()
         self._show()
 
     async def send_chat(self, text: str) -> None:
-        """The customer writes to the agent (the preview page, a QA scenario)."""
+        """The customer writes to the agent (the tablet's keyboard, the Tk window, a scenario)."""
         if self.session is not None:
             await self.client.call(
                 Event.CHAT_SEND, m.ChatSend(session_id=self.session["session_id"], text=text)
             )
+
+    def set_chat_state(self, state: ChatState) -> None:
+        """The customer opens the chat (its lines are read then) or hides it."""
+        self._cancel_fold()
+        self.chat_state = state
+        if state == "open":
+            self.chat_unread = 0
+        self._show()
+
+    def _peek(self) -> None:
+        """Show a new line by itself for :attr:`chat_peek_s`, then fold the chat into its button."""
+        self._cancel_fold()
+        self.chat_state = "peek"
+        self._chat_fold = self._loop.call_later(self.chat_peek_s, self._fold)
+
+    def _fold(self) -> None:
+        self._chat_fold = None
+        if self.chat_state == "peek":
+            self.chat_state = "closed"
+            self._show()
+
+    def _cancel_fold(self) -> None:
+        if self._chat_fold is not None:
+            self._chat_fold.cancel()
+            self._chat_fold = None
+
+    def _reset_chat(self) -> None:
+        self._cancel_fold()
+        self.chat = ()
+        self.chat_state = "closed"
+        self.chat_unread = 0
 
     async def _on_control_input(self, data: dict[str, Any]) -> None:
         """Agent input, applied only with the customer's consent (see :mod:`.control`)."""
@@ -356,6 +443,8 @@ class DeviceAgent:
             ice_transport_policy=str(self.session.get("ice_transport_policy", "all")),
             on_state=lambda state: self._spawn(self._on_media_state(peer, state)),
             codec=self.codec,
+            microphone=self.voice.track(),
+            on_audio=self.voice.play,
         )
         self.peer = peer
         sdp = await peer.offer()
@@ -404,6 +493,7 @@ class DeviceAgent:
             phase=self.phase,
             position=ticket.get("position"),
             estimated_wait_s=ticket.get("estimated_wait_s"),
+            agents_online=ticket.get("agents_online"),
             agent_name=agent.get("name") or (request.agent_name if request else None),
             organisation=(self.session or {}).get("organisation")
             or (request.organisation if request else None),
@@ -411,8 +501,13 @@ class DeviceAgent:
             control_active=self.consent.control_visible,
             sharing_paused=self.paused,
             rating_requested=self.rating_requested,
+            rating=self.rating,
+            rating_comment_sent=self.rating_comment_sent,
             requeued=self.requeued and self.phase == "queued",
             chat=self.chat,
+            chat_state=self.chat_state,
+            chat_unread=self.chat_unread,
+            talking=self.voice.talking,
         )
         if request is not None and self.consent.state is ConsentState.ASKED:
             view = replace(view, agent_name=request.agent_name, organisation=request.organisation)

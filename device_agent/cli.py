@@ -18,7 +18,9 @@ from .customer import CustomerAction
 from .screens.base import Rect
 
 if TYPE_CHECKING:
+    from .agent import DeviceAgent
     from .screens.base import ScreenSource
+    from .sound import DesktopSound
     from .ui_tk import CustomerWindow
 
 __all__ = ["add_arguments", "run"]
@@ -102,6 +104,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="video codec offered first; the other stays as a fallback (default h264)",
     )
     parser.add_argument(
+        "--sound",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="the conversation through this machine's speakers and microphone (sounddevice): "
+        "auto uses them for --source x11 when they work; the preview page plays its own "
+        "(default auto)",
+    )
+    parser.add_argument(
         "--fade-s",
         type=float,
         default=8.0,
@@ -113,9 +123,9 @@ class _Forward:
     """Customer actions from a UI built before the device agent that will handle them."""
 
     def __init__(self) -> None:
-        self.target: Callable[[CustomerAction, int | None], None] | None = None
+        self.target: Callable[[CustomerAction, int | str | None], None] | None = None
 
-    def __call__(self, action: CustomerAction, value: int | None) -> None:
+    def __call__(self, action: CustomerAction, value: int | str | None) -> None:
         if self.target is not None:
             self.target(action, value)
 
@@ -138,6 +148,19 @@ def _source(
     from .screens.tablet import SimulatedTablet
 
     return SimulatedTablet(), None
+
+
+def _sound(args: argparse.Namespace, device: DeviceAgent) -> DesktopSound | None:
+    """The desktop's speakers and microphone for the conversation, if wanted and working."""
+    if args.sound == "off" or (args.sound == "auto" and args.source != "x11"):
+        return None
+    from .sound import DesktopSound, unavailable
+
+    reason = unavailable()
+    if reason is not None:
+        print(f"no sound: {reason}; the customer can chat instead", flush=True)
+        return None
+    return DesktopSound(device.voice)
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -167,6 +190,7 @@ async def _run(args: argparse.Namespace) -> int:
         customer_surface=window.set_view if window is not None else None,
     )
     forward.target = device.customer_action_from_thread
+    sound = _sound(args, device)
     if window is not None:
         window.start()
     preview = None
@@ -197,6 +221,8 @@ async def _run(args: argparse.Namespace) -> int:
         if preview is not None:
             await preview.stop()
         await device.close()
+        if sound is not None:
+            sound.close()
         if window is not None:
             window.close()
     return 0

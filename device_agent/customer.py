@@ -1,5 +1,11 @@
 """What the customer sees of a support session, whatever draws it (the simulated tablet's overlay,
-the Tk window next to a real X desktop), and the actions the customer can take."""
+the Tk window next to a real X desktop), and the actions the customer can take.
+
+The device (:class:`~device_agent.agent.DeviceAgent`) owns what the session *is* (phase, chat
+lines, unread count, whether the chat is open); each surface owns only what the customer is in the
+middle of doing with it (the text being typed, the End confirmation, the stars just tapped), and
+reports finished actions through a :data:`CustomerActionCallback`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,54 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CustomerAction", "CustomerActionCallback", "CustomerView", "Phase"]
+__all__ = [
+    "ChatLine",
+    "ChatState",
+    "CustomerAction",
+    "CustomerActionCallback",
+    "CustomerView",
+    "Phase",
+]
 
 Phase = Literal["idle", "queued", "connecting", "connected", "ended"]
 CustomerAction = Literal[
-    "help", "cancel", "allow", "deny", "stop_control", "pause", "resume", "end", "rate"
+    "help",
+    "cancel",
+    "allow",
+    "deny",
+    "stop_control",
+    "pause",
+    "resume",
+    "end",
+    "rate",
+    "rate_comment",
+    "rate_done",
+    "chat_open",
+    "chat_close",
+    "chat_send",
+    "talk",
+    "talk_stop",
 ]
-CustomerActionCallback = Callable[[CustomerAction, "int | None"], None]
+"""What the customer did. ``end`` comes only after the customer confirmed it; ``rate`` carries the
+stars (an ``int``), ``rate_comment`` and ``chat_send`` the text (a ``str``); ``rate_done`` closes the
+rating card; ``talk`` turns the customer's microphone on, ``talk_stop`` off again."""
+CustomerActionCallback = Callable[[CustomerAction, "int | str | None"], None]
+
+ChatState = Literal["closed", "peek", "open"]
+"""``closed``: only the Chat button (with the unread count); ``peek``: the newest lines for a few
+seconds after they arrive, then ``closed``; ``open``: the whole history, scrollable, with a place to
+type, until the customer hides it."""
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One line of the session's chat as the customer reads it (the text is untrusted: drawn as
+    text, never interpreted)."""
+
+    mine: bool
+    """Written by the customer (shown as "You")."""
+    name: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -24,7 +71,11 @@ class CustomerView:
     phase: Phase = "idle"
     position: int | None = None
     estimated_wait_s: float | None = None
+    agents_online: int | None = None
+    """Agents who could serve this customer (``ticket.update``); ``0``: nobody is available, said
+    in plain words instead of a wait. ``None``: not told (an older server)."""
     agent_name: str | None = None
+    """The agent's display name (``session.started``'s ``agent.name``), never an id."""
     organisation: str | None = None
     consent_requested: bool = False
     """The modal "X wants to control your screen" dialog with Allow / Deny."""
@@ -32,8 +83,18 @@ class CustomerView:
     """The agent controls the screen: a red Stop control button, a banner and a red frame."""
     sharing_paused: bool = False
     rating_requested: bool = False
+    """The rating card shows (after a session), until the customer closes it or asks for help."""
+    rating: int | None = None
+    """The stars the customer gave on the card, once given: the card thanks them."""
+    rating_comment_sent: bool = False
     requeued: bool = False
     """The agent lost their connection and the customer is waiting again, first in line: said in
     plain words while waiting (no rating is asked for that session)."""
-    chat: tuple[tuple[str, str], ...] = ()
-    """The latest chat lines, oldest first, as (who, text); the customer sees them on screen."""
+    chat: tuple[ChatLine, ...] = ()
+    """The session's chat lines, oldest first."""
+    chat_state: ChatState = "closed"
+    chat_unread: int = 0
+    """The agent's lines the customer has not seen with the chat open."""
+    talking: bool = False
+    """The customer's microphone is on ("Talk" tapped): the agent hears them. Off by default, and
+    at the end of every session."""

@@ -21,6 +21,7 @@ __all__ = [
     "language",
     "placeholders",
     "queue_status",
+    "queue_title",
     "requeued_status",
     "text",
 ]
@@ -33,8 +34,11 @@ _EN: dict[str, str] = {
     "help_requested": "Help requested",
     # Waiting in line.
     "queue_position": "You are number {position} in line · about {minutes} min",
-    "queue_position_unknown_wait": "You are number {position} in line",
+    "queue_position_unknown_wait": "You are number {position} in line · wait time unknown",
     "queue_waiting": "You are in line. Someone will be with you shortly.",
+    # Nobody online who could help: said at once, never a wait.
+    "nobody_available": "Nobody is available right now",
+    "nobody_available_detail": "Your request stays in line. You can cancel at any time.",
     # The agent's connection was lost mid-session: back in line, first.
     "agent_lost": "Your agent lost their connection.",
     "agent_lost_first": "You are first in line for the next agent.",
@@ -49,6 +53,23 @@ _EN: dict[str, str] = {
     "pause": "Pause sharing",
     "resume": "Resume sharing",
     "end": "End",
+    "end_confirm": "End the session with {agent}?",
+    "end_confirm_detail": "{agent} will no longer see your screen.",
+    "yes": "Yes",
+    "no": "No",
+    # The chat with the agent.
+    "chat": "Chat",
+    "chat_title": "Chat with {agent}",
+    "chat_hide": "Hide",
+    "chat_empty": "Write to {agent} here.",
+    "chat_placeholder": "Type a message",
+    "chat_send": "Send",
+    "chat_new": "New message from {agent}",
+    "chat_paused_for_control": "Typing here is off while {agent} controls your screen.",
+    # Voice: the agent is heard; the customer's microphone is off until they tap Talk.
+    "talk": "Talk",
+    "talk_stop": "Mute",
+    "talking": "{agent} can hear you",
     # Remote control.
     "consent_title": "{agent} from {organisation} wants to control your screen",
     "consent_title_no_org": "{agent} wants to control your screen",
@@ -65,14 +86,21 @@ _EN: dict[str, str] = {
     "rating_high": "Excellent",
     "rating_star": "{stars} of 5 stars",
     "thanks": "Thanks!",
+    "rating_thanks": "Thank you for your rating!",
+    "comment_prompt": "Add a comment (optional)",
+    "comment_send": "Send",
+    "comment_thanks": "Thank you! Your comment was sent.",
+    "close": "Close",
 }
 
 _DE: dict[str, str] = {
     "help": "Hilfe",
     "help_requested": "Hilfe angefordert",
     "queue_position": "Sie sind Nummer {position} in der Warteschlange · etwa {minutes} Min.",
-    "queue_position_unknown_wait": "Sie sind Nummer {position} in der Warteschlange",
+    "queue_position_unknown_wait": "Sie sind Nummer {position} in der Warteschlange · Wartezeit unbekannt",
     "queue_waiting": "Sie sind in der Warteschlange. Gleich ist jemand für Sie da.",
+    "nobody_available": "Gerade ist niemand erreichbar",
+    "nobody_available_detail": "Ihre Anfrage bleibt in der Warteschlange. Sie können jederzeit abbrechen.",
     "agent_lost": "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen.",
     "agent_lost_first": "Sie sind als Nächstes an der Reihe.",
     "cancel": "Abbrechen",
@@ -85,6 +113,21 @@ _DE: dict[str, str] = {
     "pause": "Freigabe pausieren",
     "resume": "Freigabe fortsetzen",
     "end": "Beenden",
+    "end_confirm": "Sitzung mit {agent} beenden?",
+    "end_confirm_detail": "{agent} sieht Ihren Bildschirm dann nicht mehr.",
+    "yes": "Ja",
+    "no": "Nein",
+    "chat": "Chat",
+    "chat_title": "Chat mit {agent}",
+    "chat_hide": "Ausblenden",
+    "chat_empty": "Schreiben Sie {agent} hier.",
+    "chat_placeholder": "Nachricht eingeben",
+    "chat_send": "Senden",
+    "chat_new": "Neue Nachricht von {agent}",
+    "chat_paused_for_control": "Schreiben ist hier aus, solange {agent} Ihren Bildschirm steuert.",
+    "talk": "Sprechen",
+    "talk_stop": "Stumm",
+    "talking": "{agent} hört Sie",
     "consent_title": "{agent} von {organisation} möchte Ihren Bildschirm steuern",
     "consent_title_no_org": "{agent} möchte Ihren Bildschirm steuern",
     "consent_body": "{agent} kann dann auf Ihrem Bildschirm tippen und schreiben. Sie können das jederzeit beenden.",
@@ -99,6 +142,11 @@ _DE: dict[str, str] = {
     "rating_high": "Sehr gut",
     "rating_star": "{stars} von 5 Sternen",
     "thanks": "Vielen Dank!",
+    "rating_thanks": "Vielen Dank für Ihre Bewertung!",
+    "comment_prompt": "Kommentar hinzufügen (freiwillig)",
+    "comment_send": "Senden",
+    "comment_thanks": "Vielen Dank! Ihr Kommentar wurde gesendet.",
+    "close": "Schließen",
 }
 
 _CATALOGUES: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}
@@ -124,11 +172,28 @@ def text(locale: str | None, key: str, **params: object) -> str:
     return template.format(**params)
 
 
-def queue_status(locale: str | None, position: int | None, estimated_wait_s: float | None) -> str:
+def queue_title(locale: str | None, agents_online: int | None) -> str:
+    """The first line while waiting: that help was asked for, or that nobody is there to give it."""
+    if agents_online == 0:
+        return text(locale, "nobody_available")
+    return text(locale, "help_requested")
+
+
+def queue_status(
+    locale: str | None,
+    position: int | None,
+    estimated_wait_s: float | None,
+    agents_online: int | None = None,
+) -> str:
     """The line the customer reads while waiting: position and, when known, the wait in minutes.
 
-    The wait is rounded up to whole minutes and never shown as less than one.
+    The wait is rounded up to whole minutes and never shown as less than one; a wait the server
+    cannot tell (``None``) is said to be unknown. With nobody online who could help
+    (``agents_online == 0``) no wait is shown at all: the request stays in line and can be
+    cancelled.
     """
+    if agents_online == 0:
+        return text(locale, "nobody_available_detail")
     if position is None:
         return text(locale, "queue_waiting")
     if estimated_wait_s is None or estimated_wait_s < 0 or math.isnan(estimated_wait_s):
@@ -138,10 +203,15 @@ def queue_status(locale: str | None, position: int | None, estimated_wait_s: flo
 
 
 def requeued_status(
-    locale: str | None, position: int | None, estimated_wait_s: float | None
+    locale: str | None,
+    position: int | None,
+    estimated_wait_s: float | None,
+    agents_online: int | None = None,
 ) -> str:
     """The second line after the agent was lost: first in line, or (behind others whose agent
-    was lost too) the usual queue status."""
+    was lost too) the usual queue status; that nobody is available, when nobody is."""
+    if agents_online == 0:
+        return text(locale, "nobody_available_detail")
     if position is None or position == 1:
         return text(locale, "agent_lost_first")
     return queue_status(locale, position, estimated_wait_s)

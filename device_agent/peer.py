@@ -3,8 +3,10 @@
 The device offers, once per connection attempt (a new session, a resume, a failed connection):
 
 * the screen: a send-only video track (:class:`~device_agent.media.ScreenTrack`);
-* the agent's microphone and optional camera: receive-only audio and video, offered up front so the
-  agent can start or stop them later without renegotiating; the customer is never filmed;
+* the conversation: one send-and-receive audio slot, the agent's microphone in and the customer's
+  out (:class:`~device_agent.voice.CustomerMicrophone`: nothing until the customer taps "Talk"),
+  offered up front so either side can start talking later without renegotiating;
+* the agent's optional camera: a receive-only video slot; the customer is never filmed;
 * the ``annotations`` data channel: the agent's marks in, the device's status out.
 """
 
@@ -37,6 +39,7 @@ from signaling.annotations import ANNOTATION_CHANNEL, DeviceStatus, parse_annota
 from .media import ScreenTrack
 from .overlay import AnnotationLayer
 from .rtc import peer_connection
+from .voice import CustomerMicrophone, Pcm, to_mono
 
 __all__ = ["DEFAULT_CODEC", "DevicePeer"]
 
@@ -70,6 +73,8 @@ class DevicePeer:
         ice_transport_policy: str = "all",
         on_state: Callable[[str], None],
         codec: str = DEFAULT_CODEC,
+        microphone: CustomerMicrophone | None = None,
+        on_audio: Callable[[Pcm], None] | None = None,
     ) -> None:
         self.session_id = session_id
         self.track = track
@@ -88,9 +93,15 @@ class DevicePeer:
         self._silence: tuple[float, float | None] | None = None
         """The latest silence of :data:`MEDIA_SILENCE_S` or longer: (start, end or ``None``)."""
         self._on_state = on_state
+        self.microphone = microphone
+        self._on_audio = on_audio
         screen = self.pc.addTransceiver(track, direction="sendonly")
         screen.setCodecPreferences(_preferred_first(codec))
-        self.pc.addTransceiver("audio", direction="recvonly")
+        # Without a microphone track (a device that cannot talk back) the slot only receives.
+        if microphone is not None:
+            self.pc.addTransceiver(microphone, direction="sendrecv")
+        else:
+            self.pc.addTransceiver("audio", direction="recvonly")
         self.pc.addTransceiver("video", direction="recvonly")
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
@@ -139,15 +150,20 @@ class DevicePeer:
         return self.camera_frame
 
     def send_status(self) -> None:
-        """Tell the agent what its view is missing: paused sharing, hidden regions."""
+        """Tell the agent what its view is missing (paused sharing, hidden regions) and what the
+        device is (model, system, screen, battery, network: the Customer tab)."""
         if self.channel.readyState != "open":
             return
         status = DeviceStatus(
-            sharing_paused=self.track.paused, hidden_regions=self.track.stats.hidden_regions
+            sharing_paused=self.track.paused,
+            hidden_regions=self.track.stats.hidden_regions,
+            device=self.track.source.facts(),
         )
         self.channel.send(status.model_dump_json())
 
     async def close(self) -> None:
+        if self.microphone is not None:
+            self.microphone.stop()
         if self._listener is not None:
             self._listener.cancel()
         for reader in self._readers:
@@ -205,6 +221,8 @@ class DevicePeer:
                     samples = frame.to_ndarray().astype(np.float32)
                     self.audio_level = float(np.sqrt(np.mean(samples**2))) / 32768.0
                     self.audio_frames += 1
+                    if self._on_audio is not None:
+                        self._on_audio(to_mono(frame))
 
     async def _read_camera(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):

@@ -43,9 +43,9 @@ class FakeClock:
 
 class Recorder:
     def __init__(self) -> None:
-        self.actions: list[tuple[CustomerAction, int | None]] = []
+        self.actions: list[tuple[CustomerAction, int | str | None]] = []
 
-    def __call__(self, action: CustomerAction, value: int | None) -> None:
+    def __call__(self, action: CustomerAction, value: int | str | None) -> None:
         self.actions.append((action, value))
 
 

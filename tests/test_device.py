@@ -16,8 +16,9 @@ import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from device_agent import DeviceAgent
+from device_agent.customer import ChatLine
 from device_agent.overlay import HIDDEN_FILL, HIDDEN_STRIPE
-from device_agent.screens.base import Rect
+from device_agent.screens.base import Rect, Text
 from device_agent.screens.tablet import SimulatedTablet
 from signaling import Event
 from signaling import models as m
@@ -188,6 +189,16 @@ async def test_pause_sharing_replaces_the_screen(live: Live) -> None:
 
     await live.agent.wait_frame(card)
     await assert_eventually(lambda: live.agent.device_status.get("sharing_paused") is True)
+    # Every status says what the device is, for the agent's Customer tab.
+    assert live.agent.device_status["device"] == {
+        "model": "mayday simulated tablet",
+        "os": "mayday Tablet OS 1",
+        "screen_width": live.tablet.size[0],
+        "screen_height": live.tablet.size[1],
+        "battery_percent": 78,
+        "charging": False,
+        "network": "Wi-Fi",
+    }
     assert live.tablet.tap("customer.resume", origin="customer")
     await live.agent.wait_frame(lambda f: not card(f))
 
@@ -272,12 +283,48 @@ async def test_a_failed_media_connection_is_restarted_in_the_same_session(live: 
     assert live.agent.session["session_id"] == live.session_id
 
 
-async def test_chat_shows_on_the_customers_screen(live: Live) -> None:
+async def test_chat_both_ways_then_the_customer_ends_and_comments(live: Live) -> None:
+    """The agent's line peeks, folds into the Chat button with its count, and is read once the
+    customer opens the chat; the customer's typed line reaches the agent; End asks first; the
+    rating card takes a comment."""
+    heard: list[dict[str, object]] = []
+
+    async def on_chat(data: dict[str, object]) -> None:
+        heard.append(data)
+
+    live.agent.client.on(Event.CHAT_MESSAGE, on_chat)
+    live.device.chat_peek_s = 0.05
     await live.agent.client.call(
         Event.CHAT_SEND, {"session_id": live.session_id, "text": "Open Settings, please."}
     )
     await assert_eventually(
-        lambda: ("alice", "Open Settings, please.") in live.tablet.customer_view.chat
+        lambda: ChatLine(False, "alice", "Open Settings, please.") in live.tablet.customer_view.chat
     )
-    await live.device.send_chat("Done!")
-    await assert_eventually(lambda: ("You", "Done!") in live.tablet.customer_view.chat)
+    await assert_eventually(lambda: live.tablet.customer_view.chat_state == "closed")
+    assert live.tablet.customer_view.chat_unread == 1
+    assert live.tablet.tap("customer.chat", origin="customer")
+    await assert_eventually(lambda: live.tablet.customer_view.chat_state == "open")
+    assert live.tablet.customer_view.chat_unread == 0
+    live.tablet.inject(Text("Done!"), origin="customer")
+    assert live.tablet.tap("customer.chat_send", origin="customer")
+    await assert_eventually(
+        lambda: ChatLine(True, "You", "Done!") in live.tablet.customer_view.chat
+    )
+    await assert_eventually(lambda: any(m["sender"] == "device" for m in heard))
+    assert [(m["sender"], m["text"]) for m in heard] == [
+        ("agent", "Open Settings, please."),
+        ("device", "Done!"),
+    ]
+    assert live.tablet.customer_view.chat_unread == 0, "the customer's own line is not unread"
+
+    assert live.tablet.tap("customer.end", origin="customer")
+    assert "customer.end_yes" in live.tablet.elements()
+    assert not live.device.ended.is_set()
+    assert live.tablet.tap("customer.end_yes", origin="customer")
+    await asyncio.wait_for(live.device.ended.wait(), 10)
+    await assert_eventually(lambda: "customer.rate.2" in live.tablet.elements())
+    assert live.tablet.tap("customer.rate.2", origin="customer")
+    await assert_eventually(lambda: live.tablet.customer_view.rating == 2)
+    await live.device.rate_comment("Too slow, but friendly.")
+    assert live.tablet.customer_view.rating_comment_sent
+    assert live.tablet.customer_view.rating_requested, "the card stays until it is closed"

@@ -35,11 +35,11 @@ class Customer:
     """The tablet, what reached it through the preview, and what its customer controls reported."""
 
     def __init__(self) -> None:
-        self.actions: list[tuple[CustomerAction, int | None]] = []
+        self.actions: list[tuple[CustomerAction, int | str | None]] = []
         self.events: list[InputEvent] = []
         self.tablet = SimulatedTablet(on_customer_action=self._on_action, clock=fixed_clock)
 
-    def _on_action(self, action: CustomerAction, value: int | None) -> None:
+    def _on_action(self, action: CustomerAction, value: int | str | None) -> None:
         self.actions.append((action, value))
 
     def inject(self, event: InputEvent) -> None:
@@ -386,3 +386,24 @@ async def test_real_browser_shows_the_screen_and_clicks_as_the_customer(
             assert errors == []
         finally:
             await browser.close()
+
+
+def test_voice_messages_are_checked_like_input() -> None:
+    """The page's voice messages: ``listen`` with exactly a boolean, microphone PCM of whole
+    16-bit samples up to 250 ms; anything else is a bad message."""
+    from device_agent.preview import MAX_MIC_SAMPLES, BadMessage
+    from device_agent.preview.messages import Listen, parse_microphone, parse_page_message
+
+    assert parse_page_message('{"type": "listen", "on": true}', (10, 10)) == Listen(True)
+    assert parse_page_message('{"type": "tap", "x": 1, "y": 2}', (10, 10)) == Tap(1, 2)
+    for bad in (
+        '{"type": "listen", "on": 1}',
+        '{"type": "listen"}',
+        '{"type": "listen", "on": true, "x": 1}',
+    ):
+        with pytest.raises(BadMessage):
+            parse_page_message(bad, (10, 10))
+    assert parse_microphone(b"\x01\x00\xff\xff").tolist() == [1, -1]
+    for raw in (b"", b"\x00", bytes(2 * MAX_MIC_SAMPLES + 2)):
+        with pytest.raises(BadMessage):
+            parse_microphone(raw)

@@ -41,7 +41,19 @@ OVERLAY_CASES: list[tuple[CustomerView, str, CustomerAction, int | None]] = [
         "resume",
         None,
     ),
-    (CustomerView(phase="connected", agent_name="Ada"), "customer.end", "end", None),
+    (CustomerView(phase="connected", agent_name="Ada"), "customer.chat", "chat_open", None),
+    (
+        CustomerView(phase="connected", agent_name="Ada", chat_state="open"),
+        "customer.chat_hide",
+        "chat_close",
+        None,
+    ),
+    (
+        CustomerView(phase="ended", rating_requested=True, rating=3),
+        "customer.rate_done",
+        "rate_done",
+        None,
+    ),
     (
         CustomerView(phase="connected", agent_name="Ada", control_active=True),
         "customer.stop_control",
@@ -76,7 +88,7 @@ def test_customer_controls_answer_the_customer_only(
     view: CustomerView,
     element: str,
     action: CustomerAction,
-    value: int | None,
+    value: int | str | None,
 ) -> None:
     tablet.set_customer_view(view)
     state, revision, frame = snapshot(tablet)
@@ -179,10 +191,14 @@ def test_agent_input_on_an_overlay_surface_does_not_reach_the_app_below(
 
 def test_rating_is_taken_once_and_thanked(tablet: SimulatedTablet, actions: Recorder) -> None:
     tablet.set_customer_view(CustomerView(phase="ended", rating_requested=True))
+    before = tablet.capture().copy()
     assert tap(tablet, "customer.rate.4", "customer")
     assert tablet.state()["rating"] == 4
     assert not any(name.startswith("customer.rate.") for name in tablet.elements())
     assert actions.actions == [("rate", 4)]
+    # The card stays, thanks the customer, and offers a comment and Close.
+    assert {"customer.comment", "customer.rate_done"} <= tablet.elements().keys()
+    assert not np.array_equal(tablet.capture(), before)
     tablet.set_customer_view(CustomerView(phase="idle"))
     assert tablet.state()["rating"] is None
     assert "customer.help" in tablet.elements()
@@ -235,13 +251,24 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
         assert names == i18n.placeholders("de", key), key
         params = dict.fromkeys(names, "X")
         english, german = i18n.text("en", key, **params), i18n.text("de", key, **params)
-        assert german != english or key == "agent_fallback", key
+        assert german != english or key in ("agent_fallback", "chat"), key  # the same word
 
 
 def test_queue_status_wording() -> None:
     assert i18n.queue_status("en", 2, 150) == "You are number 2 in line · about 3 min"
     assert i18n.queue_status("en", 1, 5) == "You are number 1 in line · about 1 min"
-    assert i18n.queue_status("en", 4, None) == "You are number 4 in line"
+    assert i18n.queue_status("en", 4, None) == "You are number 4 in line · wait time unknown"
+    assert i18n.queue_status("de", 4, None).endswith("Wartezeit unbekannt")
+    # Nobody online who could help: said at once, and no number of minutes.
+    for wait in (None, 0.0, 300.0):
+        assert i18n.queue_status("en", 1, wait, 0) == (
+            "Your request stays in line. You can cancel at any time."
+        )
+        assert "Min" not in i18n.queue_status("de", 1, wait, 0)
+    assert i18n.queue_title("en", 0) == "Nobody is available right now"
+    assert i18n.queue_title("de", 0) == "Gerade ist niemand erreichbar"
+    assert i18n.queue_title("en", 3) == i18n.queue_title("en", None) == "Help requested"
+    assert i18n.requeued_status("en", 1, None, 0).startswith("Your request stays in line")
     assert i18n.queue_status("de", 2, 60) == "Sie sind Nummer 2 in der Warteschlange · etwa 1 Min."
     assert i18n.queue_status("de", None, None).startswith("Sie sind in der Warteschlange")
 

@@ -348,7 +348,7 @@ def test_agent_pointer_input_on_a_protected_rectangle_is_refused(
 
 
 def test_customer_window_consent_and_rating(x_display: str) -> None:
-    actions: queue.SimpleQueue[tuple[CustomerAction, int | None]] = queue.SimpleQueue()
+    actions: queue.SimpleQueue[tuple[CustomerAction, int | str | None]] = queue.SimpleQueue()
     window = CustomerWindow(
         lambda action, value: actions.put((action, value)), "de", display=x_display
     )

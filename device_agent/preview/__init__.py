@@ -24,6 +24,14 @@ Wire protocol, one WebSocket at ``/ws``:
   Every message is untrusted: exact field sets, integers only, coordinates inside the screen,
   bounded scroll and text. Bad ones are logged (the first few per connection) and dropped; the
   socket stays open. Only a message over :data:`MAX_MESSAGE_BYTES` closes it (aiohttp's limit).
+* voice, for a device's preview (:mod:`device_agent.voice`): the server sends
+  ``{"type": "voice", "session": bool, "talking": bool}`` after ``hello`` and on every change; a
+  page that plays sound (after a gesture: "Tap to hear the agent") sends
+  ``{"type": "listen", "on": true}`` and then gets the agent's voice as binary messages of
+  :data:`AUDIO_TAG` followed by 20 ms of mono s16le PCM at 48 kHz (a JPEG starts with 0xFF
+  instead). While ``talking`` the page records its microphone (``getUserMedia``, the AudioWorklet
+  at ``/voice-worklet.js``) and sends it as binary messages of bare s16le PCM, at most
+  :data:`MAX_MIC_SAMPLES` a message; they are dropped unless the customer tapped Talk.
 
 The package has one module per job: :mod:`.server` (HTTP, WebSocket, the shared frames),
 :mod:`.page` (the page's HTML, style and script) and :mod:`.messages` (the page's input messages
@@ -33,7 +41,9 @@ and their limits).
 from __future__ import annotations
 
 from .messages import (
+    AUDIO_TAG,
     MAX_MESSAGE_BYTES,
+    MAX_MIC_SAMPLES,
     MAX_SCROLL_PX,
     MAX_TEXT,
     NAMED_KEYS,
@@ -43,8 +53,10 @@ from .messages import (
 from .server import KEEPALIVE_S, POLL_S, PreviewServer, encode_jpeg
 
 __all__ = [
+    "AUDIO_TAG",
     "KEEPALIVE_S",
     "MAX_MESSAGE_BYTES",
+    "MAX_MIC_SAMPLES",
     "MAX_SCROLL_PX",
     "MAX_TEXT",
     "NAMED_KEYS",

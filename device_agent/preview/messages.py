@@ -8,19 +8,28 @@ the server (:mod:`.server`) only reads a socket's text and hands it here.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Final
+
+import numpy as np
 
 from signaling.keys import EDITING_KEYS
 
 from ..screens.base import Drag, InputEvent, Key, Scroll, Tap, Text
+from ..voice import SAMPLE_RATE, Pcm
 
 __all__ = [
+    "AUDIO_TAG",
     "MAX_MESSAGE_BYTES",
+    "MAX_MIC_SAMPLES",
     "MAX_SCROLL_PX",
     "MAX_TEXT",
     "NAMED_KEYS",
     "BadMessage",
+    "Listen",
     "parse_input",
+    "parse_microphone",
+    "parse_page_message",
 ]
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
@@ -30,6 +39,11 @@ MAX_TEXT: Final = 1000
 MAX_SCROLL_PX: Final = 5000
 NAMED_KEYS: Final = frozenset(EDITING_KEYS)
 """The keys the page sends as ``key`` messages (the page's script is built from the same table)."""
+
+AUDIO_TAG: Final = 0x01
+"""First byte of a server → page binary message of the agent's voice (a JPEG frame starts 0xFF)."""
+MAX_MIC_SAMPLES: Final = SAMPLE_RATE // 4
+"""The most microphone samples one page message may carry (250 ms)."""
 
 _FIELDS: Final[dict[str, frozenset[str]]] = {
     "tap": frozenset({"type", "x", "y"}),
@@ -42,6 +56,35 @@ _FIELDS: Final[dict[str, frozenset[str]]] = {
 
 class BadMessage(ValueError):
     """An input message that is not valid; the text says why (for the log)."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """``{"type": "listen", "on": true}``: the page plays the agent's voice (the person turned
+    the sound on, which a browser only allows after a gesture), so send it."""
+
+    on: bool
+
+
+def parse_page_message(raw: str | bytes, size: tuple[int, int]) -> InputEvent | Listen:
+    """A page's text message: a :class:`Listen` or an input event (:func:`parse_input`)."""
+    if len(raw) <= 64:
+        try:
+            data: object = json.loads(raw)
+        except (ValueError, RecursionError):
+            data = None
+        if isinstance(data, dict) and data.get("type") == "listen":
+            if data.keys() != {"type", "on"} or type(data["on"]) is not bool:
+                raise BadMessage("listen: wrong fields")
+            return Listen(data["on"])
+    return parse_input(raw, size)
+
+
+def parse_microphone(raw: bytes) -> Pcm:
+    """A page's binary message: the customer's microphone, mono s16 little-endian at 48 kHz."""
+    if not raw or len(raw) % 2 or len(raw) > 2 * MAX_MIC_SAMPLES:
+        raise BadMessage("microphone: not 1..MAX_MIC_SAMPLES 16-bit samples")
+    return np.frombuffer(raw, dtype="<i2").astype(np.int16)
 
 
 def parse_input(raw: str | bytes, size: tuple[int, int]) -> InputEvent:

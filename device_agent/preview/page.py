@@ -18,9 +18,35 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from .messages import MAX_SCROLL_PX, MAX_TEXT, NAMED_KEYS
+from ..voice import SAMPLE_RATE
+from .messages import AUDIO_TAG, MAX_SCROLL_PX, MAX_TEXT, NAMED_KEYS
 
-__all__ = ["SCRIPT", "SCRIPT_HASH", "STYLE", "STYLE_HASH", "page"]
+__all__ = ["SCRIPT", "SCRIPT_HASH", "STYLE", "STYLE_HASH", "WORKLET", "WORKLET_PATH", "page"]
+
+WORKLET_PATH: Final = "/voice-worklet.js"
+WORKLET: Final = """
+// The customer's microphone, 20 ms at a time, as 16-bit PCM for the device (device_agent/voice.py).
+class MaydayMicrophone extends AudioWorkletProcessor {
+  constructor() { super(); this.chunk = new Int16Array(960); this.filled = 0; }
+  process(inputs) {
+    const input = inputs[0] && inputs[0][0];
+    if (!input) return true;
+    for (let i = 0; i < input.length; i++) {
+      const v = Math.max(-1, Math.min(1, input[i]));
+      this.chunk[this.filled++] = v < 0 ? v * 32768 : v * 32767;
+      if (this.filled === this.chunk.length) {
+        this.port.postMessage(this.chunk.buffer, [this.chunk.buffer]);
+        this.chunk = new Int16Array(960);
+        this.filled = 0;
+      }
+    }
+    return true;
+  }
+}
+registerProcessor("mayday-microphone", MaydayMicrophone);
+"""
+"""The AudioWorklet module that records the customer's microphone (served at :data:`WORKLET_PATH`:
+a worklet is always loaded by URL, so the page's CSP names this one URL)."""
 
 STYLE: Final = """
 *{box-sizing:border-box}
@@ -41,6 +67,13 @@ body.offline #screen{opacity:.5;filter:grayscale(1)}
   background:#9aa0a6;vertical-align:1px}
 body.live #dot{background:#34a853}
 body.offline #dot{background:#ea4335}
+#voice{display:inline-flex;gap:8px;align-items:center}
+#voice[hidden]{display:none}
+#voice button{font:inherit;color:#e8eaed;background:#3c4043;border:1px solid #5f6368;
+  border-radius:16px;padding:4px 12px;cursor:pointer}
+#voice button:focus-visible{outline:2px solid #8ab4f8;outline-offset:2px}
+#sound.ask{background:#1a73e8;border-color:#1a73e8;font-weight:600}
+#mic.on{color:#81c995;font-weight:600}
 """
 
 _SCRIPT_TEMPLATE = """
@@ -51,6 +84,7 @@ _SCRIPT_TEMPLATE = """
   const MARGIN = 16, DRAG_PX = 6, WHEEL_MS = 50;
   const MAX_TEXT = __MAX_TEXT__, MAX_SCROLL = __MAX_SCROLL__;
   const NAMED = new Set(__NAMED_KEYS__);
+  const AUDIO_TAG = __AUDIO_TAG__, RATE = __RATE__, WORKLET_PATH = "__WORKLET_PATH__";
   const body = document.body;
   const stage = document.getElementById("stage");
   const canvas = document.getElementById("screen");
@@ -93,11 +127,14 @@ _SCRIPT_TEMPLATE = """
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/ws");
-    socket.binaryType = "blob";
+    socket.binaryType = "arraybuffer";
     socket.onopen = () => { retries = 0; setStatus("live", "live"); };
     socket.onmessage = (ev) => {
-      if (typeof ev.data === "string") onText(ev.data); else onFrame(ev.data);
+      if (typeof ev.data === "string") onText(ev.data);
+      else if (new Uint8Array(ev.data, 0, 1)[0] === AUDIO_TAG) onVoice(ev.data);
+      else onFrame(new Blob([ev.data], {type: "image/jpeg"}));
     };
+    socket.addEventListener("open", () => { if (sound.on) send({type: "listen", on: true}); });
     socket.onclose = () => {
       if (ws === socket) ws = null;
       setStatus("offline", "disconnected \\u2014 reconnecting\\u2026");
@@ -109,6 +146,7 @@ _SCRIPT_TEMPLATE = """
   function onText(text) {
     let msg;
     try { msg = JSON.parse(text); } catch { return; }
+    if (msg && msg.type === "voice") { onVoiceState(msg); return; }
     if (msg && msg.type === "hello" && msg.width > 0 && msg.height > 0 &&
         (msg.width !== W || msg.height !== H)) {
       W = stats.width = canvas.width = msg.width;
@@ -132,6 +170,114 @@ _SCRIPT_TEMPLATE = """
   function send(msg) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   }
+
+  // ---------------------------------------------------------------- voice
+  // The agent's voice arrives as 20 ms chunks of 48 kHz PCM once the page listens; a browser
+  // plays sound only after a gesture, so the first tap anywhere (or "Tap to hear the agent")
+  // turns it on. The customer's microphone opens only while the device says they talk ("Talk"
+  // on the tablet) and closes when they tap Mute or the session ends.
+  const voiceBox = document.getElementById("voice");
+  const soundButton = document.getElementById("sound");
+  const micText = document.getElementById("mic");
+  const sound = {on: false, off: false, ctx: null, gain: null, next: 0};
+  const voice = {session: false, talking: false};
+  const mic = {stream: null, node: null, wanted: false};
+  Object.assign(stats, {audioChunks: 0, audioLevel: 0, micChunks: 0, micOpen: false, soundOn: false});
+
+  function audioContext() {
+    if (!sound.ctx) {
+      sound.ctx = new AudioContext({sampleRate: RATE, latencyHint: "interactive"});
+      sound.gain = sound.ctx.createGain();
+      sound.gain.connect(sound.ctx.destination);
+    }
+    if (sound.ctx.state === "suspended") sound.ctx.resume().catch(() => {});
+    return sound.ctx;
+  }
+
+  function setSound(on) {
+    sound.on = stats.soundOn = on;
+    sound.off = !on;
+    if (on) audioContext();
+    if (sound.gain) sound.gain.gain.value = on ? 1 : 0;
+    send({type: "listen", on});
+    renderVoice();
+  }
+
+  function onVoice(buffer) {
+    if (!sound.on || !sound.ctx) return;
+    const pcm = new Int16Array(buffer.slice(1));
+    const audio = sound.ctx.createBuffer(1, pcm.length, RATE);
+    const out = audio.getChannelData(0);
+    let sum = 0;
+    for (let i = 0; i < pcm.length; i++) { out[i] = pcm[i] / 32768; sum += out[i] * out[i]; }
+    stats.audioChunks += 1;
+    stats.audioLevel = Math.sqrt(sum / Math.max(1, pcm.length));
+    const now = sound.ctx.currentTime;
+    if (sound.next < now + 0.02 || sound.next > now + 0.5) sound.next = now + 0.08;  // re-buffer
+    const node = sound.ctx.createBufferSource();
+    node.buffer = audio;
+    node.connect(sound.gain);
+    node.start(sound.next);
+    sound.next += audio.duration;
+  }
+
+  function onVoiceState(msg) {
+    voice.session = Boolean(msg.session);
+    voice.talking = Boolean(msg.talking);
+    if (voice.talking) openMic(); else closeMic();
+    renderVoice();
+  }
+
+  async function openMic() {
+    if (mic.wanted) return;
+    mic.wanted = true;
+    try {
+      const ctx = audioContext();
+      const stream = await navigator.mediaDevices.getUserMedia(
+        {audio: {echoCancellation: true, noiseSuppression: true, autoGainControl: true}});
+      await ctx.audioWorklet.addModule(WORKLET_PATH);
+      if (!mic.wanted) { for (const t of stream.getTracks()) t.stop(); return; }
+      const node = new AudioWorkletNode(ctx, "mayday-microphone", {numberOfOutputs: 0});
+      node.port.onmessage = (e) => {
+        if (!mic.wanted || !ws || ws.readyState !== WebSocket.OPEN) return;
+        ws.send(e.data);
+        stats.micChunks += 1;
+      };
+      ctx.createMediaStreamSource(stream).connect(node);
+      mic.stream = stream;
+      mic.node = node;
+      stats.micOpen = true;
+    } catch (error) {
+      mic.wanted = false;
+      micText.textContent = "Microphone unavailable: " + (error && error.name || error);
+      return;
+    }
+    renderVoice();
+  }
+
+  function closeMic() {
+    mic.wanted = false;
+    if (mic.node) { mic.node.port.onmessage = null; mic.node.disconnect(); mic.node = null; }
+    if (mic.stream) { for (const t of mic.stream.getTracks()) t.stop(); mic.stream = null; }
+    stats.micOpen = false;
+  }
+
+  function renderVoice() {
+    voiceBox.hidden = !voice.session;
+    soundButton.classList.toggle("ask", !sound.on && !sound.off);
+    soundButton.textContent = sound.on
+      ? "Sound on"
+      : sound.off ? "Sound off" : "Tap to hear the agent";
+    soundButton.setAttribute("aria-pressed", String(sound.on));
+    micText.classList.toggle("on", voice.talking);
+    micText.textContent = voice.talking
+      ? "\\u25cf Microphone on \u2014 the agent hears you"
+      : "Microphone off \u2014 tap Talk on the screen to speak";
+  }
+  soundButton.addEventListener("click", () => setSound(!sound.on));
+  // Any gesture on the screen is allowed to start sound, unless the person turned it off.
+  canvas.addEventListener("pointerdown", () => { if (!sound.on && !sound.off) setSound(true); });
+  renderVoice();
 
   // ---------------------------------------------------------------- pointer
   // The canvas box is exactly the screen (no border or padding; the letterbox bars are the
@@ -234,7 +380,9 @@ _BODY = """<!doctype html>
  aria-label="The device's screen. Click, drag, scroll and type to act as the customer."></canvas></main>
 <footer id="caption"><span><span id="dot"></span><b>__TITLE__</b></span>
 <span>customer's view: clicks, drags, wheel and keys act as the customer</span>
-<span id="status">connecting\u2026</span></footer>
+<span id="status">connecting\u2026</span>
+<span id="voice" hidden><button id="sound" type="button" aria-pressed="false">Tap to hear the agent</button>
+<span id="mic" role="status">Microphone off</span></span></footer>
 <script>__SCRIPT__</script>
 </body>
 </html>
@@ -257,6 +405,9 @@ SCRIPT: Final = _fill(
         "MAX_TEXT": str(MAX_TEXT),
         "MAX_SCROLL": str(MAX_SCROLL_PX),
         "NAMED_KEYS": json.dumps(sorted(NAMED_KEYS)),
+        "AUDIO_TAG": str(AUDIO_TAG),
+        "RATE": str(SAMPLE_RATE),
+        "WORKLET_PATH": WORKLET_PATH,
     },
 )
 SCRIPT_HASH: Final = _csp_hash(SCRIPT)

@@ -29,8 +29,16 @@ from aiohttp.typedefs import Handler
 from PIL import Image
 
 from ..screens.base import Frame, InputEvent, ScreenSource
-from .messages import MAX_MESSAGE_BYTES, BadMessage, parse_input
-from .page import SCRIPT_HASH, STYLE_HASH, page
+from ..voice import Pcm, Voice
+from .messages import (
+    AUDIO_TAG,
+    MAX_MESSAGE_BYTES,
+    BadMessage,
+    Listen,
+    parse_microphone,
+    parse_page_message,
+)
+from .page import SCRIPT_HASH, STYLE_HASH, WORKLET, WORKLET_PATH, page
 
 if TYPE_CHECKING:
     from ..agent import DeviceAgent
@@ -45,6 +53,8 @@ KEEPALIVE_S: Final = 2.0
 """A fresh frame at least this often, changed or not."""
 JPEG_QUALITY: Final = 80
 MAX_CLIENTS: Final = 8
+AUDIO_QUEUE: Final = 25
+"""Chunks of the agent's voice (20 ms each) waiting for one slow page before new ones are dropped."""
 BAD_MESSAGES_LOGGED: Final = 3
 """Per connection; the rest are only counted, so a misbehaving page cannot flood the log."""
 
@@ -69,6 +79,7 @@ class PreviewServer:
         revision: Callable[[], Hashable],
         size: tuple[int, int],
         title: str = "mayday device",
+        voice: Voice | None = None,
     ) -> None:
         width, height = size
         if width <= 0 or height <= 0:
@@ -96,6 +107,19 @@ class PreviewServer:
         """Frames rendered and encoded so far (for tests and benchmarks)."""
         self.inputs_applied = 0
         self.bad_messages = 0
+        self.voice = voice
+        """The device's sound, if the page may play the agent's voice and record the customer."""
+        self._listening: dict[
+            web.WebSocketResponse, tuple[asyncio.Queue[bytes], asyncio.Task[None]]
+        ] = {}
+        self.audio_sent = 0
+        """Chunks of the agent's voice sent to pages (for tests)."""
+        self._notices: set[asyncio.Future[None]] = set()
+        self.mic_chunks = 0
+        """Chunks of the customer's microphone taken from pages while the customer talks."""
+        if voice is not None:
+            voice.listeners.append(self._on_agent_voice)
+            voice.watchers.append(self._on_voice_change)
 
     @classmethod
     def of_device(cls, device: DeviceAgent, source: ScreenSource, title: str) -> PreviewServer:
@@ -110,6 +134,7 @@ class PreviewServer:
             revision=lambda: device.customer_revision,
             size=source.size,
             title=title,
+            voice=device.voice,
         )
 
     @property
@@ -123,6 +148,7 @@ class PreviewServer:
         app = web.Application(middlewares=[self._host_guard])
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._socket)
+        app.router.add_get(WORKLET_PATH, self._worklet)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -153,6 +179,10 @@ class PreviewServer:
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"preview stopped")
         await runner.cleanup()
+        if self.voice is not None:
+            with contextlib.suppress(ValueError):
+                self.voice.listeners.remove(self._on_agent_voice)
+                self.voice.watchers.remove(self._on_voice_change)
         self._url = None
         log.info("preview.stopped")
 
@@ -194,7 +224,9 @@ class PreviewServer:
             charset="utf-8",
             headers={
                 "Content-Security-Policy": (
-                    f"default-src 'none'; script-src '{SCRIPT_HASH}'; "
+                    # The microphone's AudioWorklet module is the one script loaded by URL.
+                    f"default-src 'none'; script-src '{SCRIPT_HASH}' "
+                    f"{request.scheme}://{request.host}{WORKLET_PATH}; "
                     f"style-src '{STYLE_HASH}'; connect-src 'self' {connect}; "
                     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
                 ),
@@ -203,6 +235,13 @@ class PreviewServer:
                 "Referrer-Policy": "no-referrer",
                 "Cache-Control": "no-store",
             },
+        )
+
+    async def _worklet(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=WORKLET,
+            content_type="text/javascript",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
         )
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
@@ -217,6 +256,8 @@ class PreviewServer:
         await ws.prepare(request)
         width, height = self.size
         await ws.send_json({"type": "hello", "width": width, "height": height, "title": self.title})
+        if self.voice is not None:
+            await ws.send_json(self._voice_state())
         if self._producing:
             # Other pages watch, so the shared frame is current (polled ~30 times a second):
             # send it at once, or the first one when it is ready.
@@ -236,8 +277,14 @@ class PreviewServer:
                     continue
                 try:
                     if message.type is WSMsgType.BINARY:
-                        raise BadMessage("binary message")  # input is JSON text only
-                    event = parse_input(message.data, self.size)
+                        if self.voice is None:
+                            raise BadMessage("binary message")  # input is JSON text only
+                        self._take_microphone(parse_microphone(message.data))
+                        continue
+                    event = parse_page_message(message.data, self.size)
+                    if isinstance(event, Listen):
+                        self._listen(ws, event.on)
+                        continue
                 except BadMessage as exc:
                     bad += 1
                     self.bad_messages += 1
@@ -246,6 +293,7 @@ class PreviewServer:
                     continue
                 await self._apply(event)
         finally:
+            self._listen(ws, False)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
@@ -255,6 +303,55 @@ class PreviewServer:
             if bad > BAD_MESSAGES_LOGGED:
                 log.warning("preview.bad_messages", count=bad)
         return ws
+
+    # ------------------------------------------------------------------ voice
+
+    def _voice_state(self) -> dict[str, object]:
+        voice = self.voice
+        assert voice is not None
+        return {"type": "voice", "session": voice.in_session, "talking": voice.talking}
+
+    def _on_voice_change(self) -> None:
+        """The customer tapped Talk or Mute, or a session began or ended: every page is told
+        (the page with the microphone opens or closes it, all show it)."""
+        state = self._voice_state()
+        for ws in list(self._sockets):
+            task = asyncio.ensure_future(self._send_quietly(ws, state))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+
+    @staticmethod
+    async def _send_quietly(ws: web.WebSocketResponse, data: dict[str, object]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_json(data)
+
+    def _listen(self, ws: web.WebSocketResponse, on: bool) -> None:
+        """A page turned its sound on or off (or went away): start or stop its voice sender."""
+        if on and ws not in self._listening:
+            queue: asyncio.Queue[bytes] = asyncio.Queue(AUDIO_QUEUE)
+            task = asyncio.create_task(self._send_voice(ws, queue), name="preview-voice")
+            self._listening[ws] = (queue, task)
+        elif not on and ws in self._listening:
+            self._listening.pop(ws)[1].cancel()
+
+    def _on_agent_voice(self, pcm: Pcm) -> None:
+        message = bytes([AUDIO_TAG]) + pcm.astype("<i2").tobytes()
+        for queue, _ in self._listening.values():
+            with contextlib.suppress(asyncio.QueueFull):  # a slow page skips, never lags
+                queue.put_nowait(message)
+
+    async def _send_voice(self, ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                await ws.send_bytes(await queue.get())
+                self.audio_sent += 1
+
+    def _take_microphone(self, pcm: Pcm) -> None:
+        """The customer's voice from a page; dropped unless the customer tapped Talk."""
+        assert self.voice is not None
+        if self.voice.talking:
+            self.mic_chunks += 1
+            self.voice.feed(pcm)
 
     async def _apply(self, event: InputEvent) -> None:
         try:

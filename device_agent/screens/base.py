@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from signaling.annotations import DeviceFacts
+
 __all__ = [
     "Drag",
     "Frame",
@@ -110,6 +112,12 @@ class ScreenSource(ABC):
     def sensitive_regions(self) -> list[Rect]:
         """Areas that must never leave the device (password fields, configured rectangles)."""
         return []
+
+    def facts(self) -> DeviceFacts:
+        """What the device says about itself to the agent (Customer tab); by default only the
+        shared screen's size. Sources that know more (a real computer, the tablet) say more."""
+        width, height = self.size
+        return DeviceFacts(screen_width=width, screen_height=height)
 
     @property
     def revision(self) -> int | None:

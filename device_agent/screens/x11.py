@@ -58,6 +58,9 @@ from Xlib import XK, X
 from Xlib import display as xdisplay
 from Xlib.ext import xtest
 
+from signaling.annotations import DeviceFacts
+
+from ..facts import host_facts
 from .base import Drag, Frame, InputEvent, InputOrigin, Key, Rect, ScreenSource, Scroll, Tap, Text
 from .keysyms import NAMED_KEYS, char_keysym, key_keysym
 
@@ -141,6 +144,9 @@ class X11Screen(ScreenSource):
     @property
     def size(self) -> tuple[int, int]:
         return self._region.width, self._region.height
+
+    def facts(self) -> DeviceFacts:
+        return host_facts(self.size)
 
     @property
     def region(self) -> Rect:

@@ -3,7 +3,10 @@
 :func:`build` fills a fresh frame and returns the buttons by action; the window
 (:mod:`.window`) throws the whole frame away and builds anew when the view changes, which is
 rare. Every string comes from :mod:`device_agent.i18n`. No button takes keyboard focus, so keys
-typed by a remote agent cannot press one.
+typed by a remote agent cannot press one. The one text field (a chat line, a rating comment) is
+switched off while the agent controls the screen, so the agent's keys cannot write or send as the
+customer; what the customer is in the middle of (the text, the End question) lives in
+:class:`Local`, which the window keeps across rebuilds.
 
 Runs only in the Tk thread, like everything that touches a widget. ``tkinter`` is imported inside
 the functions, so this module imports on a Python without ``_tkinter``.
@@ -12,11 +15,12 @@ the functions, so this module imports on a Python without ``_tkinter``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import i18n
-from ..customer import CustomerAction, CustomerView
+from ..customer import ChatLine, CustomerAction, CustomerView
 from .style import (
     AMBER,
     BIG_FONT,
@@ -25,6 +29,7 @@ from .style import (
     FLAT_BUTTON,
     MUTED,
     OUTLINE,
+    PRIMARY,
     PRIMARY_LIGHT,
     RED,
     RED_LIGHT,
@@ -39,17 +44,37 @@ from .style import (
 if TYPE_CHECKING:
     import tkinter as tk
 
-__all__ = ["OnAction", "build"]
+__all__ = ["CHAT_LINES_SHOWN", "Local", "LocalAction", "OnAction", "build"]
 
-OnAction = Callable[[CustomerAction, "int | None"], None]
+LocalAction = Literal["end_ask", "end_no", "comment_open"]
+"""Buttons the window answers by itself: End (which asks first), No, and "Add a comment"."""
+OnAction = Callable[[CustomerAction | LocalAction, "int | str | None"], None]
 """What a button does when pressed: report the action (and the stars, for ``rate``)."""
+CHAT_LINES_SHOWN = 200
+"""Lines in the open chat's history (it scrolls)."""
+
+
+@dataclass
+class Local:
+    """What the customer is in the middle of in the window; kept across rebuilds."""
+
+    confirm_end: bool = False
+    commenting: bool = False
+    draft: str = ""
+    entry: tk.Entry | None = None
+    """The text field of the last build, if it had one (the window reads the draft from it)."""
 
 
 def build(
-    parent: tk.Frame, view: CustomerView, rating: int | None, on_action: OnAction
+    parent: tk.Frame,
+    view: CustomerView,
+    rating: int | None,
+    on_action: OnAction,
+    *,
+    local: Local | None = None,
 ) -> dict[str, tk.Button]:
     """Fill ``parent`` for ``view``; the buttons by action (``"rate:3"`` for the third star)."""
-    content = _Content(parent, view, rating, on_action)
+    content = _Content(parent, view, rating, on_action, local or Local())
     content.fill()
     return content.buttons
 
@@ -58,12 +83,19 @@ class _Content:
     """One build: the view it shows, and the buttons made so far."""
 
     def __init__(
-        self, parent: tk.Frame, view: CustomerView, rating: int | None, on_action: OnAction
+        self,
+        parent: tk.Frame,
+        view: CustomerView,
+        rating: int | None,
+        on_action: OnAction,
+        local: Local,
     ) -> None:
         self.parent = parent
         self.view = view
         self.rating = rating
         self.on_action = on_action
+        self.local = local
+        local.entry = None
         self.buttons: dict[str, tk.Button] = {}
 
     def fill(self) -> None:
@@ -79,11 +111,19 @@ class _Content:
             self._big_button(content, "help", "?  " + i18n.text(locale, "help"), "brand")
         elif view.phase == "queued" and view.requeued:
             self._label(content, i18n.text(locale, "agent_lost"), TITLE_FONT)
-            self._label(content, i18n.requeued_status(locale, view.position, view.estimated_wait_s))
+            self._label(
+                content,
+                i18n.requeued_status(
+                    locale, view.position, view.estimated_wait_s, view.agents_online
+                ),
+            )
             self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
         elif view.phase == "queued":
-            self._label(content, i18n.text(locale, "help_requested"), TITLE_FONT)
-            self._label(content, i18n.queue_status(locale, view.position, view.estimated_wait_s))
+            self._label(content, i18n.queue_title(locale, view.agents_online), TITLE_FONT)
+            self._label(
+                content,
+                i18n.queue_status(locale, view.position, view.estimated_wait_s, view.agents_online),
+            )
             self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
         elif view.phase == "connecting":
             self._label(content, i18n.text(locale, "connecting"), TITLE_FONT)
@@ -98,6 +138,17 @@ class _Content:
     def _session(self, parent: tk.Frame, agent: str) -> None:
         view = self.view
         locale = view.locale
+        if self.local.confirm_end:
+            self._label(parent, i18n.text(locale, "end_confirm", agent=agent), TITLE_FONT)
+            self._label(parent, i18n.text(locale, "end_confirm_detail", agent=agent), color=MUTED)
+            self._row(
+                parent,
+                [
+                    ("end_no", i18n.text(locale, "no"), "outlined"),
+                    ("end", i18n.text(locale, "yes"), "danger"),
+                ],
+            )
+            return
         connected = i18n.text(locale, "connected", agent=agent)
         if view.sharing_paused:
             self._label(parent, i18n.text(locale, "sharing_paused"), TITLE_FONT)
@@ -107,12 +158,110 @@ class _Content:
         else:
             self._label(parent, connected, TITLE_FONT)
             self._label(parent, i18n.text(locale, "agent_sees_screen", agent=agent), color=MUTED)
-        pause: tuple[CustomerAction, str, str] = (
+        pause: tuple[CustomerAction | LocalAction, str, str] = (
             ("resume", i18n.text(locale, "resume"), "tonal")
             if view.sharing_paused
             else ("pause", i18n.text(locale, "pause"), "tonal")
         )
-        self._row(parent, [pause, ("end", i18n.text(locale, "end"), "danger")])
+        chat_label = i18n.text(locale, "chat")
+        if view.chat_unread and view.chat_state != "open":
+            chat_label = f"{chat_label} ({view.chat_unread})"
+        chat: tuple[CustomerAction | LocalAction, str, str] = (
+            ("chat_close", chat_label, "filled")
+            if view.chat_state == "open"
+            else ("chat_open", chat_label, "tonal")
+        )
+        # The customer's microphone: off until "Talk"; while on, a filled "Mute" says so.
+        talk: tuple[CustomerAction | LocalAction, str, str] = (
+            ("talk_stop", "\u25cf " + i18n.text(locale, "talk_stop"), "filled")
+            if view.talking
+            else ("talk", i18n.text(locale, "talk"), "tonal")
+        )
+        if view.talking:
+            self._label(parent, i18n.text(locale, "talking", agent=agent), color=MUTED)
+        self._row(parent, [pause, talk, chat, ("end_ask", i18n.text(locale, "end"), "danger")])
+        if view.chat_state == "peek":
+            self._peek(parent, agent)
+        elif view.chat_state == "open":
+            self._chat(parent, agent)
+
+    def _peek(self, parent: tk.Frame, agent: str) -> None:
+        """The newest line from the agent for a few seconds; pressing it opens the chat."""
+        theirs = [line for line in self.view.chat if not line.mine]
+        if not theirs:
+            return
+        title = i18n.text(self.view.locale, "chat_new", agent=agent)
+        text = theirs[-1].text
+        shown = text if len(text) <= 160 else text[:159] + "…"
+        button = self._button(parent, "chat_open", f"{title}\n{shown}", "tonal")
+        button.configure(justify="left", anchor="w", wraplength=WIDTH - 80, font=BODY_FONT)
+        button.pack(fill="x", pady=(10, 0))
+        self.buttons["chat_peek"] = button
+
+    def _chat(self, parent: tk.Frame, agent: str) -> None:
+        """The whole chat, scrollable, and a line to type (off while the agent controls)."""
+        import tkinter
+
+        view = self.view
+        locale = view.locale
+        self._label(parent, i18n.text(locale, "chat_title", agent=agent), BUTTON_FONT)
+        box = tkinter.Frame(parent, background=SURFACE)
+        box.pack(fill="x", pady=(6, 0))
+        history = tkinter.Text(
+            box,
+            height=10,
+            width=44,
+            wrap="word",
+            font=BODY_FONT,
+            foreground=TEXT,
+            background=SURFACE,
+            relief="flat",
+            highlightthickness=1,
+            highlightbackground=OUTLINE,
+            takefocus=0,
+            padx=8,
+            pady=6,
+        )
+        bar = tkinter.Scrollbar(box, command=history.yview, takefocus=0)
+        history.configure(yscrollcommand=bar.set)
+        bar.pack(side="right", fill="y")
+        history.pack(side="left", fill="both", expand=True)
+        history.tag_configure("name", font=BUTTON_FONT, foreground=MUTED)
+        history.tag_configure("mine", foreground=PRIMARY, justify="right")
+        if not view.chat:
+            history.insert("end", i18n.text(locale, "chat_empty", agent=agent), ("name",))
+        for line in view.chat[-CHAT_LINES_SHOWN:]:
+            _chat_line(history, line)
+        history.configure(state="disabled")  # read-only; the text is never interpreted
+        history.see("end")
+        if view.control_active:
+            text = i18n.text(locale, "chat_paused_for_control", agent=agent)
+            self._label(parent, text, color=MUTED)
+            return
+        self._entry(parent, "chat_send", i18n.text(locale, "chat_send"))
+
+    def _entry(self, parent: tk.Frame, action: CustomerAction, label: str) -> None:
+        """A text field and its Send button; Return sends too."""
+        import tkinter
+
+        row = tkinter.Frame(parent, background=SURFACE)
+        row.pack(fill="x", pady=(8, 0))
+        entry = tkinter.Entry(
+            row,
+            font=BODY_FONT,
+            foreground=TEXT,
+            background=SURFACE,
+            relief="flat",
+            highlightthickness=1,
+            highlightbackground=OUTLINE,
+            highlightcolor=PRIMARY,
+        )
+        entry.insert(0, self.local.draft)
+        entry.bind("<Return>", lambda _event: self.on_action(action, None))
+        entry.pack(side="left", fill="x", expand=True, ipady=6, padx=(0, 8))
+        self._button(row, action, label, "filled").pack(side="right")
+        self.local.entry = entry
+        entry.focus_set()
 
     def _consent(self, parent: tk.Frame, agent: str) -> None:
         view = self.view
@@ -132,13 +281,15 @@ class _Content:
     def _rating_card(self, parent: tk.Frame) -> None:
         import tkinter
 
-        locale = self.view.locale
+        view = self.view
+        locale = view.locale
         self._label(parent, i18n.text(locale, "session_ended"), TITLE_FONT)
-        prompt = (
-            i18n.text(locale, "thanks")
-            if self.rating is not None
-            else i18n.text(locale, "rating_prompt")
-        )
+        if self.rating is None:
+            prompt = i18n.text(locale, "rating_prompt")
+        elif view.rating_comment_sent:
+            prompt = i18n.text(locale, "comment_thanks")
+        else:
+            prompt = i18n.text(locale, "rating_thanks")
         self._label(parent, prompt)
         stars = tkinter.Frame(parent, background=SURFACE)
         stars.pack(fill="x", pady=(8, 0))
@@ -172,6 +323,23 @@ class _Content:
                 foreground=MUTED,
                 background=SURFACE,
             ).pack(side=side)
+        if self.rating is None:
+            return
+        close: tuple[CustomerAction | LocalAction, str, str] = (
+            "rate_done",
+            i18n.text(locale, "close"),
+            "outlined",
+        )
+        if view.rating_comment_sent:
+            self._row(parent, [close])
+        elif self.local.commenting:
+            self._label(parent, i18n.text(locale, "comment_prompt"), color=MUTED)
+            self._entry(parent, "rate_comment", i18n.text(locale, "comment_send"))
+            self._row(parent, [close])
+        else:
+            self._row(
+                parent, [("comment_open", i18n.text(locale, "comment_prompt"), "tonal"), close]
+            )
 
     # ---------------------------------------------------------------- widgets
 
@@ -209,7 +377,7 @@ class _Content:
     def _button(
         self,
         parent: tk.Misc,
-        action: CustomerAction,
+        action: CustomerAction | LocalAction,
         text: str,
         style: str,
         *,
@@ -239,10 +407,14 @@ class _Content:
         self.buttons[action] = button
         return button
 
-    def _big_button(self, parent: tk.Frame, action: CustomerAction, text: str, style: str) -> None:
+    def _big_button(
+        self, parent: tk.Frame, action: CustomerAction | LocalAction, text: str, style: str
+    ) -> None:
         self._button(parent, action, text, style, big=True).pack(fill="x", pady=(0, 10))
 
-    def _row(self, parent: tk.Frame, buttons: list[tuple[CustomerAction, str, str]]) -> None:
+    def _row(
+        self, parent: tk.Frame, buttons: list[tuple[CustomerAction | LocalAction, str, str]]
+    ) -> None:
         """Buttons side by side, all the same width."""
         import tkinter
 
@@ -254,3 +426,10 @@ class _Content:
             row.columnconfigure(2 * i, weight=1, uniform="buttons")
             button = self._button(row, action, text, style)
             button.grid(row=0, column=2 * i, sticky="ew")
+
+
+def _chat_line(history: tk.Text, line: ChatLine) -> None:
+    """One chat line: who wrote it, then the text (inserted as text, never as markup)."""
+    tags: tuple[str, ...] = ("mine",) if line.mine else ()
+    history.insert("end", line.name + "\n", ("name", *tags))
+    history.insert("end", line.text + "\n\n", tags)

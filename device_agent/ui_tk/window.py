@@ -27,12 +27,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .. import i18n
 from ..customer import CustomerAction, CustomerActionCallback, CustomerView
 from ..screens.base import Rect
-from .content import build
+from .content import Local, LocalAction, build
 from .style import OUTLINE, SURFACE, WIDTH
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class CustomerWindow:
         self._geometry_lock = threading.Lock()
         self._geometry: Rect | None = None
         self._rating: int | None = None
+        self._local = Local()
         # Tk objects; touched only in the Tk thread.
         self._root: tk.Tk | None = None
         self._content: tk.Frame | None = None
@@ -177,6 +178,7 @@ class CustomerWindow:
         root, self._root = self._root, None
         self._content = None
         self._buttons = {}
+        self._local.entry = None  # a widget, to be freed in this thread like the rest
         if root is not None:
             try:
                 root.destroy()
@@ -222,8 +224,16 @@ class CustomerWindow:
                     except BaseException as exc:
                         future.set_exception(exc)
         if view is not None and view != self._view:
+            self._keep_draft()
+            if view.phase != self._view.phase:
+                self._local.draft = ""
+            if view.phase != "connected":
+                self._local.confirm_end = False
             if not view.rating_requested:
                 self._rating = None
+                self._local.commenting = False
+            elif view.rating is not None:
+                self._rating = view.rating
             self._view = view
             self._render()
         root.after(POLL_MS, self._poll)
@@ -242,11 +252,39 @@ class CustomerWindow:
     ) -> None:
         log.error("customer window callback failed", exc_info=(exc, value, tb))
 
-    def _action(self, action: CustomerAction, value: int | None = None) -> None:
-        if action == "rate":
+    def _action(self, action: CustomerAction | LocalAction, value: int | str | None = None) -> None:
+        local = self._local
+        if action in ("end_ask", "end_no", "comment_open"):
+            local.confirm_end = action == "end_ask"
+            local.commenting = local.commenting or action == "comment_open"
+            self._keep_draft()
+            self._render()
+            return
+        if action in ("chat_send", "rate_comment"):
+            self._keep_draft()
+            text, local.draft = local.draft.strip(), ""
+            if action == "rate_comment":
+                local.commenting = False
+            self._render()
+            if not text or (action == "chat_send" and self._view.control_active):
+                return
+            value = text
+        elif action == "end":
+            local.confirm_end = False
+            self._render()
+        elif action == "rate" and isinstance(value, int):
             self._rating = value
             self._render()
-        self._on_action(action, value)
+        self._on_action(cast(CustomerAction, action), value)
+
+    def _keep_draft(self) -> None:
+        """Read the text being typed out of the field before the content is built anew."""
+        entry = self._local.entry
+        if entry is not None:
+            try:
+                self._local.draft = entry.get()
+            except Exception:  # the widget is gone already
+                log.debug("reading the draft failed", exc_info=True)
 
     def _store_geometry(self) -> None:
         root = self._root
@@ -287,7 +325,7 @@ class CustomerWindow:
         content.pack(fill="both", expand=True)
         self._content = content
         root.title(i18n.text(self._view.locale, "help"))
-        self._buttons = build(content, self._view, self._rating, self._action)
+        self._buttons = build(content, self._view, self._rating, self._action, local=self._local)
         root.update_idletasks()
         self._place(root)
 

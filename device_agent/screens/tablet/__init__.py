@@ -29,17 +29,25 @@ The package is split into small modules, each with one job: ``theme`` (geometry 
 (the font and text drawing), ``art`` (masks, glyphs, icons, wallpaper, photos, covers), ``canvas``
 (the drawing surface), ``widgets`` (hotspots and the overlay's controls), ``pages`` (one painter
 per app, and the status bar), ``input`` (taps, drags, scrolls and keys on the apps), ``controls``
-(the customer's controls) and ``screen`` (:class:`SimulatedTablet`, which ties them together).
+(the customer's controls, the End question, the rating card), ``chat`` (the chat's peek and open
+history), ``keyboard`` (the on-screen keyboard and the line being typed) and ``screen``
+(:class:`SimulatedTablet`, which ties them together).
+
+The customer types chat lines and rating comments with the on-screen keyboard, or with a physical
+keyboard through the preview page: while the chat is open (or the comment field), the *customer's*
+keys and text go there instead of to the apps; the agent's keys always go to the apps and never
+reach what the customer is typing.
 """
 
 from __future__ import annotations
 
-from ...customer import CustomerAction, CustomerActionCallback, CustomerView, Phase
+from ...customer import ChatLine, CustomerAction, CustomerActionCallback, CustomerView, Phase
 from .model import DEVICES, TabletFields, TabletState
 from .screen import SimulatedTablet
 
 __all__ = [
     "DEVICES",
+    "ChatLine",
     "CustomerAction",
     "CustomerActionCallback",
     "CustomerView",

@@ -12,15 +12,17 @@ from PIL import Image
 
 from ... import i18n
 from ...customer import CustomerAction, CustomerView
-from ..base import Rect
+from ..base import Key, Rect, Text
 from .art import glyph
 from .canvas import Canvas, button_width, dim_lut
+from .chat import paint_panel, paint_peek
+from .keyboard import BACKSPACE, Typing, keyboard_height, paint_field, paint_keyboard
 from .text import fit, text_width, wrap
 from .theme import (
     AMBER,
     BRAND,
     BRAND_LIGHT,
-    CHAT_LINES_SHOWN,
+    GREEN,
     HEIGHT,
     OUTLINE,
     OVERLAY_TOP,
@@ -35,19 +37,127 @@ from .theme import (
     WHITE,
     WIDTH,
 )
-from .widgets import Control, Overlay
+from .widgets import Control, LocalAction, Overlay
+
+LOCAL_ACTIONS: frozenset[str] = frozenset({"key", "end_ask", "end_no", "comment_open"})
 
 
 class CustomerControls:
-    """Paints the customer's controls; mixed into :class:`SimulatedTablet`."""
+    """Paints the customer's controls and answers the customer's own taps and keys on them;
+    mixed into :class:`SimulatedTablet`, which holds the lock around both."""
 
     _view: CustomerView
     _rating: int | None
+    _typing: Typing
+    """The chat line or rating comment being typed with the on-screen keyboard."""
+    _commenting: bool
+    """The rating card's comment field is open."""
+    _confirm_end: bool
+    """End was tapped: the "End the session with …?" dialog is up."""
+    _chat_scroll: int
+    """How far the open chat's history is scrolled up from its newest line, in pixels."""
+    _chat_history: Rect | None
+    _chat_scroll_max: int
+
+    def _touch(self) -> None: ...
+
+    # ---------------------------------------------------------------- the customer's input
+
+    def _typing_for(self) -> Literal["chat", "comment"] | None:
+        """Where the customer's keys go now: the open chat, the rating comment, or the apps."""
+        view = self._view
+        if view.phase == "connected" and view.chat_state == "open" and not self._confirm_end:
+            return "chat"
+        if view.phase == "ended" and view.rating_requested and self._commenting:
+            return "comment"
+        return None
+
+    def _customer_tap(self, control: Control) -> Control | None:
+        """A customer's tap on one of their controls: what to report, if anything."""
+        if control.action == "rate":
+            if self._rating is not None:
+                return None
+            self._rating = control.value if isinstance(control.value, int) else None
+        elif control.action == "key" and isinstance(control.value, str):
+            if control.value == "enter":
+                return self._finish_typing(control)
+            self._typing.press(control.value)
+        elif control.action == "end_ask":
+            self._confirm_end = True
+        elif control.action in ("end_no", "end"):
+            self._confirm_end = False
+        elif control.action == "comment_open":
+            self._commenting = True
+        elif control.action in ("chat_send", "rate_comment"):
+            return self._finish_typing(control)
+        elif control.action == "chat_open":
+            self._chat_scroll = 0
+        self._touch()
+        return None if control.action in LOCAL_ACTIONS else control
+
+    def _finish_typing(self, control: Control) -> Control | None:
+        target = self._typing_for()
+        text = self._typing.take()
+        self._touch()
+        if not text or target is None:
+            return None
+        if target == "comment":
+            self._commenting = False
+            return Control(control.name, control.rect, "rate_comment", text)
+        self._chat_scroll = 0
+        return Control(control.name, control.rect, "chat_send", text)
+
+    def _customer_keys(self, event: Key | Text) -> tuple[bool, Control | None]:
+        """A physical key (the preview page) while the customer types in the chat or comment."""
+        if isinstance(event, Text):
+            self._typing.insert(event.text)
+        elif event.key == "Enter":
+            return True, self._finish_typing(Control("key.Enter", Rect(0, 0, 1, 1), "key"))
+        elif event.key == "Backspace":
+            self._typing.press(BACKSPACE)
+        elif event.key == "Escape":
+            if self._typing_for() == "comment":
+                self._commenting = False
+                self._touch()
+                return True, None
+            return True, Control("key.Escape", Rect(0, 0, 1, 1), "chat_close")
+        else:
+            return False, None
+        self._touch()
+        return True, None
+
+    def _customer_scroll(self, x: int, y: int, dy: int) -> bool:
+        """The customer scrolls the open chat's history (a wheel on the preview page, a drag)."""
+        history = self._chat_history
+        if history is None or not history.contains(x, y) or self._typing_for() != "chat":
+            return False
+        scroll = max(0, min(self._chat_scroll_max, self._chat_scroll - dy))
+        if scroll != self._chat_scroll:
+            self._chat_scroll = scroll
+            self._touch()
+        return True
+
+    def _reset_local(self, view: CustomerView) -> None:
+        """Forget what the customer was in the middle of once the view moved on from it."""
+        if view.phase != self._view.phase:
+            self._typing.take()
+        if view.phase != "connected":
+            self._confirm_end = False
+        if view.chat_state != "open":
+            self._chat_scroll = 0
+        if not view.rating_requested:
+            self._rating = None
+            self._commenting = False
+        elif view.rating is not None:
+            self._rating = view.rating
+
+    # ---------------------------------------------------------------- painting
 
     def _paint_overlay(self, c: Canvas, ov: Overlay) -> Image.Image:
         view = self._view
         locale = view.locale
         agent = view.agent_name or i18n.text(locale, "agent_fallback")
+        self._chat_history = None
         if view.control_active:
             self._paint_control_marks(c, ov, i18n.text(locale, "control_active", agent=agent))
         if view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
@@ -58,17 +168,21 @@ class CustomerControls:
                 ov,
                 "clock",
                 i18n.text(locale, "agent_lost"),
-                i18n.requeued_status(locale, view.position, view.estimated_wait_s),
+                i18n.requeued_status(
+                    locale, view.position, view.estimated_wait_s, view.agents_online
+                ),
                 [("customer.cancel", "cancel", i18n.text(locale, "cancel"), "outlined", PRIMARY)],
             )
         elif view.phase == "queued":
+            nobody = view.agents_online == 0
             self._paint_card(
                 c,
                 ov,
                 "clock",
-                i18n.text(locale, "help_requested"),
-                i18n.queue_status(locale, view.position, view.estimated_wait_s),
+                i18n.queue_title(locale, view.agents_online),
+                i18n.queue_status(locale, view.position, view.estimated_wait_s, view.agents_online),
                 [("customer.cancel", "cancel", i18n.text(locale, "cancel"), "outlined", PRIMARY)],
+                icon_colours=((255, 243, 214), (176, 96, 0)) if nobody else (BRAND_LIGHT, BRAND),
             )
         elif view.phase == "connecting":
             self._paint_card(
@@ -83,34 +197,19 @@ class CustomerControls:
             self._paint_rating(c, ov)
         if view.phase == "connected" or (view.control_active and view.phase != "ended"):
             self._paint_session_dock(c, ov, agent)
-            if view.chat:
-                self._paint_chat(c, ov)
+            if view.phase == "connected" and view.chat_state == "open":
+                self._chat_history, self._chat_scroll_max = paint_panel(
+                    c, ov, view, agent, self._typing, self._chat_scroll
+                )
+            elif view.phase == "connected" and view.chat_state == "peek":
+                paint_peek(c, ov, view, agent)
         if view.consent_requested:
             c = Canvas(c.image.point(dim_lut(SCRIM)))
             self._paint_consent(c, ov, agent)
+        elif self._confirm_end and view.phase == "connected":
+            c = Canvas(c.image.point(dim_lut(SCRIM)))
+            self._paint_end_confirm(c, ov, agent)
         return c.image
-
-    def _paint_chat(self, c: Canvas, ov: Overlay) -> None:
-        """The latest chat lines as bubbles above the session bar, newest at the bottom."""
-        width, size, pad, line_h = 380, 16, 14, 22
-        bottom = OVERLAY_TOP - 14
-        for who, text in reversed(self._view.chat[-CHAT_LINES_SHOWN:]):
-            lines = wrap(text, size, width - 2 * pad)[:3]
-            if len(wrap(text, size, width - 2 * pad)) > 3:
-                lines = (*lines[:2], fit(lines[2] + " …", size, width - 2 * pad))
-            h = pad + 18 + line_h * len(lines) + pad - 4
-            x, y = WIDTH - 28 - width, bottom - h
-            if y < 60:
-                break
-            c.shadow(x, y, width, h, 16, blur=12, alpha=0.22, dy=4)
-            c.rrect(x, y, width, h, 16, SURFACE)
-            ov.surfaces.append(Rect(x, y, width, h))
-            c.text(
-                x + pad, y + pad + 6, fit(who, 14, width - 2 * pad), 14, PRIMARY, "lm", bold=True
-            )
-            for index, line in enumerate(lines):
-                c.text(x + pad, y + pad + 18 + line_h * index + 11, line, size, TEXT_COLOR, "lm")
-            bottom = y - 10
 
     def _paint_help_button(self, c: Canvas, ov: Overlay, label: str) -> None:
         h = 60
@@ -130,7 +229,11 @@ class CustomerControls:
         icon: str,
         title: str,
         subtitle: str | None,
-        buttons: list[tuple[str, CustomerAction, str, Literal["filled", "outlined", "tonal"], RGB]],
+        buttons: list[
+            tuple[
+                str, CustomerAction | LocalAction, str, Literal["filled", "outlined", "tonal"], RGB
+            ]
+        ],
         *,
         avatar: str | None = None,
         title_colour: RGB = TEXT_COLOR,
@@ -173,7 +276,9 @@ class CustomerControls:
         view = self._view
         locale = view.locale
         buttons: list[
-            tuple[str, CustomerAction, str, Literal["filled", "outlined", "tonal"], RGB]
+            tuple[
+                str, CustomerAction | LocalAction, str, Literal["filled", "outlined", "tonal"], RGB
+            ]
         ] = []
         if view.control_active:
             buttons.append(
@@ -193,7 +298,24 @@ class CustomerControls:
             buttons.append(
                 ("customer.pause", "pause", i18n.text(locale, "pause"), "tonal", PRIMARY)
             )
-        buttons.append(("customer.end", "end", i18n.text(locale, "end"), "outlined", RED))
+        if view.phase == "connected":
+            # The customer's microphone: off until tapped; while on, a filled "Mute" says so.
+            buttons.append(
+                ("customer.talk", "talk_stop", i18n.text(locale, "talk_stop"), "filled", GREEN)
+                if view.talking
+                else ("customer.talk", "talk", i18n.text(locale, "talk"), "tonal", PRIMARY)
+            )
+            chat_open = view.chat_state == "open"
+            buttons.append(
+                (
+                    "customer.chat",
+                    "chat_close" if chat_open else "chat_open",
+                    i18n.text(locale, "chat"),
+                    "filled" if chat_open else "tonal",
+                    PRIMARY,
+                )
+            )
+        buttons.append(("customer.end", "end_ask", i18n.text(locale, "end"), "outlined", RED))
         connected = i18n.text(locale, "connected", agent=agent)
         if view.control_active:
             title, colour = i18n.text(locale, "control_active", agent=agent), RED
@@ -203,6 +325,8 @@ class CustomerControls:
             title, colour = connected, TEXT_COLOR
         if view.sharing_paused:
             subtitle = i18n.text(locale, "sharing_paused_detail", agent=agent)
+        elif view.talking:
+            subtitle = i18n.text(locale, "talking", agent=agent)
         elif view.control_active:
             subtitle = connected
         else:
@@ -218,6 +342,16 @@ class CustomerControls:
             title_colour=colour,
             icon_colours=(RED_LIGHT, RED) if view.control_active else (BRAND_LIGHT, BRAND),
         )
+        chat = next((ctl for ctl in ov.controls if ctl.name == "customer.chat"), None)
+        if chat is not None and view.chat_unread and view.chat_state != "open":
+            # The unread count, a red badge on the Chat button's corner.
+            label = str(min(view.chat_unread, 99))
+            r = 13
+            bw = max(2 * r, round(text_width(label, 14)) + 12)
+            bx, by = chat.rect.x + chat.rect.width - bw + 8, chat.rect.y - 8
+            c.rrect(bx - 2, by - 2, bw + 4, 2 * r + 4, r + 2, SURFACE)
+            c.rrect(bx, by, bw, 2 * r, r, RED)
+            c.text(bx + bw / 2, by + r, label, 14, WHITE, "mm", bold=True)
 
     def _paint_control_marks(self, c: Canvas, ov: Overlay, banner: str) -> None:
         """A red frame around the screen and a red chip in the status bar while the agent controls."""
@@ -269,31 +403,116 @@ class CustomerControls:
         ov.controls.append(Control("customer.deny", deny, "deny"))
         ov.controls.append(Control("customer.allow", allow, "allow"))
 
-    def _paint_rating(self, c: Canvas, ov: Overlay) -> None:
+    def _paint_end_confirm(self, c: Canvas, ov: Overlay, agent: str) -> None:
+        """ "End the session with Anna?" No / Yes: modal, like the consent dialog."""
         locale = self._view.locale
+        w, pad = 520, 32
+        title_lines = wrap(i18n.text(locale, "end_confirm", agent=agent), 24, w - 2 * pad)
+        body = i18n.text(locale, "end_confirm_detail", agent=agent)
+        body_lines = wrap(body, 18, w - 2 * pad)
+        h = pad + 32 * len(title_lines) + 10 + 26 * len(body_lines) + 24 + 52 + pad
+        x, y = (WIDTH - w) // 2, (HEIGHT - h) // 2
+        c.shadow(x, y, w, h, 28, blur=24, alpha=0.45, dy=8)
+        c.rrect(x, y, w, h, 28, SURFACE)
+        ov.surfaces.append(Rect(x, y, w, h))
+        ov.modal = True
+        ov.modal_from = len(ov.controls)
+        ty = y + pad + 16
+        for line in title_lines:
+            c.text(WIDTH / 2, ty, line, 24, TEXT_COLOR, "mm", bold=True)
+            ty += 32
+        ty += 10 - 16 + 13
+        for line in body_lines:
+            c.text(WIDTH / 2, ty, line, 18, TEXT_MUTED, "mm")
+            ty += 26
+        by = y + h - pad - 52
+        bw = (w - 2 * pad - 12) // 2
+        no = Rect(x + pad, by, bw, 52)
+        yes = Rect(x + pad + bw + 12, by, bw, 52)
+        c.button(no, i18n.text(locale, "no"), "outlined", TEXT_COLOR, size=19)
+        c.button(yes, i18n.text(locale, "yes"), "filled", RED, size=19)
+        ov.controls.append(Control("customer.end_no", no, "end_no"))
+        ov.controls.append(Control("customer.end_yes", yes, "end"))
+
+    def _paint_rating(self, c: Canvas, ov: Overlay) -> None:
+        """The card after a session: stars; once tapped, a thank-you, a comment, Close."""
+        view = self._view
+        locale = view.locale
+        rating = self._rating
         star, gap = 48, 14
         stars_w = 5 * star + 4 * gap
         prompt = i18n.text(locale, "rating_prompt")
-        title = i18n.text(locale, "thanks") if self._rating is not None else prompt
-        w = max(stars_w + 120, round(text_width(prompt, 22)) + 80)
-        h = 172
+        if rating is None:
+            title = prompt
+        elif view.rating_comment_sent:
+            title = i18n.text(locale, "comment_thanks")
+        else:
+            title = i18n.text(locale, "rating_thanks")
+        w = max(
+            stars_w + 200, round(text_width(title, 22)) + 80, round(text_width(prompt, 22)) + 80
+        )
+        commenting = rating is not None and self._commenting and not view.rating_comment_sent
+        h = 172 + (72 if rating is not None else 0) + (60 if commenting else 0)
         x, y = (WIDTH - w) // 2, HEIGHT - 16 - h
+        if commenting:
+            kb_w = 640
+            kb = Rect((WIDTH - kb_w) // 2 + 16, y - 16 - keyboard_height() - 16, kb_w - 32, 0)
+            kb = Rect(kb.x, kb.y, kb.width, keyboard_height())
+            c.shadow(kb.x - 16, kb.y - 16, kb_w, kb.height + 32, 22, blur=18, alpha=0.28, dy=6)
+            c.rrect(kb.x - 16, kb.y - 16, kb_w, kb.height + 32, 22, SURFACE)
+            ov.surfaces.append(Rect(kb.x - 16, kb.y - 16, kb_w, kb.height + 32))
+            paint_keyboard(c, ov, kb, locale, self._typing.shift)
         c.shadow(x, y, w, h, 24, blur=18, alpha=0.28, dy=6)
         c.rrect(x, y, w, h, 24, SURFACE)
         ov.surfaces.append(Rect(x, y, w, h))
         c.text(WIDTH / 2, y + 26, i18n.text(locale, "session_ended"), 15, TEXT_MUTED, "mm")
-        c.text(WIDTH / 2, y + 56, title, 22, TEXT_COLOR, "mm", bold=True)
+        if rating is not None:
+            c.circle(WIDTH // 2 - round(text_width(title, 22)) // 2 - 20, y + 56, 12, GREEN)
+            c.glyph("check", 16, WHITE, WIDTH // 2 - round(text_width(title, 22)) // 2 - 20, y + 56)
+            c.text(WIDTH / 2 + 12, y + 56, title, 22, TEXT_COLOR, "mm", bold=True)
+        else:
+            c.text(WIDTH / 2, y + 56, title, 22, TEXT_COLOR, "mm", bold=True)
         sx = (WIDTH - stars_w) // 2
         sy = y + 80
         for i in range(1, 6):
-            filled = self._rating is not None and i <= self._rating
+            filled = rating is not None and i <= rating
             rect = Rect(sx + (i - 1) * (star + gap), sy, star, star)
             c.sprite(
                 glyph("star" if filled else "star_outline", star, AMBER if filled else OUTLINE),
                 rect.x,
                 rect.y,
             )
-            if self._rating is None:
+            if rating is None:
                 ov.controls.append(Control(f"customer.rate.{i}", rect, "rate", i))
         c.text(sx, sy + star + 16, i18n.text(locale, "rating_low"), 14, TEXT_MUTED, "lm")
         c.text(sx + stars_w, sy + star + 16, i18n.text(locale, "rating_high"), 14, TEXT_MUTED, "rm")
+        if rating is None:
+            return
+        by = y + 172
+        if commenting:
+            send_label = i18n.text(locale, "comment_send")
+            send_w = round(text_width(send_label, 17)) + 40
+            field = Rect(x + 24, by, w - 48 - send_w - 10, 48)
+            send = Rect(x + w - 24 - send_w, by, send_w, 48)
+            paint_field(c, field, self._typing.draft, i18n.text(locale, "comment_prompt"))
+            c.button(send, send_label, "filled", PRIMARY, size=17)
+            ov.controls.append(Control("customer.comment_send", send, "rate_comment"))
+            by += 60
+        close_label = i18n.text(locale, "close")
+        close_w = button_width(close_label, 17, 24)
+        buttons: list[tuple[Control, str, Literal["filled", "outlined", "tonal"]]] = []
+        if not commenting and not view.rating_comment_sent:
+            label = i18n.text(locale, "comment_prompt")
+            comment_w = button_width(label, 17, 22)
+            total = comment_w + 12 + close_w
+            bx = (WIDTH - total) // 2
+            rect = Rect(bx, by, comment_w, 48)
+            buttons.append((Control("customer.comment", rect, "comment_open"), label, "tonal"))
+            bx += comment_w + 12
+        else:
+            bx = x + w - 24 - close_w if commenting else (WIDTH - close_w) // 2
+        close = Rect(bx, by, close_w, 48)
+        buttons.append((Control("customer.rate_done", close, "rate_done"), close_label, "outlined"))
+        for control, label, style in buttons:
+            c.button(control.rect, label, style, PRIMARY, size=17)
+            ov.controls.append(control)

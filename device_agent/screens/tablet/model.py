@@ -40,6 +40,8 @@ class TabletState(TypedDict):
     rating: int | None
     """The stars the customer gave on the current rating card, if any."""
     customer_phase: Phase
+    customer_draft: str
+    """What the customer is typing with the on-screen keyboard (a chat line, a rating comment)."""
 
 
 @dataclass(frozen=True)

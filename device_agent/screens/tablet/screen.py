@@ -12,20 +12,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from PIL import Image
 
-from ...customer import CustomerActionCallback, CustomerView
-from ..base import Frame, InputEvent, InputOrigin, Rect, ScreenSource, Tap
+from signaling.annotations import DeviceFacts
+
+from ...customer import CustomerAction, CustomerActionCallback, CustomerView
+from ..base import Drag, Frame, InputEvent, InputOrigin, Key, Rect, ScreenSource, Scroll, Tap, Text
 from .apps import Apps
 from .canvas import Canvas, backlight, centre, dim_lut
-from .controls import CustomerControls
+from .controls import LOCAL_ACTIONS, CustomerControls
 from .input import dispatch_app
+from .keyboard import Typing
 from .model import BOOKS, TabletFields, TabletState
 from .pages import PAGES, paint_status_bar
 from .theme import BG, HEIGHT, WIDTH
 from .widgets import Control, Hotspot, Overlay, event_point
+
+CHAT_TEXT_MAX = 2000
+"""A chat line's most characters (``chat.send``); a rating comment is cut at 1000 when sent."""
+
+TABLET_MODEL = "mayday simulated tablet"
+TABLET_OS = "mayday Tablet OS 1"
+"""What the simulated tablet reports about itself (:meth:`SimulatedTablet.facts`)."""
 
 
 class SimulatedTablet(CustomerControls, ScreenSource):
@@ -55,6 +66,12 @@ class SimulatedTablet(CustomerControls, ScreenSource):
         )
         self._view = CustomerView()
         self._rating: int | None = None
+        self._typing = Typing(limit=CHAT_TEXT_MAX)
+        self._commenting = False
+        self._confirm_end = False
+        self._chat_scroll = 0
+        self._chat_history: Rect | None = None
+        self._chat_scroll_max = 0
         self._revision = 0
         self._dirty = True
         self._clock_key = self._minute(now)
@@ -66,6 +83,20 @@ class SimulatedTablet(CustomerControls, ScreenSource):
         """How long the last full render took (for benchmarks)."""
 
     # ---------------------------------------------------------------- ScreenSource
+
+    def facts(self) -> DeviceFacts:
+        width, height = self.size
+        with self._lock:
+            battery, wifi = self._apps.battery, self._apps.wifi
+        return DeviceFacts(
+            model=TABLET_MODEL,
+            os=TABLET_OS,
+            screen_width=width,
+            screen_height=height,
+            battery_percent=battery,
+            charging=False,
+            network="Wi-Fi" if wifi else "offline",
+        )
 
     @property
     def size(self) -> tuple[int, int]:
@@ -102,7 +133,8 @@ class SimulatedTablet(CustomerControls, ScreenSource):
             self._ensure_rendered()
             landed, action = self._dispatch(event, origin)
         if action is not None and self._on_customer_action is not None:
-            self._on_customer_action(action.action, action.value)
+            assert action.action not in LOCAL_ACTIONS, action
+            self._on_customer_action(cast(CustomerAction, action.action), action.value)
         return landed
 
     # ---------------------------------------------------------------- device and QA API
@@ -115,8 +147,7 @@ class SimulatedTablet(CustomerControls, ScreenSource):
         with self._lock:
             if view == self._view:
                 return
-            if not view.rating_requested:
-                self._rating = None
+            self._reset_local(view)
             self._view = view
             self._touch()
 
@@ -145,6 +176,7 @@ class SimulatedTablet(CustomerControls, ScreenSource):
                 open_photo=a.photo,
                 rating=self._rating,
                 customer_phase=self._view.phase,
+                customer_draft=self._typing.draft,
             )
 
     def elements(self) -> dict[str, Rect]:
@@ -191,24 +223,33 @@ class SimulatedTablet(CustomerControls, ScreenSource):
         overlay = self._overlay
         point = event_point(event)
         if overlay.modal:
-            # The consent dialog: the agent changes nothing; the customer only answers it.
+            # A dialog (consent, End): the agent changes nothing; the customer only answers it.
             if origin != "customer" or not isinstance(event, Tap):
                 return False, None
             control = overlay.modal_control_at(event.x, event.y)
-            return (True, control) if control is not None else (False, None)
+            if control is None:
+                return False, None
+            return True, self._customer_tap(control)
+        if origin == "customer" and isinstance(event, Key | Text) and self._typing_for():
+            # The customer types a chat line or a comment; the agent's keys never land there.
+            return self._customer_keys(event)
         if point is not None and overlay.covers(*point):
             # The customer's own controls: never for agent input, not even to look through.
-            if origin != "customer" or not isinstance(event, Tap):
+            if origin != "customer":
+                return False, None
+            if isinstance(event, Scroll):
+                return self._customer_scroll(event.x, event.y, event.dy), None
+            if isinstance(event, Drag):
+                landed = self._customer_scroll(event.x0, event.y0, event.y0 - event.y1)
+                return landed, None
+            if not isinstance(event, Tap):
                 return False, None
             control = overlay.control_at(event.x, event.y)
             if control is None:
                 return False, None
-            if control.action == "rate":
-                if self._rating is not None:
-                    return False, None
-                self._rating = control.value
-                self._touch()
-            return True, control
+            if control.action == "rate" and self._rating is not None:
+                return False, None
+            return True, self._customer_tap(control)
         return dispatch_app(self._apps, self._hotspots, event), None
 
     # ---------------------------------------------------------------- rendering

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ...customer import CustomerAction
 from ..base import Drag, InputEvent, Rect, Scroll, Tap
@@ -21,12 +22,17 @@ class Hotspot:
     scroll: Callable[[int], object] | None = None
 
 
+LocalAction = Literal["key", "end_ask", "end_no", "comment_open"]
+"""Taps the tablet answers by itself, reporting nothing (yet): a key of the on-screen keyboard
+(its ``value`` is the key), End (which asks first), No, and "Add a comment"."""
+
+
 @dataclass(frozen=True)
 class Control:
     name: str
     rect: Rect
-    action: CustomerAction
-    value: int | None = None
+    action: CustomerAction | LocalAction
+    value: int | str | None = None
 
 
 @dataclass
