@@ -79,11 +79,22 @@ export class Api extends EventTarget {
     return this._request("GET", path, undefined, true);
   }
 
+  /** A bearer POST; `body` is JSON, or a Blob sent as it is with its own type (an image). */
+  post(path, body) {
+    return this._request("POST", path, body, true);
+  }
+
+  /** A bearer GET of something that is no JSON (a screenshot): the body as a Blob. */
+  blob(path) {
+    return this._request("GET", path, undefined, true, "blob");
+  }
+
   // --- internals ------------------------------------------------------------------------------
 
-  async _request(method, path, body, authorized) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+  async _request(method, path, body, authorized, as = "json") {
+    const raw = body instanceof Blob;
+    const headers = { Accept: as === "json" ? "application/json" : "*/*" };
+    if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
     if (authorized) {
       if (!this.token) throw new ApiError(401, "unauthorized", "not signed in");
       headers.Authorization = `Bearer ${this.token}`;
@@ -93,7 +104,7 @@ export class Api extends EventTarget {
       response = await fetch(this.base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || raw ? body : JSON.stringify(body),
         cache: "no-store",
         credentials: "omit",
       });
@@ -101,6 +112,7 @@ export class Api extends EventTarget {
       throw new ApiError(0, "network", `the server cannot be reached (${error.message})`);
     }
     this._noteServerClock(response);
+    if (response.ok && as === "blob") return response.blob();
     let data = null;
     try {
       data = await response.json();

@@ -3,13 +3,19 @@
 //
 // Lines are keyed by their timeline `seq`: the same line arriving as an event and again from the
 // timeline after a reload is shown once.
+//
+// The customer's lines are labelled "Customer · <device name>" and sit on the left; ours on the
+// right. A customer's line that arrives while the chat is not in view (another tab, the window in
+// the background) is unread: event `incoming` with `detail.seen` false, and the page title counts
+// them ("(2) In session · …") until the agent looks again (event `seen`).
 
 import { clear, formatClock, h, parts } from "./dom.js";
 
 export class ChatPanel extends EventTarget {
   constructor({ root, signaling, toasts }) {
     super();
-    Object.assign(this, { signaling, toasts });
+    Object.assign(this, { signaling, toasts, root });
+    this.unreadWhileAway = 0;
     Object.assign(this, parts(root, {
       list: ".chat-list", empty: ".chat-empty",
       form: ".chat-form", input: ".chat-input", sendButton: ".chat-send",
@@ -28,12 +34,30 @@ export class ChatPanel extends EventTarget {
       }
     });
     signaling.on("chat.message", (message) => this.add(message));
+    const back = () => {
+      if (!this.isSeen()) return;
+      this._clearTitleCount();
+      this.dispatchEvent(new CustomEvent("seen"));
+    };
+    window.addEventListener("focus", back);
+    document.addEventListener("visibilitychange", back);
     this.setSession(null);
+  }
+
+  /** Whether the agent can see the chat now: its panel shown, the page visible and focused. */
+  isSeen() {
+    return !this.root.hidden && !document.hidden && document.hasFocus();
+  }
+
+  _clearTitleCount() {
+    this.unreadWhileAway = 0;
+    document.title = document.title.replace(/^\(\d+\) /, "");
   }
 
   setSession(sessionId) {
     this.sessionId = sessionId;
     this._seen.clear();
+    this._clearTitleCount();
     clear(this.list);
     this.empty.hidden = false;
     this.setEnabled(Boolean(sessionId));
@@ -72,7 +96,10 @@ export class ChatPanel extends EventTarget {
       h(
         "div",
         { class: "chat-meta" },
-        h("span", { class: "chat-sender", text: mine ? "You" : message.name || "Customer" }),
+        h("span", {
+          class: "chat-sender",
+          text: mine ? "You" : message.name ? `Customer · ${message.name}` : "Customer",
+        }),
         h("time", { class: "chat-time", text: formatClock(message.at) }),
       ),
       h("p", { class: "chat-text", text: message.text }),
@@ -82,6 +109,12 @@ export class ChatPanel extends EventTarget {
     this.list.insertBefore(item, after ?? null);
     this.empty.hidden = true;
     this.list.scrollTop = this.list.scrollHeight;
-    if (!mine) this.dispatchEvent(new CustomEvent("incoming", { detail: message }));
+    if (mine) return;
+    const seen = this.isSeen();
+    if (!seen && (document.hidden || !document.hasFocus())) {
+      this.unreadWhileAway += 1;
+      document.title = `(${this.unreadWhileAway}) ${document.title.replace(/^\(\d+\) /, "")}`;
+    }
+    this.dispatchEvent(new CustomEvent("incoming", { detail: { ...message, seen } }));
   }
 }

@@ -44,7 +44,7 @@ export class ControlButton {
       const kind = reason === "released" ? "info" : "warning";
       this.toasts.show(`${this.control.describe()} Back in Annotate mode.`, kind, "Control ended", key);
     } else if (reason === "denied" || reason === "expired") {
-      this.toasts.show(this.control.describe(), "warning", "Control", key);
+      this.toasts.show(this.control.describe(), "warning", this.control.headline(), key);
     }
     if (state === "suspended") this.notices.set("control", this.control.describe(), "warning");
     else this.notices.remove("control");

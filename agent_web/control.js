@@ -78,6 +78,19 @@ const REASON_TEXT = {
   ended: "Control ended with the session.",
 };
 
+/** A toast's title for a change of control, in plain words, by reason (see headline()). */
+const REASON_HEADLINE = {
+  requested: "Control requested",
+  granted: "Control granted",
+  resumed: "Control is back",
+  denied: "The customer declined control",
+  revoked: "The customer took control back",
+  released: "You released control",
+  suspended: "Control paused",
+  expired: "Control ran out",
+  ended: "Control ended",
+};
+
 export const STATUS_TEXT = {
   requested: "pending",
   granted: "granted",
@@ -168,6 +181,11 @@ export class RemoteControl extends EventTarget {
     // The ack and the event carry the same state; only react once.
     if (data.state === this.state && data.reason === this.reason) return;
     this._set(data);
+  }
+
+  /** A short title for the current reason ("The customer declined control"), for a toast. */
+  headline() {
+    return REASON_HEADLINE[this.reason] ?? "Remote control";
   }
 
   describe() {

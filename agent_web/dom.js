@@ -147,3 +147,79 @@ export function debounce(fn, ms) {
   };
   return debounced;
 }
+
+const TABBABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** The elements of `root` that Tab reaches, in order (hidden ones left out). */
+export function tabbables(root) {
+  return [...root.querySelectorAll(TABBABLE)].filter((node) => node.tabIndex >= 0 && node.getClientRects().length > 0);
+}
+
+/**
+ * A modal dialog's keyboard behaviour. `root` is the overlay (shown and hidden), `initial` the
+ * element that gets the focus on open. While open, Tab and Shift+Tab cycle inside the dialog,
+ * Escape and a click on the overlay itself close it; on close the focus goes back to the element
+ * that had it when the dialog opened. Event: `close`.
+ */
+export class Dialog extends EventTarget {
+  constructor({ root, initial = null }) {
+    super();
+    Object.assign(this, { root, initial });
+    this._opener = null;
+    root.addEventListener("keydown", (event) => this._keydown(event));
+    root.addEventListener("click", (event) => {
+      if (event.target === root) this.close();
+    });
+    // Focus that gets out anyway (a click on the page behind, a screen reader's move) comes back.
+    document.addEventListener("focusin", (event) => {
+      if (this.open && !root.contains(event.target)) (this.initial ?? root).focus();
+    });
+  }
+
+  get open() {
+    return !this.root.hidden;
+  }
+
+  show() {
+    if (this.open) return;
+    this._opener = document.activeElement;
+    this.root.hidden = false;
+    (this.initial ?? tabbables(this.root)[0] ?? this.root).focus();
+  }
+
+  close() {
+    if (!this.open) return;
+    this.root.hidden = true;
+    const opener = this._opener;
+    this._opener = null;
+    if (opener instanceof HTMLElement && opener.isConnected && opener !== document.body) {
+      opener.focus({ preventScroll: true });
+    }
+    this.dispatchEvent(new CustomEvent("close"));
+  }
+
+  _keydown(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      this.close();
+      return;
+    }
+    if (event.key !== "Tab") return;
+    const items = tabbables(this.root);
+    if (items.length === 0) {
+      event.preventDefault();
+      return;
+    }
+    const [first, last] = [items[0], items[items.length - 1]];
+    const at = items.indexOf(document.activeElement);
+    if (event.shiftKey && (at <= 0)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (at === -1 || at === items.length - 1)) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+}

@@ -2,7 +2,9 @@
 //
 // The video is shown with object-fit: contain, so the picture keeps its aspect ratio and the rest
 // of the element is letterbox (bars left/right or top/bottom). Protocol coordinates are 0..1 of
-// the picture itself, letterbox excluded, so every mapping goes through pictureRect().
+// the picture itself, letterbox excluded, so every mapping goes through pictureRect(). At a zoom
+// (100%, 150%: stage.js) the element is the picture's own size, partly scrolled out of view, and
+// the same mapping holds: points are taken from the element's box in client pixels.
 
 /**
  * The picture's rectangle in client (viewport) pixels, or null before the first frame.

@@ -6,11 +6,13 @@
 
 import { Annotator } from "./annotate.js";
 import { Api, needsSignIn } from "./api.js";
+import { CannedPicker } from "./canned.js";
 import { ChatPanel } from "./chat.js";
 import { CobrowseView } from "./cobrowse.js";
 import { ControlButton } from "./consent.js";
 import { RemoteControl } from "./control.js";
-import { $, formatDuration } from "./dom.js";
+import { CustomerPanel } from "./customer.js";
+import { $, Dialog, formatDuration } from "./dom.js";
 import { EndMenu } from "./endmenu.js";
 import { LocalMedia } from "./media.js";
 import { NotesPanel } from "./notes.js";
@@ -24,11 +26,13 @@ import { ScreenView } from "./screen.js";
 import { SessionController } from "./session.js";
 import { SessionBar } from "./sessionbar.js";
 import { Shortcuts } from "./shortcuts.js";
+import { SnapshotButton } from "./snapshot.js";
 import { Signaling } from "./socket.js";
 import { Stage } from "./stage.js";
 import { TalkBar } from "./talk.js";
 import { TimelinePanel, TimelinePoller } from "./timeline.js";
 import { ToolBar } from "./tools.js";
+import { WrapUp } from "./wrapup.js";
 
 const FLASH_KEY = "mayday.agent.flash";
 const TITLE = "mayday · Agent console";
@@ -137,7 +141,7 @@ function startConsole() {
   const notices = new Notices($("#notices"));
   const tabs = new Tabs($(".right"));
   const presence = new Presence({ root: $("#presence"), signaling, toasts });
-  const queue = new QueuePanel({ root: $("#queue"), signaling, api });
+  const queue = new QueuePanel({ root: $("#queue"), signaling, api, toasts });
   const ring = new RingCard({ root: $("#ring"), signaling, api, toasts });
   const chat = new ChatPanel({ root: $("#panel-chat"), signaling, toasts });
   const notes = new NotesPanel({ root: $("#panel-notes"), signaling, toasts });
@@ -169,6 +173,17 @@ function startConsole() {
   screen.addEventListener("firstframe", () => talk.startMic());
   cobrowse.addEventListener("firstpaint", () => talk.startMic());
 
+  // The Customer tab (who they are, their earlier sessions), the canned replies beside the chat
+  // input (they only fill the input), and the screenshot button (customer.js, canned.js, snapshot.js).
+  const customer = new CustomerPanel({ root: $("#panel-customer"), api, toasts });
+  new CannedPicker({ form: $(".chat-form"), input: $(".chat-input"), api, toasts });
+  const snapshot = new SnapshotButton({
+    button: $(".snapshot-button", view), video, api, toasts, session: () => session.session?.session_id ?? null,
+  });
+  session.addEventListener("started", ({ detail }) => customer.setSession(detail));
+  session.addEventListener("devicestatus", ({ detail }) => customer.setDeviceFacts(detail.device));
+  snapshot.addEventListener("kept", () => customer.refresh());
+
   // Debugging, tests and benchmarks reach the pieces through one well-known name; nothing depends
   // on it. `cobrowse.stats` has the co-browsing timings (epoch ms: channelOpenAt, helloAt,
   // firstEventAt, firstSnapshotAt, firstPaintAt, lastEventAt) and counts (events, snapshots,
@@ -198,6 +213,8 @@ function startConsole() {
   // Centre: idle, ringing, in session, wrap-up.
   const idle = $("#idle");
   const wrapup = $("#wrapup");
+  queue.busy = () => session.active;
+  const wrapUp = new WrapUp({ root: wrapup, signaling, presence, api, toasts, panels: [chat, notes, timeline, wrapupTimeline] });
   const showCentre = (view) => {
     idle.hidden = view !== "idle";
     wrapup.hidden = view !== "wrapup";
@@ -232,6 +249,7 @@ function startConsole() {
   });
 
   session.addEventListener("started", () => {
+    wrapUp.close({ clean: false });
     ring.dismiss();
     showCentre("session");
     tabs.select("chat");
@@ -241,8 +259,10 @@ function startConsole() {
     document.title = TITLE;
     const who = detail.session?.device?.name ?? "the customer";
     const reason = REASON_LABEL[detail.reason] ?? detail.reason;
-    $(".wrapup-summary", wrapup).textContent =
-      `${reason} · ended ${ENDED_BY[detail.ended_by] ?? ""} · ${formatDuration(detail.duration)} with ${who}`;
+    wrapUp.open(
+      detail.session_id,
+      `${reason} · ended ${ENDED_BY[detail.ended_by] ?? ""} · ${formatDuration(detail.duration)} with ${who}`,
+    );
     showCentre("wrapup");
     wrapupTimeline.setSession(detail.session_id);
     wrapupTimeline.refresh();
@@ -257,23 +277,27 @@ function startConsole() {
       );
     }
   });
-  $(".wrapup-done", wrapup).addEventListener("click", () => showCentre("idle"));
+  wrapUp.addEventListener("closed", () => {
+    if (!session.active) showCentre("idle");
+  });
   $(".timeline-refresh").addEventListener("click", () => timeline.refresh());
 
-  // Unread chat lines while another tab is showing.
+  // Unread chat lines while another tab is showing or the window is in the background.
   const unread = $(".unread");
   let unreadCount = 0;
-  chat.addEventListener("incoming", () => {
-    if (tabs.current === "chat") return;
+  chat.addEventListener("incoming", ({ detail }) => {
+    if (tabs.current === "chat" && detail.seen) return;
     unreadCount += 1;
     unread.textContent = String(unreadCount);
     unread.hidden = false;
   });
-  tabs.addEventListener("change", () => {
+  const chatRead = () => {
     if (tabs.current !== "chat") return;
     unreadCount = 0;
     unread.hidden = true;
-  });
+  };
+  tabs.addEventListener("change", chatRead);
+  chat.addEventListener("seen", chatRead);
 
   // Keyboard shortcuts and their help.
   const shortcuts = new Shortcuts({ isBlocked: () => stage.keysBelongToDevice() });
@@ -293,24 +317,14 @@ function startConsole() {
   shortcuts.bind("K", "Switch Annotate / Control mode", () => stage.toggleMode(), inSession);
   shortcuts.bind("M", "Mute / unmute your microphone", () => talk.toggleMute(), inSession);
   shortcuts.bind("V", "Camera on / off", () => talk.toggleCamera(), inSession);
-  shortcuts.bind("?", "Show this help", () => openHelp());
-  const help = $("#help");
-  shortcuts.renderHelp($(".shortcut-list", help));
-  const openHelp = () => {
-    help.hidden = false;
-    $(".help-close", help).focus();
-  };
-  const closeHelp = () => {
-    help.hidden = true;
-  };
-  $("#help-button").addEventListener("click", openHelp);
-  $(".help-close", help).addEventListener("click", closeHelp);
-  help.addEventListener("click", (event) => {
-    if (event.target === help) closeHelp();
-  });
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !help.hidden) closeHelp();
-  });
+  shortcuts.bind("S", "Save a screenshot with the session", () => snapshot.take(), inSession);
+  shortcuts.bind("F", "Full screen on / off", () => stage.toggleFullscreen(), inSession);
+  shortcuts.bind("?", "Show this help", () => help.show());
+  // The help is a modal dialog: focus stays inside while open and goes back to the opener (dom.js).
+  const help = new Dialog({ root: $("#help"), initial: $("#help .help-close") });
+  shortcuts.renderHelp($(".shortcut-list", help.root));
+  $("#help-button").addEventListener("click", () => help.show());
+  $(".help-close", help.root).addEventListener("click", () => help.close());
 
   $("#signout").addEventListener("click", () => {
     if (session.active) {

@@ -11,7 +11,7 @@ export class LocalMedia extends EventTarget {
     super();
     this.mic = null;
     this.camera = null;
-    this.muted = false;
+    this.muted = true;
     this.micError = null;
     this._micRequest = null;
     // Bumped by stopAll(): a permission prompt answered after the session ended must not leave
@@ -94,7 +94,7 @@ export class LocalMedia extends EventTarget {
     this.mic = null;
     this.camera = null;
     this.micError = null;
-    this.muted = false; // every session starts audible; the agent mutes on purpose
+    this.muted = true; // every session starts muted: the agent speaks when they choose to (M)
     this._changed();
   }
 

@@ -2,8 +2,9 @@
 //
 // * toasts: short-lived messages in a corner (an error ack, "the customer declined control");
 //   errors stay until dismissed, so a refused action is never missed;
-// * notices: keyed, persistent states shown over the customer's screen ("sharing paused",
-//   "customer reconnecting… 12 s") that stay exactly as long as the state holds.
+// * notices: keyed, persistent states shown in the strip above the customer's screen, never over
+//   it ("sharing paused", "customer reconnecting… 12 s", "1 area is hidden for privacy"), that
+//   stay exactly as long as the state holds.
 //
 // Both take plain text only (textContent).
 

@@ -18,8 +18,9 @@ export class Presence extends EventTarget {
     this._render();
   }
 
-  async set(status) {
-    if (status === this.status) return;
+  /** Ask the server for `status`; `force` sends it even if already there (it also ends a wrap-up). */
+  async set(status, { force = false } = {}) {
+    if (status === this.status && !force) return;
     for (const button of this.buttons) button.disabled = true;
     try {
       const ack = await this.signaling.request("presence.set", { status });

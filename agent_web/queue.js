@@ -8,8 +8,9 @@ import { clear, formatDuration, formatLocale, formatWait, h, parts } from "./dom
 // Entry layout: position | device name, topic and language | waiting time and state.
 
 export class QueuePanel {
-  constructor({ root, signaling, api }) {
-    this.api = api;
+  constructor({ root, signaling, api, toasts }) {
+    Object.assign(this, { api, signaling, toasts });
+    this.busy = () => false;
     Object.assign(this, parts(root, {
       list: ".queue-list", empty: ".queue-empty", count: ".queue-count", summary: ".queue-summary",
     }));
@@ -31,12 +32,13 @@ export class QueuePanel {
     const length = Number(update.length ?? entries.length);
     this.count.textContent = String(length);
     const free = Number(update.agents_available ?? 0);
-    // The estimate is null while no agent is staffed (docs §7.5): say so rather than "unknown".
+    // The estimate is null while no agent is staffed or too few sessions were handled to know
+    // (docs §7.5): say so rather than a made-up number.
+    const agentsFree = `${free} agent${free === 1 ? "" : "s"} free`;
     this.summary.textContent =
       update.estimated_wait_s === null || update.estimated_wait_s === undefined
-        ? "No wait estimate while no agent is available."
-        : `Wait for new customers: ${formatWait(update.estimated_wait_s)}` +
-          ` · ${free} agent${free === 1 ? "" : "s"} free`;
+        ? `Wait for new customers: not known yet · ${agentsFree}`
+        : `Wait for new customers: ${formatWait(update.estimated_wait_s)} · ${agentsFree}`;
     clear(this.list);
     this._clocks = [];
     this.empty.hidden = entries.length > 0;
@@ -72,8 +74,36 @@ export class QueuePanel {
         { class: "queue-side" },
         waited,
         h("span", { class: `state state-${ringing ? "ringing" : "queued"}`, text: ringing ? "ringing" : "waiting" }),
+        ringing ? null : this._takeButton(entry),
       ),
     );
+  }
+
+  _takeButton(entry) {
+    const button = h("button", {
+      class: "btn btn-small queue-take",
+      type: "button",
+      text: "Take",
+      title: "Serve this customer now",
+      "aria-label": `Take ${entry.device_name} (#${entry.position}) now`,
+    });
+    button.addEventListener("click", () => this.take(entry, button));
+    return button;
+  }
+
+  /** queue.take: serve this waiting customer now, whoever routing would ring (docs §6.2). */
+  async take(entry, button) {
+    if (this.busy()) {
+      this.toasts.show("End your current session before taking another customer.", "warning", "Still in a session");
+      return;
+    }
+    button.disabled = true;
+    try {
+      await this.signaling.request("queue.take", { ticket_id: entry.ticket_id });
+    } catch (error) {
+      this.toasts.error(`Could not take ${entry.device_name}`, error);
+      button.disabled = false;
+    }
   }
 
   _tick() {

@@ -1,8 +1,9 @@
 // The WebRTC side of one session: answer the device's offers, trickle ICE, report the state.
 //
 // The device is always the offerer (docs §8): it offers its screen (video, sent by the device), a
-// receive-only audio slot and a receive-only video slot (for our microphone and camera) and opens
-// the `annotations` data channel. A web page's widget (docs/cobrowse.md) is the offerer too and
+// send-and-receive audio slot (our microphone out, the customer's voice in once they tap "Talk";
+// an older device offers it receive-only), a receive-only video slot (our camera) and opens the
+// `annotations` data channel. A web page's widget (docs/cobrowse.md) is the offerer too and
 // opens the `cobrowse` channel beside `annotations`, with the page instead of a screen. A new
 // rtc.offer can arrive at any time (the device reconnected, its connection failed, our socket was
 // replaced): each one is answered on a fresh RTCPeerConnection and the old one is closed, which is
@@ -81,7 +82,12 @@ export class MediaLink extends EventTarget {
     const current = () => this.pc === pc && this._generation === generation;
 
     pc.addEventListener("track", (event) => {
-      if (!current() || event.track.kind !== "video") return;
+      if (!current()) return;
+      if (event.track.kind === "audio") {
+        this._playCustomer(event.track);
+        return;
+      }
+      if (event.track.kind !== "video") return;
       // The screen is the first video m-line; the second is the slot for our own camera.
       const firstVideo = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
       if (event.transceiver === firstVideo) {
@@ -137,9 +143,20 @@ export class MediaLink extends EventTarget {
     const videos = transceivers.filter((t) => t.receiver.track.kind === "video");
     const camera = videos[1];
     this._senders = { mic: audio?.sender ?? null, camera: camera?.sender ?? null };
-    if (audio) audio.direction = "sendonly";
+    // sendrecv: the answer narrows it to sendonly for a device that offered receive-only.
+    if (audio) audio.direction = "sendrecv";
     if (camera) camera.direction = "sendonly";
     this._syncLocalTracks();
+  }
+
+  /** The customer's voice: silent until they tap "Talk" on their side. One element, reused. */
+  _playCustomer(track) {
+    if (!this._customerAudio) {
+      this._customerAudio = new Audio();
+      this._customerAudio.autoplay = true;
+    }
+    this._customerAudio.srcObject = new MediaStream([track]);
+    this._customerAudio.play().catch((error) => console.warn("customer audio not playing", error));
   }
 
   _syncLocalTracks() {
@@ -165,6 +182,7 @@ export class MediaLink extends EventTarget {
     const pc = this.pc;
     this.pc = null;
     this._senders = { mic: null, camera: null };
+    if (this._customerAudio) this._customerAudio.srcObject = null;
     if (pc) pc.close();
   }
 }

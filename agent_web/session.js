@@ -234,7 +234,9 @@ export class SessionController extends EventTarget {
       } catch {
         return;
       }
-      if (message?.type === "status") this.peerNotices.deviceStatus(message);
+      if (message?.type !== "status") return;
+      this.peerNotices.deviceStatus(message);
+      this.dispatchEvent(new CustomEvent("devicestatus", { detail: message }));
     });
   }
 

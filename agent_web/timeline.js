@@ -9,39 +9,51 @@ import { clear, formatClock, h } from "./dom.js";
 
 const POLL_MS = 5000; // the session timeline, while its tab shows
 
-const STATE_NAMES = {
-  queued: "waiting",
-  ringing: "ringing",
-  connecting: "connecting",
-  active: "active",
-  ended: "ended",
-};
-
+/** Events as people say them: the verb after who did it ("kitchen tablet (customer) asked for help"). */
 const KIND_TEXT = {
   "help.requested": "asked for help",
-  "ring.declined": "declined the ring",
-  "ring.timeout": "ring not answered in time",
-  "ring.peer_lost": "ring ended: a party disconnected",
-  "ring.cancelled": "ring cancelled",
+  "ring.declined": "declined the call",
+  "ring.timeout": "The call was not answered in time",
+  "ring.peer_lost": "The call stopped: someone lost the connection",
+  "ring.cancelled": "The call was cancelled",
   "peer.lost": "lost the connection",
-  "peer.back": "reconnected",
-  "rtc.connected": "media connected",
-  "rtc.disconnected": "media connection interrupted",
-  "rtc.failed": "media connection failed",
-  "control.requested": "asked for remote control",
+  "peer.back": "is back",
+  "rtc.connected": "Video connected",
+  "rtc.disconnected": "Video interrupted",
+  "rtc.failed": "Video could not connect",
+  "control.requested": "asked to control the customer's screen",
   "control.granted": "allowed remote control",
-  "control.denied": "declined remote control",
+  "control.denied": "did not allow remote control",
   "control.revoked": "took control back",
-  "control.released": "released remote control",
-  "control.suspended": "control suspended",
-  "control.resumed": "control resumed",
-  "control.expired": "control expired",
-  "control.ended": "control ended",
-  "control.input_refused": "input refused by the server",
-  "control.input_dropped": "input dropped by the device",
+  "control.released": "gave control back",
+  "control.suspended": "Remote control paused while the connection recovers",
+  "control.resumed": "Remote control is back",
+  "control.expired": "Remote control ran out",
+  "control.ended": "Remote control ended",
+  "control.input_refused": "The server did not pass on some input",
+  "control.input_dropped": "The device ignored some input",
   "session.rated": "rated the session",
-  requeued: "back in the queue, first in line (the agent lost the connection)",
+  requeued: "Back in the queue, first in line: the agent lost the connection",
   chat: "wrote",
+};
+
+/** How a session ended (its wrap-up or end reason), in words. */
+const END_REASONS = {
+  resolved: "resolved",
+  unresolved: "not resolved",
+  escalated: "escalated",
+  other: "other reason",
+  peer_lost: "the connection was lost",
+  agent_lost: "the agent lost the connection",
+  cancelled: "the customer cancelled",
+};
+
+/** Why a ring stopped, as the reason of the session's way back to the queue ("ring declined"). */
+const BACK_TO_QUEUE = {
+  "ring declined": "Back in the queue: the agent declined",
+  "ring timeout": "Back in the queue: nobody answered",
+  "ring peer_lost": "Back in the queue: the call stopped",
+  "ring cancelled": "Back in the queue: the call was cancelled",
 };
 
 /** Who did it, for people: "alice (agent)", "kitchen tablet (customer)", "system". */
@@ -64,21 +76,91 @@ function roleOf(actor) {
   return actor.kind === "device" ? "customer" : actor.kind;
 }
 
-/** One line of text describing the event (without time and actor). */
+/**
+ * A session's move from one state to the next as a sentence: "Waiting for an agent", "Ringing
+ * Anna", "Video connected". Returns [text, name]: `name` (untrusted, from a reason) goes into the
+ * sentence where `{name}` stands, so that the page can isolate it.
+ */
+function transitionText(event) {
+  const reason = String(event.reason ?? "");
+  const named = (pattern, text) => {
+    const match = reason.match(pattern);
+    return match ? [text, match[1], true] : null;
+  };
+  switch (event.to_state) {
+    case "queued":
+      if (BACK_TO_QUEUE[reason]) return [BACK_TO_QUEUE[reason], null, true];
+      return [event.from_state ? "Back in the queue" : "Waiting for an agent", null, false];
+    case "ringing":
+      return (
+        named(/^taken from the queue by (.+)$/s, "{name} took the customer from the queue") ??
+        named(/^ringing (.+)$/s, "Ringing {name}") ?? ["Ringing an agent", null, false]
+      );
+    case "connecting": {
+      const usual = reason === "ring accepted" || reason.startsWith("taken from the queue");
+      if (event.actor?.kind === "agent" && event.actor.name) return ["{name} answered; connecting", event.actor.name, usual];
+      return ["Connecting the agent and the customer", null, usual];
+    }
+    case "active":
+      if (reason === "media connected") return ["Video connected: the session is on", null, true];
+      return ["The session is on", null, false];
+    case "ended": {
+      const by = { agent: " by the agent", device: " by the customer" }[event.actor?.kind] ?? "";
+      if (END_REASONS[reason]) return [`Session ended${by}: ${END_REASONS[reason]}`, null, true];
+      return [`Session ended${by}`, null, false];
+    }
+    default:
+      return [`The session is now ${event.to_state ?? "in an unknown state"}`, null, false];
+  }
+}
+
+/** Whether the line is a sentence of its own (no "who" in front of it). */
+function standsAlone(event) {
+  if (event.kind === "transition" || !event.actor || event.actor.kind === "system") return true;
+  const text = KIND_TEXT[event.kind];
+  return Boolean(text) && /^[A-Z]/.test(text);
+}
+
+/** One line of text describing the event (without time), as read: a sentence, or what the actor did. */
 export function describe(event) {
   if (event.kind === "transition") {
-    const from = STATE_NAMES[event.from_state] ?? event.from_state ?? "–";
-    const to = STATE_NAMES[event.to_state] ?? event.to_state ?? "–";
-    return `session ${from} → ${to}`;
+    const [text, name] = transitionText(event);
+    return text.replace("{name}", name ?? "");
   }
   return KIND_TEXT[event.kind] ?? event.kind;
+}
+
+/** The whole line as read, with who did it where that is not in the sentence already. */
+export function sentence(event) {
+  const text = describe(event);
+  if (event.kind === "transition") return text; // a sentence already; a name in front keeps its case
+  if (standsAlone(event)) return capitalize(text);
+  return `${actorName(event.actor)} ${text}`;
+}
+
+function capitalize(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The line for the page: names (untrusted) in <bdi> elements of their own. */
+function lineNodes(event) {
+  if (event.kind === "transition") {
+    const [text, name] = transitionText(event);
+    const [before, after] = text.split("{name}");
+    return after === undefined ? [text] : [before, h("bdi", { class: "timeline-name", text: name ?? "" }), after];
+  }
+  const text = KIND_TEXT[event.kind] ?? event.kind;
+  if (standsAlone(event)) return [capitalize(text)];
+  return [h("span", { class: "timeline-actor" }, actorNodes(event.actor)), " ", text];
 }
 
 /** Secondary details: the reason and any detail fields, as "key: value" text. */
 export function details(event) {
   const parts = [];
   if (event.kind === "chat") return [];
-  if (event.reason) parts.push(event.reason);
+  // A transition's reason is in its sentence already, unless the sentence could not say it.
+  const said = event.kind === "transition" && transitionText(event)[2];
+  if (event.reason && !said) parts.push(event.reason);
   for (const [key, value] of Object.entries(event.detail ?? {})) {
     if (key === "agent_id" || key === "request_id") continue; // ids mean nothing to people
     parts.push(`${key.replace(/_/g, " ")}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
@@ -99,13 +181,7 @@ export function renderTimeline(list, events) {
         h(
           "div",
           { class: "timeline-body" },
-          h(
-            "div",
-            { class: "timeline-what" },
-            h("span", { class: "timeline-actor" }, actorNodes(event.actor)),
-            " ",
-            h("span", { text: describe(event) }),
-          ),
+          h("div", { class: "timeline-what" }, lineNodes(event)),
           chat ? h("q", { class: "timeline-quote", text: String(event.detail?.text ?? "") }) : null,
           ...details(event).map((text) => h("div", { class: "timeline-detail", text })),
         ),

@@ -230,7 +230,7 @@ async def test_keys_and_the_wheel_reach_the_page_as_the_customers_would(
     agent, page = c.agent, c.shop
 
     with step("the web session speaks of the customer's page, not a device"):
-        badge = await agent.text_content("#stage .mode-badge") or ""
+        badge = await agent.text_content(".control-hint-text") or ""
         assert "page" in badge
         assert "device" not in badge
         title = await agent.get_attribute('[data-mode="control"]', "title") or ""

@@ -13,7 +13,7 @@ import pytest
 from device_agent.screens.base import Rect
 from signaling import Event
 
-from ..conftest import Desk
+from ..conftest import Desk, DeskFactory
 from ..support import assert_eventually
 from .console import LARGE, ConsoleFactory, TabletFactory, in_session, mean_error
 
@@ -192,7 +192,7 @@ async def test_chat_talk_and_notes(
     await device.client.call(Event.CHAT_SEND, {"session_id": session["session_id"], "text": reply})
     await page.wait_for_selector(".chat-line.from-customer")
     assert await console.text(".from-customer .chat-text") == reply
-    assert await console.text(".from-customer .chat-sender") == "kitchen tablet"
+    assert await console.text(".from-customer .chat-sender") == "Customer · kitchen tablet"
     assert await page.locator(".chat-list b, .chat-list script").count() == 0
     await console.shot("12-chat")
 
@@ -208,17 +208,20 @@ async def test_chat_talk_and_notes(
 
     await assert_eventually(notes_saved)
 
-    # Talk: the microphone reaches the device; M mutes; V shows the camera as a tile there.
+    # Talk: the microphone reaches the device, muted until the agent unmutes it (M); V shows
+    # the camera as a tile there.
     await assert_eventually(
         lambda: device.peer is not None and device.peer.audio_frames > 10,
         message="the agent's microphone never reached the device",
     )
-    await page.click(".who")  # focus out of the notes: shortcuts work again
-    await page.keyboard.press("m")
     await page.wait_for_selector('.mic-button[aria-pressed="true"]')
     assert await page.evaluate("() => window.mayday.session.media.mic.enabled") is False
+    await page.click(".who")  # focus out of the notes: shortcuts work again
     await page.keyboard.press("m")
     await page.wait_for_selector('.mic-button[aria-pressed="false"]')
+    assert await page.evaluate("() => window.mayday.session.media.mic.enabled") is True
+    await page.keyboard.press("m")
+    await page.wait_for_selector('.mic-button[aria-pressed="true"]')
     await page.keyboard.press("v")
     await page.wait_for_selector("#selfview:not([hidden])")
     await assert_eventually(
@@ -236,9 +239,10 @@ async def test_chat_talk_and_notes(
     console.assert_clean()
 
 
-async def test_ending_a_session_shows_its_timeline(
-    desk: Desk, open_console: ConsoleFactory, tablets: TabletFactory
+async def test_ending_a_session_shows_its_timeline_then_the_wrap_up(
+    make_desk: DeskFactory, open_console: ConsoleFactory, tablets: TabletFactory
 ) -> None:
+    desk = await make_desk(wrapup_s=300)
     console, customer = await in_session(desk, open_console, tablets)
     page, device = console.page, customer.device
     await page.fill(".chat-input", "Glad it works now.")
@@ -267,17 +271,40 @@ async def test_ending_a_session_shows_its_timeline(
     await asyncio.wait_for(device.ended.wait(), 10)
     await page.wait_for_selector("#wrapup:not([hidden])")
     await page.wait_for_function(
-        "() => document.querySelector('.wrapup-timeline').textContent.includes('→ ended')"
+        "() => document.querySelector('.wrapup-timeline').textContent.includes('Session ended')"
     )
     timeline = await console.text(".wrapup-timeline")
-    for expected in ("asked for help", "accepted", "Glad it works now.", "active → ended"):
-        if expected == "accepted":
-            expected = "ringing → connecting"
+    for expected in (
+        "asked for help",
+        "Ringing alice",
+        "alice answered; connecting",
+        "Video connected",
+        "Glad it works now.",
+        "Session ended by the agent: resolved",
+    ):
         assert expected in timeline, expected
     assert (await console.text(".wrapup-summary")).startswith("Resolved")
     _, record = await desk.get(f"/api/sessions/{session['session_id']}", await desk.token("alice"))
     assert record["end_reason"] == "resolved"
+    # Wrap-up: rings are held back (a customer who presses help now waits in the queue, no ring
+    # card), the time left is shown, and the customer's rating and comment arrive as text.
+    assert "No customers ring for" in await console.text(".wrapup-timer")
+    rate = {"session_id": session["session_id"], "rating": 4, "comment": "<i>Quick</i> and kind"}
+    assert await device.client.call(Event.SESSION_RATE, rate) == {"ok": True}
+    await page.wait_for_selector(".wrapup-rating:not([hidden])")
+    assert await page.get_attribute(".wrapup-stars", "aria-label") == "4 of 5 stars"
+    assert await console.text(".wrapup-comment") == "“<i>Quick</i> and kind”"
+    second = await tablets(desk, name="second tablet")
+    second.tablet.tap("customer.help", origin="customer")
+    take = page.locator(".queue-entry .queue-take")
+    await take.wait_for()
+    assert await page.locator("#ring").is_hidden(), "rung during the wrap-up"
     await console.shot("17-wrap-up")
-    await page.click(".wrapup-done")
-    await page.wait_for_selector("#idle:not([hidden])")
+
+    # The agent takes the waiting customer by hand: the wrap-up ends, the console is clean.
+    await take.click()
+    await page.wait_for_selector("#session:not([hidden])")
+    await asyncio.wait_for(second.device.media_connected.wait(), 10)
+    assert await page.locator(".chat-line").count() == 0, "the last customer's chat is still shown"
+    assert await page.input_value(".notes-text") == ""
     console.assert_clean()

@@ -301,7 +301,7 @@ async def test_everything_people_write_is_shown_as_text(
         )
         assert sent.get("ok") is True, sent
         await wait_text(page, ".from-customer .chat-text", DEVICE_CHAT)
-        assert await console.text(".from-customer .chat-sender") == DEVICE_NAME
+        assert await console.text(".from-customer .chat-sender") == f"Customer · {DEVICE_NAME}"
 
         # An error toast that echoes the server's message (over-long text, refused by the server).
         await page.eval_on_selector(".chat-input", "(input) => { input.value = 'x'.repeat(2001); }")
