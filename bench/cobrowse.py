@@ -226,6 +226,8 @@ async def accept(console: Page, customer: Customer, delay_ms: float = 0) -> dict
 async def wrap_up(console: Page, customer: Customer) -> None:
     await customer.end()
     await console.wait_for_selector("#wrapup:not([hidden])")
+    await console.click(".wrapup-done")  # back to the queue: the wrap-up holds rings back
+    await console.wait_for_selector("#idle:not([hidden])")
 
 
 async def first_paints(

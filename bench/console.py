@@ -113,6 +113,8 @@ async def browser_runs(url: str, devices: Devices, runs: int) -> list[float]:
             await asyncio.wait_for(device.ended.wait(), 10)
             await device.close()
             await page.wait_for_selector("#wrapup:not([hidden])")
+            await page.click(".wrapup-done")  # back to the queue: the wrap-up holds rings back
+            await page.wait_for_selector("#idle:not([hidden])")
             return shown_ms / 1000 - pressed
 
         try:

@@ -249,15 +249,16 @@ class HeadlessAgent:
         report_connection_state(pc, self.client, session_id)
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type="offer"))
-        # The device offers receive-only slots for the agent's microphone and camera.
+        # The device offers a two-way slot for the voices (the customer's microphone, once they
+        # tap Talk, and the agent's) and a receive-only one for the agent's camera.
         videos = [t for t in pc.getTransceivers() if t.kind == "video"]
-        for transceiver, track in (
-            *((t, self.microphone) for t in pc.getTransceivers() if t.kind == "audio"),
-            *((t, self.camera) for t in videos[1:2]),
+        for transceiver, track, direction in (
+            *((t, self.microphone, "sendrecv") for t in pc.getTransceivers() if t.kind == "audio"),
+            *((t, self.camera, "sendonly") for t in videos[1:2]),
         ):
             if track is not None:
                 transceiver.sender.replaceTrack(track)
-                transceiver.direction = "sendonly"
+                transceiver.direction = direction
         await pc.setLocalDescription(await pc.createAnswer())
         return str(pc.localDescription.sdp)
 

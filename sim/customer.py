@@ -117,7 +117,8 @@ class CustomerRun:
         self.t_help: float | None = None
         self.first_ring_at: float | None = None
         self.ticket_id: str | None = None
-        self.declined_by: set[str] = set()
+        self.declined_by: dict[str, float] = {}
+        """Agents who declined this customer's ticket, and when (``perf_counter``)."""
         self.consent_request: tuple[float, float] | None = None
         """(requested, dialog shown) of the control request waiting for the customer's answer."""
         self.accepted_at: float | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -26,6 +27,15 @@ from .support import Client, agent_auth, device_auth, login, register_device
 pytest_plugins = ["tests.pg"]
 AGENT_PASSWORD = "correct horse battery"
 __all__ = ["AGENT_PASSWORD", "Desk", "DeskFactory", "redis_server"]
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs ``mayday.cli.main`` in this process configures logging to print to the
+    stream of the moment (pytest's captured stderr, closed after that test): put it back."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -46,6 +56,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, live_store: str | N
         data_dir=tmp_path / "data",
         ring_timeout_s=15,
         grace_period_s=20,
+        wrapup_s=0,  # the wrap-up tests turn it on; elsewhere an agent takes the next ring at once
         secret_key="test-signing-key-" + "x" * 32,
         redis_url=live_store,
         database_url=database_url,

@@ -57,6 +57,7 @@ class End(Step):
                 ) from None
         else:
             await customer.customer_tap("customer.end")
+            await customer.customer_tap("customer.end_yes")  # "End the session with …?" Yes
         ended = await customer.until(
             device.ended.is_set, self.timeout, "the session ending on the device (session.ended)"
         )

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["AgentDeclines", "CustomerCancels", "PressHelp", "WaitForAgent"]
 
 _NEEDS_WAITING = "needs a waiting customer: put press_help before it"
+DECLINE_HELD_AT_LEAST_S = 1.0
+"""A server rings an agent again for a customer they declined only after its decline hold
+(``MAYDAY_DECLINE_HOLD_S``, 60 s by default; the simulation cannot know the server's): one that
+rings them within a second has ignored the decline."""
 
 
 class PressHelp(Step):
@@ -80,8 +84,12 @@ class WaitForAgent(Step):
         while True:
             offer = await _next_ring(customer, max(0.01, deadline - time.perf_counter()))
             pooled = offer.agent
-            if pooled.name in customer.declined_by:
-                raise StepFailed(f"{pooled.name} declined this customer, yet was rung for it again")
+            declined = customer.declined_by.get(pooled.name)
+            if declined is not None and offer.received_at - declined < DECLINE_HELD_AT_LEAST_S:
+                raise StepFailed(
+                    f"{pooled.name} declined this customer, yet was rung for it again "
+                    f"{offer.received_at - declined:.2f} s later"
+                )
             accepted = time.perf_counter()
             try:
                 session_id = await pooled.agent.accept(offer.ring_id)
@@ -140,7 +148,7 @@ class AgentDeclines(Step):
             raise StepFailed(
                 f"{offer.agent.name} could not decline: {exc.code.value}: {exc.message}"
             ) from None
-        customer.declined_by.add(offer.agent.name)
+        customer.declined_by[offer.agent.name] = time.perf_counter()
         customer.mark("decline", f"{offer.agent.name} declined")
         detail.update(agent=offer.agent.name)
 
@@ -180,7 +188,8 @@ async def _next_ring(customer: CustomerRun, timeout: float) -> RingOffer:
             if customer.declined_by and len(customer.declined_by) >= agents:
                 hint = (
                     f"; every agent ({agents}) has declined this customer, and the server "
-                    "never rings an agent again for a customer it declined"
+                    "rings an agent again for a customer it declined only after the decline "
+                    "hold (MAYDAY_DECLINE_HOLD_S, 60 s by default)"
                 )
             elif customer.declined_by and agents == 1:
                 hint = "; declining needs a second agent (--agents 2 or more)"
