@@ -54,6 +54,7 @@ from .metrics import Metrics
 from .origins import Origins
 from .records import Records, open_records
 from .rest import error_middleware, routes
+from .rest_customer import routes as customer_routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
 from .throttle import LoginThrottle
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # a test server): the drain then happens after the listener closed. Idempotent.
     app.on_shutdown.append(drain)
     app.add_routes(routes)
+    app.add_routes(customer_routes)
     app.add_routes(visitor_routes)
     add_widget_routes(app)
     app.on_response_prepare.append(cors_headers)

@@ -17,7 +17,6 @@ import hmac
 import json
 import math
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,7 +30,7 @@ from signaling.codec import describe_validation_error
 from signaling.models import rest as r
 from signaling.openapi import HTTP_STATUS
 
-from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, STORE, THROTTLE, WRITER
+from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, STORE, THROTTLE
 from .auth import (
     AgentClaims,
     current_agent,
@@ -42,12 +41,10 @@ from .auth import (
 )
 from .framing import MAX_JSON_DEPTH, json_depth_exceeds
 from .ice import ice_servers
-from .live.machine import audit
-from .live.records import Actor, LiveSession, SessionState
-from .live.store import Txn
+from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
 from .outage import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE
-from .records import AgentRow, ScreenshotRow, SessionRow
+from .records import AgentRow, ScreenshotRow
 from .sockets import drop_agent_sockets
 from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, client_address
 
@@ -63,19 +60,8 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/metrics", "/api/devices", "/api/agents/login", "/api/web/visitors"}
 )
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What an id the server gives out looks like (signaling's ``Id``)."""
-
-HISTORY_LIMIT = 20
-"""Sessions ``GET /api/devices/{device_id}/sessions`` answers when no ``limit`` is given."""
-HISTORY_MAX = 100
-"""The largest ``limit`` it takes."""
-SCREENSHOT_MAX_BYTES = 4 * 1024 * 1024
-"""The largest screenshot (a full-HD PNG of a busy screen is about 2 MB)."""
-SCREENSHOTS_PER_SESSION = 30
-"""How many screenshots one session keeps at most."""
-IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
-"""The image types a screenshot may have, and the bytes each file starts with."""
 
 _STATUS = HTTP_STATUS
 """The HTTP status of each error code: one table, the OpenAPI document's."""
@@ -186,7 +172,7 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         raise ProtocolError(ErrorCode.BAD_REQUEST, describe_validation_error(exc)) from None
 
 
-def _json(model: BaseModel, status: int = 200) -> web.Response:
+def json_response(model: BaseModel, status: int = 200) -> web.Response:
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
@@ -224,7 +210,7 @@ async def register_device(request: web.Request) -> web.Response:
     secret = new_device_secret()
     row = await request.app[RECORDS].add_device(registration.name, hash_device_secret(secret))
     log.info("device.registered", device_id=row.id, name=row.name)
-    return _json(m.DeviceRegistrationResponse(device_id=row.id, device_secret=secret), 201)
+    return json_response(m.DeviceRegistrationResponse(device_id=row.id, device_secret=secret), 201)
 
 
 @routes.post("/api/agents/login")
@@ -281,7 +267,7 @@ async def change_password(request: web.Request) -> web.Response:
 def _token_response(request: web.Request, row: AgentRow) -> web.Response:
     """A fresh token for ``row``: the answer of login, refresh and a password change."""
     token, expires = request.app[SIGNER].issue(row.id, row.name, generation=row.token_generation)
-    return _json(
+    return json_response(
         m.AgentLoginResponse(
             token=token,
             expires_at=expires,
@@ -294,7 +280,7 @@ def _token_response(request: web.Request, row: AgentRow) -> web.Response:
 
 @routes.get("/api/queue")
 async def queue(request: web.Request) -> web.Response:
-    return _json(await request.app[DESK].queue.snapshot())
+    return json_response(await request.app[DESK].queue.snapshot())
 
 
 @routes.get("/api/ice-servers")
@@ -307,21 +293,21 @@ async def ice(request: web.Request) -> web.Response:
     return web.json_response({"ice_servers": [s.model_dump(exclude_none=True) for s in servers]})
 
 
-def _session_id(request: web.Request) -> str:
+def session_id_of(request: web.Request) -> str:
     """The path's session id, if it can be one at all: anything else is no session of ours (and
     never reaches the database, which may refuse odd characters such as NUL with an error)."""
     session_id = request.match_info["session_id"]
-    if not _ID.fullmatch(session_id):
+    if not ID_PATTERN.fullmatch(session_id):
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no session {session_id[:64]!r}")
     return session_id
 
 
 @routes.get("/api/sessions/{session_id}")
 async def session(request: web.Request) -> web.Response:
-    session_id = _session_id(request)
+    session_id = session_id_of(request)
     live = await request.app[DESK].session(session_id)
     shots = (await request.app[RECORDS].screenshots([session_id]))[session_id]
-    screenshots = [_screenshot_info(shot).model_dump(mode="json") for shot in shots]
+    screenshots = [screenshot_info(shot).model_dump(mode="json") for shot in shots]
     if live is not None:
         return web.json_response(_live_session_body(live) | {"screenshots": screenshots})
     row = await request.app[RECORDS].session(session_id)
@@ -351,7 +337,7 @@ async def session(request: web.Request) -> web.Response:
 
 @routes.get("/api/sessions/{session_id}/events")
 async def session_events(request: web.Request) -> web.Response:
-    session_id = _session_id(request)
+    session_id = session_id_of(request)
     live = await request.app[DESK].session(session_id)
     if live is not None:
         events = live.timeline
@@ -388,182 +374,12 @@ def _live_session_body(live: LiveSession) -> dict[str, Any]:
     }
 
 
-def _path_id(request: web.Request, key: str, what: str) -> str:
-    """A path id (as :func:`_session_id`): one that cannot be ours is no such ``what``."""
-    value = request.match_info[key]
-    if not _ID.fullmatch(value):
-        raise ProtocolError(ErrorCode.NOT_FOUND, f"no {what} {value[:64]!r}")
-    return value
-
-
-def _screenshot_info(row: ScreenshotRow) -> r.ScreenshotInfo:
+def screenshot_info(row: ScreenshotRow) -> r.ScreenshotInfo:
+    """A screenshot as the session's record and the device's history list it."""
     return r.ScreenshotInfo(
         id=row.id,
         session_id=row.session_id,
         at=row.at,
         content_type="image/jpeg" if row.content_type == "image/jpeg" else "image/png",
         size=row.size,
-    )
-
-
-def _past_session(row: SessionRow, screenshots: list[ScreenshotRow]) -> r.PastSession:
-    ended_by = row.ended_by if row.ended_by in ("device", "agent", "system") else None
-    return r.PastSession(
-        id=row.id,
-        state=row.state,
-        topic=row.topic,
-        locale=row.locale,
-        agent=m.AgentInfo(id=row.agent_id, name=row.agent_name or "") if row.agent_id else None,
-        created_at=row.created_at,
-        ended_at=row.ended_at,
-        end_reason=row.end_reason,
-        ended_by=ended_by,  # type: ignore[arg-type]  # narrowed by the test above
-        rating=row.rating,
-        notes=row.notes,
-        screenshots=[_screenshot_info(shot) for shot in screenshots],
-    )
-
-
-@routes.get("/api/devices/{device_id}/sessions")
-async def device_sessions(request: web.Request) -> web.Response:
-    """What the server knows of a customer: the device, and its sessions, newest first.
-
-    Any signed-in agent may read it, as any session (§14); ``limit`` (1 to :data:`HISTORY_MAX`,
-    default :data:`HISTORY_LIMIT`) caps the sessions.
-    """
-    device_id = _path_id(request, "device_id", "device")
-    given = request.query.get("limit", str(HISTORY_LIMIT))
-    if not given.isdigit() or not 1 <= int(given) <= HISTORY_MAX:
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST, f"limit is a whole number from 1 to {HISTORY_MAX}"
-        )
-    records = request.app[RECORDS]
-    device = await records.device(device_id)
-    rows = await records.device_sessions(device_id, int(given))
-    if device is None and not rows:
-        raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {device_id}")
-    screenshots = await records.screenshots([row.id for row in rows])
-    summary = None
-    if device is not None:
-        summary = r.DeviceSummary(
-            id=device.id,
-            name=device.name,
-            kind="web" if device.kind == "web" else "device",
-            created_at=device.created_at,
-        )
-    return _json(
-        r.DeviceHistory(
-            device=summary,
-            sessions=[_past_session(row, screenshots[row.id]) for row in rows],
-        )
-    )
-
-
-@routes.get("/api/canned-replies")
-async def canned_replies(request: web.Request) -> web.Response:
-    """The desk's canned replies (``mayday canned add|list|remove``), for the chat's picker."""
-    rows = await request.app[RECORDS].canned_replies()
-    return _json(r.CannedReplies(replies=[r.CannedReply(id=row.id, text=row.text) for row in rows]))
-
-
-@routes.post("/api/sessions/{session_id}/screenshots")
-async def add_screenshot(request: web.Request) -> web.Response:
-    """Keep a still image of the customer's picture with the session's record.
-
-    Only the session's agent, while the session is live; the body is the PNG or JPEG itself,
-    its ``Content-Type`` saying which, at most :data:`SCREENSHOT_MAX_BYTES`. The timeline gets a
-    ``screenshot`` line, so the record shows when it was taken.
-    """
-    session_id = _session_id(request)
-    agent = request[AGENT]
-    live = await request.app[DESK].session(session_id)
-    if live is None:
-        if await request.app[RECORDS].session(session_id) is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"no session {session_id}")
-        raise ProtocolError(ErrorCode.CONFLICT, "the session is over; take screenshots during it")
-    if live.agent_id != agent.id:
-        raise ProtocolError(ErrorCode.NOT_PARTY, f"you are not the agent of session {session_id}")
-    if live.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
-        raise ProtocolError(ErrorCode.CONFLICT, "the session is over; take screenshots during it")
-    content_type = request.content_type
-    magic = IMAGE_MAGIC.get(content_type)
-    if magic is None:
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST, "send the image itself as image/png or image/jpeg"
-        )
-    data = await _read_image(request)
-    if not data.startswith(magic):
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"the body is not a {content_type} image")
-    writer = request.app[WRITER]
-    await writer.save_and_wait(live)  # the session's row, which the screenshot belongs to
-    now = time.time()
-    row = await request.app[RECORDS].add_screenshot(
-        session_id, agent.id, content_type, data, at=now, limit=SCREENSHOTS_PER_SESSION
-    )
-    if row is None:
-        raise ProtocolError(
-            ErrorCode.CONFLICT,
-            f"this session keeps {SCREENSHOTS_PER_SESSION} screenshots at most",
-        )
-    info = _screenshot_info(row)
-
-    def note(txn: Txn) -> LiveSession:
-        session = txn.session(session_id)
-        detail = {"screenshot_id": row.id, "content_type": content_type, "size": row.size}
-        audit(
-            session,
-            "screenshot",
-            actor=Actor(kind="agent", id=agent.id, name=agent.shown_name),
-            at=now,
-            detail=detail,
-        )
-        return session
-
-    try:
-        writer.save(await request.app[STORE].atomically(note, sessions=[session_id]))
-    except ProtocolError:  # ended in between: the screenshot stays listed with the record
-        log.info("screenshot.after_end", session_id=session_id)
-    log.info("screenshot.kept", session_id=session_id, screenshot_id=row.id, size=row.size)
-    return _json(info, 201)
-
-
-async def _read_image(request: web.Request) -> bytes:
-    """The body, at most :data:`SCREENSHOT_MAX_BYTES` (more: 413), not empty (400).
-
-    Read from the stream, not with ``request.read()``: that stops at the JSON bodies' cap.
-    """
-    if (request.content_length or 0) > SCREENSHOT_MAX_BYTES:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=SCREENSHOT_MAX_BYTES, actual_size=request.content_length or 0
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > SCREENSHOT_MAX_BYTES:
-            raise web.HTTPRequestEntityTooLarge(max_size=SCREENSHOT_MAX_BYTES, actual_size=size)
-        chunks.append(chunk)
-    if not size:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "the body is empty; send the image")
-    return b"".join(chunks)
-
-
-@routes.get("/api/sessions/{session_id}/screenshots/{screenshot_id}")
-async def screenshot(request: web.Request) -> web.Response:
-    """One screenshot's image; any signed-in agent, as the session's record."""
-    session_id = _session_id(request)
-    screenshot_id = _path_id(request, "screenshot_id", "screenshot")
-    row = await request.app[RECORDS].screenshot(session_id, screenshot_id)
-    if row is None:
-        raise ProtocolError(
-            ErrorCode.NOT_FOUND, f"no screenshot {screenshot_id} of session {session_id}"
-        )
-    return web.Response(
-        body=row.data,
-        content_type=row.content_type,
-        headers={
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'inline; filename="{row.id}.{row.content_type[6:]}"',
-        },
     )

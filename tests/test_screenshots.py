@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.appkeys import WRITER
-from server.rest import SCREENSHOT_MAX_BYTES
+from server.rest_customer import SCREENSHOT_MAX_BYTES
 
 from .conftest import Desk
 

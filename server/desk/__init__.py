@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -294,6 +294,24 @@ class HelpDesk:
         # Acknowledged notes are recorded notes, even if this process dies right after the ack.
         live = await self.context.store.atomically(write, sessions=[session.id])
         await self.context.writer.save_and_wait(live)
+
+    async def note_screenshot(
+        self, session_id: str, *, actor: Actor, at: float, detail: dict[str, Any]
+    ) -> None:
+        """A screenshot was kept with the session's record: a ``screenshot`` line in its
+        timeline. A session that ended in between keeps the screenshot listed with its record."""
+
+        def write(txn: Txn) -> LiveSession:
+            live = txn.session(session_id)
+            audit(live, "screenshot", actor=actor, at=at, detail=detail)
+            return live
+
+        try:
+            self.context.writer.save(
+                await self.context.store.atomically(write, sessions=[session_id])
+            )
+        except ProtocolError:
+            log.info("screenshot.after_end", session_id=session_id)
 
     async def rate(self, device: DeviceIdentity, rate: m.SessionRate) -> None:
         """Store the customer's rating (and comment) with the session's record, once the session
