@@ -18,6 +18,10 @@ import { createVisitor, VisitorError } from "./visitor.js";
 // long means it ended while the page was loading (its session.ended went to the old page).
 const RESUME_SILENCE_MS = 5000;
 const OVER = new Set(["idle", "ended", "rated", "over", "error", "elsewhere"]);
+// The chat lines kept for the tab (sessionStorage), so that a reload still shows the history.
+const CHAT_KEPT = 200;
+const CHAT_MAX = 2000; // characters in one line (chat.send, docs/protocol.md §6.3)
+const COMMENT_MAX = 1000; // characters in a rating's comment (session.rate)
 
 export class HelpFlow {
   /** `config` {server, siteKey}; `store`: a VisitorStore; `render(model, options)`: the view's. */
@@ -30,7 +34,7 @@ export class HelpFlow {
     this.socket = null;
     this.cobrowse = null;
     this.control = null;
-    this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen() };
+    this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen(), chat: [], unread: 0 };
     this._resumeTimer = null;
     this._fresh = false; // the credentials in use were created by this Help press
   }
@@ -66,6 +70,10 @@ export class HelpFlow {
         return this._end();
       case "rate":
         return this._rate(value);
+      case "comment":
+        return this._comment(value);
+      case "chatSend":
+        return this._chatSend(value);
       case "close":
         return this._close();
       case "allow":
@@ -96,6 +104,7 @@ export class HelpFlow {
 
   set(changes, options) {
     Object.assign(this.state, changes);
+    if (this.state.open) this.state.unread = 0; // the customer sees the chat now
     this.render(options);
   }
 
@@ -181,22 +190,58 @@ export class HelpFlow {
     }
   }
 
+  /** The stars go at once; the card then thanks the customer and offers a comment (§6.1). */
   async _rate(rating) {
     const sessionId = this.state.lastSessionId;
-    this.set({ phase: "rated" });
+    this.set({ phase: "rated", rating, comment: "ask", commentError: "" });
     try {
       await this.socket?.request("session.rate", { session_id: sessionId, rating });
     } catch (error) {
       console.warn("mayday widget: session.rate", error.message);
     }
+  }
+
+  /**
+   * The optional comment: the rating again, with the text. The socket stays for it until Close.
+   * Returns whether it was sent, so that the view keeps the text when it was not.
+   */
+  async _comment(text) {
+    const comment = String(text ?? "").trim().slice(0, COMMENT_MAX);
+    const { phase, rating, lastSessionId } = this.state;
+    if (!comment || phase !== "rated" || !this.socket || this.state.comment !== "ask") return false;
+    try {
+      await this.socket.request("session.rate", { session_id: lastSessionId, rating, comment });
+    } catch (error) {
+      console.warn("mayday widget: session.rate", error.message);
+      this.set({ commentError: this.t("commentFailed") });
+      return false;
+    }
+    this.set({ comment: "sent", commentError: "" });
     this._disconnect(); // nothing more to say to the server until the next Help
+    return true;
+  }
+
+  /** The customer's chat line; it shows when the server's chat.message comes back (§6.3). */
+  async _chatSend(text) {
+    const line = String(text ?? "").trim().slice(0, CHAT_MAX);
+    const session = this.state.session;
+    if (!line || !session || !this.socket || !["connecting", "active"].includes(this.state.phase)) return false;
+    try {
+      await this.socket.request("chat.send", { session_id: session.session_id, text: line });
+    } catch (error) {
+      console.warn("mayday widget: chat.send", error.message);
+      this.set({ chatError: this.t(error.code === "rate_limited" ? "chatFull" : "chatFailed") });
+      return false;
+    }
+    if (this.state.chatError) this.set({ chatError: "" });
+    return true;
   }
 
   /** Close offers itself only once the flow is over (present.js); minimize hides a live panel. */
   _close() {
     this._disconnect();
-    this.store.update({ active: false, open: false });
-    this.set({ phase: "idle", open: false, requeued: false });
+    this.store.update({ active: false, open: false, chat: null });
+    this.set({ phase: "idle", open: false, requeued: false, chat: [], unread: 0, comment: null });
   }
 
   /** "Share my screen instead": the browser asks which screen; a refusal changes nothing. */
@@ -270,6 +315,7 @@ export class HelpFlow {
       "session.started": (data) => this._started(data),
       "session.ended": (data) => this._ended(data),
       "session.peer": (data) => this._peer(data),
+      "chat.message": (data) => this._chat(data),
       "rtc.answer": (data) => this.cobrowse.answer(data),
       "rtc.ice": (data) => this.cobrowse.ice(data),
       "control.request": (data) => this.control.request(data),
@@ -343,6 +389,7 @@ export class HelpFlow {
     const media = this.cobrowse.peer?.state === "connected" && this.state.session?.session_id === session.session_id;
     // A new session starts without consent; a resumed one waits for control.state (§10.6).
     if (this.state.session?.session_id !== session.session_id) this.control.reset();
+    if (this.state.chatSessionId !== session.session_id) this._loadChat(session.session_id);
     this.set({
       phase: media ? "active" : "connecting",
       session,
@@ -406,6 +453,26 @@ export class HelpFlow {
     this.set({ agentAway: !data.connected });
     // The agent's new socket has no connection to this page (a reloaded console): offer anew.
     if (data.connected) this.cobrowse.offer();
+  }
+
+  /** A chat line of this session, from the agent or the customer's own coming back. */
+  _chat(data) {
+    const sessionId = this.state.session?.session_id;
+    if (!sessionId || data?.session_id !== sessionId || typeof data.text !== "string") return;
+    if (this.state.chatSessionId !== sessionId) this._loadChat(sessionId);
+    if (this.state.chat.some((line) => line.seq === data.seq)) return; // already shown
+    const line = { seq: data.seq, mine: data.sender === "device", name: String(data.name ?? ""), text: data.text };
+    const chat = [...this.state.chat, line].sort((a, b) => a.seq - b.seq).slice(-CHAT_KEPT);
+    const unread = this.state.unread + (line.mine || this.state.open ? 0 : 1);
+    this.store.update({ chat: { session_id: sessionId, lines: chat } });
+    this.set({ chat, unread });
+  }
+
+  /** A new session starts with an empty chat; a resumed one (a reload) with what this tab kept. */
+  _loadChat(sessionId) {
+    const kept = this.store.load()?.chat;
+    const lines = kept?.session_id === sessionId && Array.isArray(kept.lines) ? kept.lines : [];
+    Object.assign(this.state, { chat: lines, chatSessionId: sessionId, unread: 0, chatError: "" });
   }
 
   _mediaState(state) {

@@ -17,7 +17,11 @@ function waitText(t, ticket) {
   return t("waitMinutes", Math.round(seconds / 60));
 }
 
-/** The view model: `{phase, open, live, status, detail, rating, actions}`. */
+/**
+ * The view model: `{phase, open, live, status, detail, rating, actions, chat, comment, unread}`.
+ * `chat` (live sessions only): the lines and the texts around them; `comment`: the rating's
+ * optional comment form, `{error}` while it is offered; `unread`: the collapsed button's count.
+ */
 export function present(state, t) {
   const agent = state.session?.agent?.name || t("title");
   const model = {
@@ -28,6 +32,9 @@ export function present(state, t) {
     detail: "",
     rating: false,
     actions: [],
+    chat: null,
+    comment: null,
+    unread: state.open ? 0 : (state.unread ?? 0),
   };
   switch (state.phase) {
     case "idle":
@@ -59,6 +66,19 @@ export function present(state, t) {
       if (state.screenShared) model.actions = ["stopSharing", "end"];
       else if (state.canShareScreen && state.phase === "active") model.actions = ["shareScreen", "end"];
       else model.actions = ["end"];
+      model.chat = {
+        sessionId: state.session?.session_id ?? "",
+        lines: (state.chat ?? []).map((line) => ({
+          seq: line.seq,
+          mine: line.mine,
+          who: line.mine ? t("chatYou") : line.name || agent,
+          text: line.text,
+        })),
+        title: t("chat", { agent }),
+        empty: t("chatEmpty", { agent }),
+        label: t("chatLabel", { agent }),
+        error: state.chatError ?? "",
+      };
       break;
     case "ended":
       model.status = state.endedBy === "agent" ? t("endedByAgent", { agent }) : t("ended");
@@ -68,6 +88,8 @@ export function present(state, t) {
       break;
     case "rated":
       model.status = t("thanks");
+      if (state.comment === "ask") model.comment = { error: state.commentError ?? "" };
+      if (state.comment === "sent") model.detail = t("commentThanks");
       model.actions = ["close"];
       break;
     case "over":

@@ -73,7 +73,7 @@ class Recording {
     const blockSelector = `${privacy.blockSelector}, ${OVERLAY_TAG}`;
     this._stopRecord = record({
       emit: (event) => {
-        if (!isStyleOfBlocked(event, blockSelector)) this.sender.sendEvent(event);
+        if (!isStyleOfBlocked(event, blockSelector) && !isOfUnrecorded(event)) this.sender.sendEvent(event);
       },
       ...privacy,
       blockSelector,
@@ -167,6 +167,16 @@ function isStyleOfBlocked(event, blockSelector) {
   if (event.type !== INCREMENTAL || event.data?.source !== ADOPTED_STYLE_SHEET) return false;
   const host = record.mirror.getNode(event.data.id);
   return host?.nodeType === Node.ELEMENT_NODE && host.closest(blockSelector) !== null;
+}
+
+/**
+ * Whether `event` is about a node the recording does not have (id -1): the widget's own fields
+ * and buttons, in its shadow root. rrweb's blockSelector does not reach into a shadow root from
+ * an event's target, so it reports what the customer types into the widget's chat (masked, but
+ * counted) and clicks there, for an element the replay cannot show: dropped here.
+ */
+function isOfUnrecorded(event) {
+  return event.type === INCREMENTAL && event.data?.id === -1;
 }
 
 /** The recording on the current channel, if any (for `leaving` at pagehide). */

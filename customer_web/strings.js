@@ -54,6 +54,18 @@ const en = {
   shareScreen: "Share my screen instead",
   stopSharing: "Stop sharing",
   screenShared: "{agent} can see your whole screen. Remote control is off while you share it.",
+  chat: "Chat with {agent}",
+  chatEmpty: "No messages yet. You can write to {agent} here.",
+  chatLabel: "Message to {agent}",
+  chatSend: "Send",
+  chatYou: "You",
+  chatFailed: "Your message was not sent. Please try again.",
+  chatFull: "This chat is full. Please end the session and ask for help again.",
+  chatUnread: (n) => (n === 1 ? "1 unread message" : `${n} unread messages`),
+  commentLabel: "Add a comment (optional)",
+  commentSend: "Send comment",
+  commentThanks: "Your comment was sent.",
+  commentFailed: "Your comment was not sent. Please try again.",
 };
 
 const de = {
@@ -107,6 +119,18 @@ const de = {
   shareScreen: "Stattdessen meinen Bildschirm teilen",
   stopSharing: "Teilen beenden",
   screenShared: "{agent} sieht Ihren ganzen Bildschirm. Die Fernsteuerung ist aus, solange Sie ihn teilen.",
+  chat: "Chat mit {agent}",
+  chatEmpty: "Noch keine Nachrichten. Hier können Sie {agent} schreiben.",
+  chatLabel: "Nachricht an {agent}",
+  chatSend: "Senden",
+  chatYou: "Sie",
+  chatFailed: "Ihre Nachricht wurde nicht gesendet. Bitte versuchen Sie es erneut.",
+  chatFull: "Dieser Chat ist voll. Bitte beenden Sie die Sitzung und bitten Sie erneut um Hilfe.",
+  chatUnread: (n) => (n === 1 ? "1 ungelesene Nachricht" : `${n} ungelesene Nachrichten`),
+  commentLabel: "Kommentar hinzufügen (freiwillig)",
+  commentSend: "Kommentar senden",
+  commentThanks: "Ihr Kommentar wurde gesendet.",
+  commentFailed: "Ihr Kommentar wurde nicht gesendet. Bitte versuchen Sie es erneut.",
 };
 
 const TABLES = { en, de };

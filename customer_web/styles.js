@@ -131,6 +131,84 @@ button:focus-visible {
 .allow:hover { background: #1e40af; }
 .deny { background: #fff; color: #1b1f24; border-color: #8c959f; }
 .deny:hover { background: #f3f4f6; }
+.help .badge {
+  display: inline-grid;
+  place-items: center;
+  min-width: 22px;
+  height: 22px;
+  padding: 0 6px;
+  border-radius: 11px;
+  background: #b91c1c;
+  color: #fff;
+  font-size: 13px;
+  font-weight: 700;
+  box-shadow: 0 0 0 2px #fff;
+}
+.sr-only {
+  position: absolute;
+  width: 1px;
+  height: 1px;
+  margin: -1px;
+  padding: 0;
+  overflow: hidden;
+  clip: rect(0 0 0 0);
+  white-space: nowrap;
+  border: 0;
+}
+.chat { margin: 12px 0 0; border-top: 1px solid #d0d7de; padding-top: 10px; }
+.chat-title { margin: 0 0 6px; font-size: 15px; font-weight: 700; }
+.chat-empty { margin: 0 0 8px; color: #57606a; font-size: 15px; }
+.chat-log {
+  list-style: none;
+  margin: 0 0 8px;
+  padding: 4px;
+  max-height: min(240px, 35vh);
+  overflow-y: auto;
+  overscroll-behavior: contain;
+  display: flex;
+  flex-direction: column;
+  gap: 6px;
+  border-radius: 10px;
+  background: #f6f8fa;
+}
+.chat-log:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
+.line {
+  max-width: 85%;
+  padding: 6px 10px;
+  border-radius: 12px;
+  overflow-wrap: anywhere;
+  white-space: pre-wrap;
+}
+.line .who { display: block; font-size: 12px; font-weight: 700; color: #57606a; }
+.line .text { display: block; font-size: 15px; }
+.line.theirs { align-self: flex-start; background: #fff; border: 1px solid #d0d7de; }
+.line.mine { align-self: flex-end; background: #dbeafe; border: 1px solid #93c5fd; }
+.chat-label, .comment-label { display: block; margin: 0 0 4px; font-size: 14px; font-weight: 600; color: #424a53; }
+.row { display: flex; gap: 8px; align-items: stretch; }
+.row.end { justify-content: flex-end; margin-top: 8px; }
+.chat-input, .comment-input {
+  flex: 1 1 auto;
+  min-width: 0;
+  min-height: 44px;
+  width: 100%;
+  padding: 8px 10px;
+  font: inherit;
+  color: #1b1f24;
+  background: #fff;
+  border: 2px solid #8c959f;
+  border-radius: 10px;
+}
+.comment-input { resize: vertical; min-height: 72px; }
+.chat-input:focus-visible, .comment-input:focus-visible {
+  outline: 3px solid #ffbf47;
+  outline-offset: 1px;
+  border-color: #0b0c0c;
+}
+.send { flex: none; background: #1d4ed8; color: #fff; font-weight: 600; }
+.send:hover { background: #1e40af; }
+.comment { margin: 12px 0 0; }
+.form-error { margin: 6px 0 0; color: #b91c1c; font-size: 14px; font-weight: 600; }
+.form-error:empty { display: none; }
 .controlbar {
   position: fixed;
   top: 12px;
@@ -164,7 +242,8 @@ button:focus-visible {
   .help, .panel { display: none !important; }
 }
 @media (forced-colors: active) {
-  .help, .panel, button { border: 2px solid CanvasText; }
+  .help, .panel, button, input, textarea { border: 2px solid CanvasText; }
+  .help .badge { border: 2px solid CanvasText; }
 }
 `;
 

@@ -7,6 +7,11 @@
 // Remote control (control.js) adds two parts: the consent dialog in the panel (who asks, Allow,
 // Deny) and, while control is on, a bar at the top of the window with Stop control, outside the
 // panel so that it stays visible when the panel is minimized.
+//
+// The chat (help.js, docs/protocol.md §6.3) is part of the panel during a session: its lines are
+// set as textContent like everything else, and like everything in this shadow root it is never
+// recorded (recorder.js drops even the input events rrweb would report for the chat's field).
+// While the panel is collapsed, the Help button counts the agent's unread lines.
 
 import { WIDGET_TAG } from "./masking.js";
 import { adoptStyles, isolateHost } from "./styles.js";
@@ -41,7 +46,17 @@ export function createView(t, locale, onAction) {
   adoptStyles(shadow);
 
   const help = el("button", { type: "button", class: "help", "aria-expanded": "false", "aria-controls": "panel" });
-  help.append(el("span", { class: "icon", "aria-hidden": "true" }, "?"), el("span", { class: "label" }, t("help")));
+  const badge = el("span", { class: "badge", "aria-hidden": "true" });
+  const unreadText = el("span", { class: "sr-only" });
+  badge.hidden = true;
+  help.append(
+    el("span", { class: "icon", "aria-hidden": "true" }, "?"),
+    el("span", { class: "label" }, t("help")),
+    badge,
+    unreadText,
+  );
+  // Said once when the count changes while the panel is collapsed (the log inside is hidden then).
+  const unreadNote = el("span", { class: "sr-only", role: "status", "aria-live": "polite" });
 
   const title = el("h2", { class: "title", id: "panel-title" }, t("title"));
   const minimize = el("button", { type: "button", class: "close", "aria-label": t("minimize"), title: t("minimize") });
@@ -55,6 +70,51 @@ export function createView(t, locale, onAction) {
     stars.append(star);
   }
   const rating = el("fieldset", { class: "rating" }, el("legend", {}, t("rateQuestion")), stars);
+
+  // The chat: a log of lines, then one field and Send (Enter sends: it is a form).
+  const chatTitle = el("h3", { class: "chat-title", id: "chat-title" });
+  const chatLog = el("ol", {
+    class: "chat-log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-labelledby": "chat-title",
+    tabindex: "0", // scrollable with the keyboard
+  });
+  const chatEmpty = el("p", { class: "chat-empty" });
+  const chatLabel = el("label", { class: "chat-label", for: "chat-input" });
+  const chatInput = el("input", {
+    class: "chat-input",
+    id: "chat-input",
+    type: "text",
+    maxlength: "2000",
+    autocomplete: "off",
+    enterkeyhint: "send",
+    "aria-describedby": "chat-error",
+  });
+  const chatSend = el("button", { type: "submit", class: "send" }, t("chatSend"));
+  const chatError = el("p", { class: "form-error", id: "chat-error", role: "alert" });
+  const chatRow = el("div", { class: "row" }, chatInput, chatSend);
+  const chatForm = el("form", { class: "chat-form" }, chatLabel, chatRow, chatError);
+  const chat = el("section", { class: "chat", "aria-labelledby": "chat-title" }, chatTitle, chatEmpty, chatLog, chatForm);
+  chat.hidden = true;
+  // Never a page load: the form only hands its text to the flow, and keeps it if it was not sent.
+  submitting(chatForm, chatInput, (text) => onAction("chatSend", text));
+
+  // The rating's optional comment, offered with the thank-you.
+  const commentLabel = el("label", { class: "comment-label", for: "comment-input" }, t("commentLabel"));
+  const commentInput = el("textarea", {
+    class: "comment-input",
+    id: "comment-input",
+    rows: "3",
+    maxlength: "1000",
+    "aria-describedby": "comment-error",
+  });
+  const commentSend = el("button", { type: "submit", class: "send" }, t("commentSend"));
+  const commentError = el("p", { class: "form-error", id: "comment-error", role: "alert" });
+  const commentRow = el("div", { class: "row end" }, commentSend);
+  const comment = el("form", { class: "comment" }, commentLabel, commentInput, commentRow, commentError);
+  comment.hidden = true;
+  submitting(comment, commentInput, (text) => onAction("comment", text));
   const actions = el("div", { class: "actions" });
   const buttons = {};
   for (const [id, [label, kind]] of Object.entries(ACTIONS)) {
@@ -94,11 +154,13 @@ export function createView(t, locale, onAction) {
     consent,
     status,
     detail,
+    chat,
     rating,
+    comment,
     actions,
   );
   panel.hidden = true;
-  const root = el("div", { class: "root", lang: locale }, bar, panel, help);
+  const root = el("div", { class: "root", lang: locale }, bar, panel, help, unreadNote);
   shadow.append(root);
 
   help.addEventListener("click", () => onAction("help"));
@@ -109,6 +171,43 @@ export function createView(t, locale, onAction) {
       onAction("minimize");
     }
   });
+  // What the customer types into the widget's fields is not for the page: its keyboard shortcuts
+  // (listening on the document) would otherwise react to the letters of a chat line.
+  for (const type of ["keydown", "keyup", "keypress"]) {
+    panel.addEventListener(type, (event) => {
+      if (event.target === chatInput || event.target === commentInput) event.stopPropagation();
+    });
+  }
+
+  let chatShown = { sessionId: null, count: 0 };
+  /** Draw the chat's lines: appended as they come, redrawn for another session. */
+  function renderChat(model) {
+    chat.hidden = !model;
+    if (!model) return;
+    chatTitle.textContent = model.title;
+    chatEmpty.textContent = model.empty;
+    chatEmpty.hidden = model.lines.length > 0;
+    chatLog.hidden = model.lines.length === 0;
+    chatLabel.textContent = model.label;
+    chatError.textContent = model.error;
+    if (chatShown.sessionId !== model.sessionId || model.lines.length < chatShown.count) {
+      chatLog.replaceChildren();
+      chatShown = { sessionId: model.sessionId, count: 0 };
+    }
+    const added = model.lines.slice(chatShown.count);
+    if (!added.length) return;
+    for (const line of added) {
+      const item = el(
+        "li",
+        { class: line.mine ? "line mine" : "line theirs", "data-seq": String(line.seq) },
+        el("span", { class: "who" }, line.who),
+        el("span", { class: "text" }, line.text),
+      );
+      chatLog.append(item);
+    }
+    chatShown.count = model.lines.length;
+    chatLog.scrollTop = chatLog.scrollHeight;
+  }
 
   let shownActions = "";
   const visible = (node) => node && node.isConnected && node.getClientRects().length > 0;
@@ -120,6 +219,15 @@ export function createView(t, locale, onAction) {
     host.dataset.phase = model.phase;
     help.setAttribute("aria-expanded", String(model.open));
     help.toggleAttribute("data-live", Boolean(model.live));
+    const unread = model.open ? 0 : (model.unread ?? 0);
+    const unreadLabel = unread > 0 ? t("chatUnread", unread) : "";
+    badge.hidden = unread === 0;
+    badge.textContent = unread === 0 ? "" : unread > 9 ? "9+" : String(unread);
+    if (unreadText.textContent !== unreadLabel) {
+      unreadText.textContent = unreadLabel ? `, ${unreadLabel}` : "";
+      unreadNote.textContent = unreadLabel;
+    }
+    host.dataset.unread = String(unread);
     panel.hidden = !model.open;
     status.textContent = model.status ?? "";
     detail.textContent = model.detail ?? "";
@@ -135,6 +243,9 @@ export function createView(t, locale, onAction) {
     bar.dataset.state = control?.state ?? "none";
     barText.textContent = bar.hidden ? "" : control.bar;
     rating.hidden = !model.rating || asking;
+    renderChat(asking ? null : model.chat);
+    comment.hidden = !model.comment;
+    commentError.textContent = model.comment?.error ?? "";
     // While the customer is asked, the dialog is all the panel offers.
     const wanted = asking ? [] : (model.actions ?? []);
     if (wanted.join() !== shownActions) {
@@ -162,4 +273,24 @@ export function createView(t, locale, onAction) {
   }
 
   return { host, render, focusHelp };
+}
+
+/**
+ * A form that hands its field's text to `send` (which resolves to whether it went out) instead of
+ * loading a page; the field is emptied once it went, and keeps the text when it did not.
+ */
+function submitting(form, field, send) {
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (!text || busy) return;
+    busy = true;
+    try {
+      if (await send(text)) field.value = "";
+    } finally {
+      busy = false;
+    }
+    if (field.isConnected && field.getClientRects().length > 0) field.focus();
+  });
 }

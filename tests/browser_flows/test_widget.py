@@ -152,6 +152,58 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
             lambda e, t: e["type"] == 3 and e["data"]["source"] == 0 and "matching lid" in t
         )
 
+    with step("two-way chat in the panel: as text, never recorded, counted while collapsed"):
+        question = "Which <b>colour</b> would you like? 🫖"
+        await agent.call("chat.send", {"session_id": session_id, "text": question})
+        assert (await agent.next("chat.message"))["sender"] == "agent"
+        theirs = page.locator("mayday-help .chat-log .line.theirs .text")
+        await theirs.first.wait_for()
+        assert await theirs.last.inner_text() == question  # textContent: not markup
+        assert await page.locator("mayday-help .chat-log b").count() == 0
+        assert await page.locator("mayday-help .chat-log .line.theirs .who").inner_text() == "alice"
+        field = page.locator("mayday-help .chat-input")
+        assert await field.get_attribute("id") == await page.locator(
+            "mayday-help .chat-label"
+        ).get_attribute("for")
+        reply = "The blue one, with the whistle"
+        await field.press_sequentially(reply)
+        await field.press("Enter")
+        line = await agent.next_matching("chat.message", lambda m: m["sender"] == "device")
+        assert (line["session_id"], line["text"]) == (session_id, reply), line
+        mine = page.locator("mayday-help .chat-log .line.mine")
+        await mine.wait_for()
+        assert await mine.locator(".text").inner_text() == reply
+        assert await field.input_value() == ""
+        await customer.shot("desktop-4b-chat")
+        # Collapsed: the agent's next line is counted on the Help button, opening reads it.
+        await customer.press(".close")
+        await agent.call("chat.send", {"session_id": session_id, "text": "Got it, one moment."})
+        await page.wait_for_function(
+            "() => document.querySelector('mayday-help').dataset.unread === '1'"
+        )
+        help_text = await page.locator("mayday-help .help").inner_text()
+        assert "1" in help_text, help_text
+        await customer.shot("desktop-4c-unread")
+        await customer.press(".help")
+        await page.wait_for_function(
+            "() => document.querySelector('mayday-help').dataset.unread === '0'"
+        )
+        await page.locator("mayday-help .line.theirs >> nth=1").wait_for()
+        # Nothing of the chat in the mirror: a page change after it arrives, the chat never did.
+        await page.evaluate(
+            """() => {
+                const p = document.createElement('p');
+                p.textContent = 'After the chat';
+                document.querySelector('#more').append(p);
+            }"""
+        )
+        await mirror.wait_event(lambda e, t: e["type"] == 3 and "After the chat" in t)
+        mirrored = "\n".join(mirror.frames)
+        for text in ["colour", reply, "Got it", "chat-log", "Chat with"]:
+            assert text not in mirrored, f"the widget's chat ({text!r}) reached the replay"
+        unknown = [e for e in mirror.events if e["type"] == 3 and e["data"].get("id") == -1]
+        assert unknown == [], f"events about the widget's own nodes: {unknown[:3]}"
+
     with step("the page's title and viewport changes are reported"):
         await page.set_viewport_size({"width": 1200, "height": 700})
         await mirror.wait_message("page", lambda m: m["viewport"] == {"width": 1200, "height": 700})
@@ -236,14 +288,26 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         await customer.shot("desktop-6-rating")
         await customer.press(".star:nth-child(4)")
         await customer.phase("rated")
+        rated = await agent.next("session.rated", timeout=10)
+        assert (rated["rating"], rated["comment"]) == (4, ""), rated
         await customer.shot("desktop-7-thanks")
         token = await desk.token("alice")
 
-        async def rated() -> bool:
+        async def stored() -> bool:
             status, body = await desk.get(f"/api/sessions/{session_id}", token)
             return status == 200 and body.get("rating") == 4
 
-        await assert_eventually(rated, timeout=15, message="the rating was never stored")
+        await assert_eventually(stored, timeout=15, message="the rating was never stored")
+
+    with step("an optional comment goes with the rating, and the customer is thanked"):
+        comment = "Patient & quick <i>thanks</i>"
+        await page.locator("mayday-help .comment-input").fill(comment)
+        await customer.press(".comment .send")
+        rated = await agent.next("session.rated", timeout=10)
+        assert (rated["rating"], rated["comment"]) == (4, comment), rated
+        await page.locator("mayday-help .comment").wait_for(state="hidden")
+        assert await page.locator("mayday-help .detail").inner_text() == "Your comment was sent."
+        await customer.shot("desktop-8-comment")
     customer.assert_clean()
 
 
@@ -284,6 +348,22 @@ async def test_on_a_phone_in_german_waiting_cancelling_and_a_session(
         await customer.phase("connecting", "active")
         assert "carla" in await customer.status()
         await customer.shot("phone-4-session")
+        session_id = ring["ticket"]["ticket_id"]
+        await agent.call(
+            "chat.send", {"session_id": session_id, "text": "Hallo! Wie kann ich helfen?"}
+        )
+        await customer.page.locator("mayday-help .line.theirs").wait_for()
+        assert await customer.page.locator("mayday-help .chat-label").inner_text() == (
+            "Nachricht an carla"
+        )
+        await customer.page.locator("mayday-help .chat-input").fill("Der Wasserkocher pfeift nicht")
+        await customer.page.locator("mayday-help .chat-form .send").click()
+        await customer.page.locator("mayday-help .line.mine").wait_for()
+        box = await customer.page.locator("mayday-help .panel").bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE["width"]
+        await customer.shot("phone-4b-chat")
 
     with step("ending from the phone"):
         await customer.press(".danger")
