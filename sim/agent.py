@@ -12,7 +12,7 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import av
@@ -60,6 +60,13 @@ class HeadlessAgent:
         self.client.on(Event.SESSION_ENDED, self._on_session_ended)
         self.client.on(Event.RTC_OFFER, self._on_offer)
         self.client.on(Event.CONTROL_STATE, self._on_control_state)
+        self.client.on(Event.PRESENCE_UPDATE, self._on_presence)
+        self.presence_listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+        """Called with every ``presence.update`` (the socket has one handler per event)."""
+        self.end_wrapup_at_once = True
+        """After a session the server holds rings back for the agent's wrap-up: a headless
+        agent needs none and goes back to the queue at once, as a person clicking "Back to the
+        queue" would."""
         self.control_states: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.control: str = "none"
         self.channel: RTCDataChannel | None = None
@@ -194,6 +201,13 @@ class HeadlessAgent:
         self.session = None
         await self._stop_media()
         self.ended.put_nowait(data)
+
+    async def _on_presence(self, data: dict[str, Any]) -> None:
+        if data.get("status") == "wrapup" and self.end_wrapup_at_once:
+            with contextlib.suppress(Exception):
+                await self.set_presence("available")
+        for listener in self.presence_listeners:
+            await listener(data)
 
     async def _on_control_state(self, data: dict[str, Any]) -> None:
         self.control = str(data.get("state"))

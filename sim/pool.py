@@ -148,16 +148,11 @@ class AgentPool:
                 if not self._closing:
                     with contextlib.suppress(Exception):
                         await pooled.agent.set_presence("available")
-            elif data.get("status") == "wrapup" and not self._closing:
-                # A simulated agent's after-call work takes no time: back to the queue at once,
-                # as a person clicking "Back to the queue" would.
-                with contextlib.suppress(Exception):
-                    await pooled.agent.set_presence("available")
 
         async def on_ring_cancelled(data: dict[str, Any]) -> None:
             self.cancelled_rings.add(str(data.get("ring_id")))
 
-        pooled.agent.client.on(Event.PRESENCE_UPDATE, on_presence)
+        pooled.agent.presence_listeners.append(on_presence)  # wrap-up: the agent ends it itself
         pooled.agent.client.on(Event.RING_CANCELLED, on_ring_cancelled)
 
     async def _dispatch(self, pooled: PooledAgent) -> None:
