@@ -377,12 +377,7 @@ class CustomerControls:
         title_lines = wrap(title, 24, w - 2 * pad)
         body_lines = wrap(body, 18, w - 2 * pad)
         h = pad + 64 + 20 + 32 * len(title_lines) + 12 + 27 * len(body_lines) + 28 + 52 + pad - 8
-        x, y = (WIDTH - w) // 2, (HEIGHT - h) // 2
-        c.shadow(x, y, w, h, 28, blur=24, alpha=0.45, dy=8)
-        c.rrect(x, y, w, h, 28, SURFACE)
-        ov.surfaces.append(Rect(x, y, w, h))
-        ov.modal = True
-        ov.modal_from = len(ov.controls)
+        x, y = _modal_card(c, ov, w, h)
         cy = y + pad + 32
         c.circle(WIDTH // 2, cy, 32, BRAND_LIGHT)
         c.glyph("pointer", 34, BRAND, WIDTH // 2 + 2, cy)
@@ -411,12 +406,7 @@ class CustomerControls:
         body = i18n.text(locale, "end_confirm_detail", agent=agent)
         body_lines = wrap(body, 18, w - 2 * pad)
         h = pad + 32 * len(title_lines) + 10 + 26 * len(body_lines) + 24 + 52 + pad
-        x, y = (WIDTH - w) // 2, (HEIGHT - h) // 2
-        c.shadow(x, y, w, h, 28, blur=24, alpha=0.45, dy=8)
-        c.rrect(x, y, w, h, 28, SURFACE)
-        ov.surfaces.append(Rect(x, y, w, h))
-        ov.modal = True
-        ov.modal_from = len(ov.controls)
+        x, y = _modal_card(c, ov, w, h)
         ty = y + pad + 16
         for line in title_lines:
             c.text(WIDTH / 2, ty, line, 24, TEXT_COLOR, "mm", bold=True)
@@ -516,3 +506,15 @@ class CustomerControls:
         for control, label, style in buttons:
             c.button(control.rect, label, style, PRIMARY, size=17)
             ov.controls.append(control)
+
+
+def _modal_card(c: Canvas, ov: Overlay, w: int, h: int) -> tuple[int, int]:
+    """A centred modal card (the consent and End questions): only its own controls take taps
+    while it is up. Its top-left corner."""
+    x, y = (WIDTH - w) // 2, (HEIGHT - h) // 2
+    c.shadow(x, y, w, h, 28, blur=24, alpha=0.45, dy=8)
+    c.rrect(x, y, w, h, 28, SURFACE)
+    ov.surfaces.append(Rect(x, y, w, h))
+    ov.modal = True
+    ov.modal_from = len(ov.controls)
+    return x, y
