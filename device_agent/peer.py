@@ -118,6 +118,11 @@ class DevicePeer:
         return str(self.pc.localDescription.sdp)
 
     async def apply_answer(self, sdp: str) -> None:
+        if self.pc.signalingState != "have-local-offer":
+            # A second copy of an answer already applied (a call resent across a lost socket):
+            # the connection has it; applying it again would only raise.
+            log.info("peer.answer_ignored", state=self.pc.signalingState)
+            return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         self._answered = True
         early, self._early_candidates = self._early_candidates, []

@@ -167,7 +167,8 @@ async def test_keyboard_zoom_and_the_way_out_of_control(
     await page.wait_for_function(
         "() => document.fullscreenElement === document.querySelector('.stage-area')"
     )
-    assert await page.get_attribute(".fullscreen-button", "aria-pressed") == "true"
+    # The button follows the browser's fullscreenchange event, which may come a moment later.
+    await page.wait_for_selector('.fullscreen-button[aria-pressed="true"]')
     await console.shot("keyboard-fullscreen")
     await page.click(".fullscreen-button")
     await page.wait_for_function("() => document.fullscreenElement === null")
