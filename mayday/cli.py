@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from server.settings import Settings
+from signaling import ACCOUNT_ROLES
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -32,6 +33,10 @@ def _csv(value: str) -> list[str]:
 
 
 DISPLAY_NAME_HELP = 'the name customers see, e.g. "Anna K." (default: the login name)'
+ROLE_HELP = (
+    "agent (serves customers, reads its own sessions), supervisor (also the wallboard, every "
+    "session, watch and join, reports) or admin (also accounts, sites and devices)"
+)
 CANNED_MAX_CHARS = 2000
 """A canned reply goes into the chat as it is: no longer than a chat line."""
 
@@ -89,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--skills", type=_csv, default=[], help="topics the agent handles, e.g. kindle"
     )
     add.add_argument("--display-name", type=_display_name, help=DISPLAY_NAME_HELP)
+    add.add_argument("--role", choices=ACCOUNT_ROLES, default="agent", help=ROLE_HELP)
     add.add_argument("--data-dir")
     change = agent_commands.add_parser(
         "set", help="change an agent (signed-in agents: from their next sign-in)"
@@ -100,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-display-name", action="store_true", help="customers see the login name again"
     )
     change.add_argument("--data-dir")
+    set_role = agent_commands.add_parser(
+        "set-role", help="give an account a role (it is signed out everywhere, to sign in again)"
+    )
+    set_role.add_argument("name")
+    set_role.add_argument("role", choices=ACCOUNT_ROLES, help=ROLE_HELP)
+    set_role.add_argument("--data-dir")
+    unlock = agent_commands.add_parser(
+        "unlock", help="let an agent locked out by failed sign-ins try again from every address"
+    )
+    unlock.add_argument("name")
+    unlock.add_argument("--data-dir")
     listing = agent_commands.add_parser("list", help="list agents")
     listing.add_argument("--data-dir")
     remove = agent_commands.add_parser("remove", help="delete an agent")
@@ -202,11 +219,24 @@ async def _agents(args: argparse.Namespace) -> int:
                 args.languages,
                 args.skills,
                 display_name=args.display_name,
+                role=args.role,
             )
             print(
-                f"added agent {row.name} ({row.id}) languages={row.languages} skills={row.skills}"
-                f" display name {row.shown_name!r}"
+                f"added {row.role} {row.name} ({row.id}) languages={row.languages}"
+                f" skills={row.skills} display name {row.shown_name!r}"
             )
+        elif args.agents_command == "set-role":
+            changed = await records.set_role(args.name, args.role)
+            if changed is None:
+                print(f"no agent {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"{changed.name} is now {changed.role}; signed out everywhere to sign in again")
+        elif args.agents_command == "unlock":
+            changed = await records.unlock_agent(args.name)
+            if changed is None:
+                print(f"no agent {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"{changed.name} may sign in again from every address")
         elif args.agents_command == "set":
             changed = await records.set_display_name(args.name, args.display_name)
             if changed is None:
@@ -218,7 +248,7 @@ async def _agents(args: argparse.Namespace) -> int:
                 languages, skills = ",".join(row.languages), ",".join(row.skills) or "-"
                 print(
                     f"{row.name}\t{row.id}\tlanguages={languages}\tskills={skills}"
-                    f"\tdisplay_name={row.shown_name}"
+                    f"\tdisplay_name={row.shown_name}\trole={row.role}"
                 )
         elif args.agents_command == "remove":
             if not await records.remove_agent(args.name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signaling import Role
+from signaling import AccountRole, Role
 from signaling.models import CustomerKind
 
 from .live.records import Actor
@@ -37,7 +37,9 @@ class AgentIdentity:
     role: Role = "agent"
     generation: int = 0
     """The token generation the agent signed in with: once the records hold another (sign-out,
-    password change), this socket's credentials are revoked and it is closed."""
+    password change, a new role), this socket's credentials are revoked and it is closed."""
+    account_role: AccountRole = "agent"
+    """What the account may do (``signaling.roles``), as the records said at sign-in."""
 
     def actor(self) -> Actor:
         return Actor(kind="agent", id=self.id, name=self.name)

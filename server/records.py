@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import defer
 
+from .attachments import AttachmentRecords
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
 from .settings import Settings
@@ -134,7 +134,7 @@ async def open_records(settings: Settings) -> Records:
     return records
 
 
-class Records:
+class Records(AttachmentRecords):
     """The durable side of the system, one instance per process."""
 
     def __init__(self, url: str) -> None:
@@ -183,6 +183,7 @@ class Records:
         skills: Sequence[str],
         *,
         display_name: str | None = None,
+        role: str = "agent",
     ) -> AgentRow:
         row = AgentRow(
             id=new_id("agt"),
@@ -192,6 +193,7 @@ class Records:
             skills=list(skills),
             created_at=time.time(),
             display_name=display_name,
+            role=role,
         )
         async with self._sessions.begin() as db:
             db.add(row)
@@ -221,6 +223,36 @@ class Records:
             if row is not None:
                 row.display_name = display_name
             return row
+
+    async def set_role(self, name: str, role: str) -> AgentRow | None:
+        """Give the agent ``role``; its tokens die (its socket signs in again with the new role).
+        ``None`` if there is no such agent."""
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(AgentRow)
+                .filter_by(name=name)
+                .values(role=role, token_generation=AgentRow.token_generation + 1)
+            )
+            return (
+                await db.execute(
+                    select(AgentRow).filter_by(name=name).execution_options(populate_existing=True)
+                )
+            ).scalar_one_or_none()
+
+    async def unlock_agent(self, name: str) -> AgentRow | None:
+        """Let the name sign in again from every address it was locked out of (its unlock
+        generation rises: ``server/throttle.py``). ``None`` if there is no such agent."""
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(AgentRow)
+                .filter_by(name=name)
+                .values(unlock_generation=AgentRow.unlock_generation + 1)
+            )
+            return (
+                await db.execute(
+                    select(AgentRow).filter_by(name=name).execution_options(populate_existing=True)
+                )
+            ).scalar_one_or_none()
 
     async def revoke_agent_tokens(
         self, agent_id: str, *, password_hash: str | None = None
@@ -336,6 +368,7 @@ class Records:
         at: float,
         device_name: str | None = None,
         comment: str = "",
+        solved: bool | None = None,
     ) -> bool:
         """Set the rating of the device's own ended session and note it in the timeline (with
         the customer's comment, if they wrote one)."""
@@ -344,6 +377,8 @@ class Records:
             if row is None or row.device_id != device_id or row.ended_at is None:
                 return False
             row.rating = rating
+            if solved is not None:
+                row.solved = solved
             last = (
                 await db.execute(
                     select(func.max(SessionEventRow.seq)).filter_by(session_id=session_id)
@@ -357,7 +392,11 @@ class Records:
                     actor={"kind": "device", "id": device_id, "name": device_name},
                     kind="session.rated",
                     reason="",
-                    detail={"rating": rating, **({"comment": comment} if comment else {})},
+                    detail={
+                        "rating": rating,
+                        **({"comment": comment} if comment else {}),
+                        **({"solved": solved} if solved is not None else {}),
+                    },
                 )
             )
         return True
@@ -384,99 +423,32 @@ class Records:
             ).scalars()
             return [_event_from_row(row) for row in rows]
 
-    async def device_sessions(self, device_id: str, limit: int) -> list[SessionRow]:
-        """The device's recorded sessions, newest first, at most ``limit``."""
-        async with self._sessions() as db:
-            rows = await db.execute(
-                select(SessionRow)
-                .filter_by(device_id=device_id)
-                .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
-                .limit(limit)
-            )
-            return list(rows.scalars())
-
-    # --- screenshots --------------------------------------------------------------------------
-
-    async def add_screenshot(
-        self,
-        session_id: str,
-        agent_id: str,
-        content_type: str,
-        data: bytes,
-        *,
-        at: float,
-        limit: int,
-    ) -> ScreenshotRow | None:
-        """Keep ``data`` with the session's record; ``None`` if it has ``limit`` already.
-
-        The session's row must be stored (the writer saves it when the ring is accepted).
-        """
-        row = ScreenshotRow(
-            id=new_id("shot"),
-            session_id=session_id,
-            agent_id=agent_id,
-            at=at,
-            content_type=content_type,
-            size=len(data),
-            data=data,
+    async def sessions_created_between(
+        self, start: float, end: float, *, agent_id: str | None = None
+    ) -> list[SessionRow]:
+        """Sessions created in ``[start, end)``, oldest first; only ``agent_id``'s if given."""
+        query = select(SessionRow).where(
+            SessionRow.created_at >= start, SessionRow.created_at < end
         )
-        async with self._sessions.begin() as db:
-            # Lock the session's row: two screenshots at once must not both pass the limit.
-            if await db.get(SessionRow, session_id, with_for_update=True) is None:
-                return None
-            count = (
-                await db.execute(
-                    select(func.count(ScreenshotRow.id)).filter_by(session_id=session_id)
-                )
-            ).scalar_one()
-            if count >= limit:
-                return None
-            db.add(row)
-        return row
-
-    async def screenshots(self, session_ids: Sequence[str]) -> dict[str, list[ScreenshotRow]]:
-        """The screenshots of these sessions, oldest first, without their images (``data``
-        is not loaded: reading it raises)."""
-        found: dict[str, list[ScreenshotRow]] = {session_id: [] for session_id in session_ids}
-        if not session_ids:
-            return found
+        if agent_id is not None:
+            query = query.filter_by(agent_id=agent_id)
         async with self._sessions() as db:
-            rows = await db.execute(
-                select(ScreenshotRow)
-                .options(defer(ScreenshotRow.data, raiseload=True))
-                .where(ScreenshotRow.session_id.in_(session_ids))
-                .order_by(ScreenshotRow.at, ScreenshotRow.id)
-            )
-            for row in rows.scalars():
-                found[row.session_id].append(row)
-        return found
-
-    async def screenshot(self, session_id: str, screenshot_id: str) -> ScreenshotRow | None:
-        """One screenshot of the session, with its image."""
-        async with self._sessions() as db:
-            row = await db.get(ScreenshotRow, screenshot_id)
-        return row if row is not None and row.session_id == session_id else None
-
-    # --- canned replies -----------------------------------------------------------------------
-
-    async def add_canned_reply(self, text: str) -> CannedReplyRow:
-        row = CannedReplyRow(id=new_id("can"), text=text, created_at=time.time())
-        async with self._sessions.begin() as db:
-            db.add(row)
-        return row
-
-    async def canned_replies(self) -> list[CannedReplyRow]:
-        """The desk's canned replies in the order they were added."""
-        async with self._sessions() as db:
-            rows = await db.execute(
-                select(CannedReplyRow).order_by(CannedReplyRow.created_at, CannedReplyRow.id)
-            )
+            rows = await db.execute(query.order_by(SessionRow.created_at, SessionRow.id))
             return list(rows.scalars())
 
-    async def remove_canned_reply(self, reply_id: str) -> bool:
-        async with self._sessions.begin() as db:
-            result = await db.execute(delete(CannedReplyRow).filter_by(id=reply_id))
-        return bool(getattr(result, "rowcount", 0))
+    async def device_sessions(
+        self, device_id: str, limit: int, *, agent_id: str | None = None
+    ) -> list[SessionRow]:
+        """The device's recorded sessions, newest first, at most ``limit``; only those
+        ``agent_id`` was the agent of, if given."""
+        query = select(SessionRow).filter_by(device_id=device_id)
+        if agent_id is not None:
+            query = query.filter_by(agent_id=agent_id)
+        async with self._sessions() as db:
+            rows = await db.execute(
+                query.order_by(SessionRow.created_at.desc(), SessionRow.id.desc()).limit(limit)
+            )
+            return list(rows.scalars())
 
     def _insert(self, table: type[Base]) -> Any:
         if self.engine.dialect.name == "postgresql":
@@ -502,6 +474,7 @@ def _session_values(session: LiveSession) -> dict[str, Any]:
         "end_reason": session.end_reason,
         "ended_by": session.ended_by,
         "notes": session.notes,
+        "previous_session_id": session.requeued_from,
     }
 
 

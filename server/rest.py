@@ -24,12 +24,13 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from signaling import ErrorCode, ProtocolError, error_body
+from signaling import ACCOUNT_ROLES, ErrorCode, ProtocolError, error_body
 from signaling import models as m
 from signaling.codec import describe_validation_error
 from signaling.models import rest as r
 from signaling.openapi import HTTP_STATUS
 
+from .access import ensure_reads_session, ensure_role, is_open
 from .appkeys import DESK, METRICS, RECORDS, SETTINGS, SIGNER, STORE, THROTTLE
 from .auth import (
     AgentClaims,
@@ -56,9 +57,6 @@ CLAIMS = web.RequestKey("claims", AgentClaims)
 AGENT = web.RequestKey("agent", AgentRow)
 """The agent the bearer token speaks for, as the records have it now."""
 SOCKET_PATH = "/socket.io/"
-OPEN_PATHS = frozenset(
-    {"/healthz", "/metrics", "/api/devices", "/api/agents/login", "/api/web/visitors"}
-)
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What an id the server gives out looks like (signaling's ``Id``)."""
@@ -86,9 +84,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         if request.path == SOCKET_PATH:
             return await _admit_socket(request, handler)
-        if request.path.startswith("/api/") and request.path not in OPEN_PATHS:
+        if request.path.startswith("/api/") and not is_open(request):
             claims = _bearer_claims(request)
-            request[AGENT] = await current_agent(request.app[RECORDS], claims)
+            agent = await current_agent(request.app[RECORDS], claims)
+            ensure_role(request, agent)
+            request[AGENT] = agent
             request[CLAIMS] = claims
         return await handler(request)
     except ProtocolError as exc:
@@ -216,8 +216,11 @@ async def register_device(request: web.Request) -> web.Response:
 @routes.post("/api/agents/login")
 async def login(request: web.Request) -> web.Response:
     creds = await read_body(request, m.AgentLoginRequest)
-    async with request.app[THROTTLE].attempt(creds.name) as attempt:
-        row = await request.app[RECORDS].agent_by_name(creds.name)
+    row = await request.app[RECORDS].agent_by_name(creds.name)
+    unlocks = row.unlock_generation if row is not None else 0
+    async with request.app[THROTTLE].attempt(
+        creds.name, client_address(request), unlocks
+    ) as attempt:
         valid = await verify_password(row.password_hash if row else None, creds.password)
         if row is None or not valid:
             log.warning("agent.login_failed", name=creds.name[:80], known=row is not None)
@@ -249,7 +252,9 @@ async def change_password(request: web.Request) -> web.Response:
     carries a fresh one. A wrong current password counts as a failed sign-in of the name."""
     change = await read_body(request, m.PasswordChange)
     agent = request[AGENT]
-    async with request.app[THROTTLE].attempt(agent.name) as attempt:
+    async with request.app[THROTTLE].attempt(
+        agent.name, client_address(request), agent.unlock_generation
+    ) as attempt:
         if not await verify_password(agent.password_hash, change.password):
             log.warning("agent.password_change_refused", agent_id=agent.id)
             await attempt.failed()
@@ -274,6 +279,7 @@ def _token_response(request: web.Request, row: AgentRow) -> web.Response:
             agent=m.AgentInfo(id=row.id, name=row.shown_name),
             languages=list(row.languages),
             skills=list(row.skills),
+            role=row.role if row.role in ACCOUNT_ROLES else "agent",
         )
     )
 
@@ -305,6 +311,7 @@ def session_id_of(request: web.Request) -> str:
 @routes.get("/api/sessions/{session_id}")
 async def session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
+    await ensure_reads_session(request, request[AGENT], session_id)
     live = await request.app[DESK].session(session_id)
     shots = (await request.app[RECORDS].screenshots([session_id]))[session_id]
     screenshots = [screenshot_info(shot).model_dump(mode="json") for shot in shots]
@@ -338,6 +345,7 @@ async def session(request: web.Request) -> web.Response:
 @routes.get("/api/sessions/{session_id}/events")
 async def session_events(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
+    await ensure_reads_session(request, request[AGENT], session_id)
     live = await request.app[DESK].session(session_id)
     if live is not None:
         events = live.timeline

@@ -12,10 +12,11 @@ import time
 import structlog
 from aiohttp import web
 
-from signaling import ErrorCode, ProtocolError
+from signaling import ErrorCode, ProtocolError, at_least
 from signaling import models as m
 from signaling.models import rest as r
 
+from .access import ensure_reads_session, serves_device
 from .appkeys import DESK, RECORDS, WRITER
 from .live.records import Actor, SessionState
 from .records import ScreenshotRow, SessionRow
@@ -69,8 +70,9 @@ def _past_session(row: SessionRow, screenshots: list[ScreenshotRow]) -> r.PastSe
 async def device_sessions(request: web.Request) -> web.Response:
     """What the server knows of a customer: the device, and its sessions, newest first.
 
-    Any signed-in agent may read it, as any session (§14); ``limit`` (1 to :data:`HISTORY_MAX`,
-    default :data:`HISTORY_LIMIT`) caps the sessions.
+    Supervisors and admins read every customer's history; an agent the history of the customer
+    it is helping now, else only the sessions it took part in (§19, ``server/access.py``).
+    ``limit`` (1 to :data:`HISTORY_MAX`, default :data:`HISTORY_LIMIT`) caps the sessions.
     """
     device_id = _path_id(request, "device_id", "device")
     given = request.query.get("limit", str(HISTORY_LIMIT))
@@ -79,9 +81,15 @@ async def device_sessions(request: web.Request) -> web.Response:
             ErrorCode.BAD_REQUEST, f"limit is a whole number from 1 to {HISTORY_MAX}"
         )
     records = request.app[RECORDS]
+    agent = request[AGENT]
     device = await records.device(device_id)
-    rows = await records.device_sessions(device_id, int(given))
-    if device is None and not rows:
+    everything = at_least(agent.role, "supervisor") or await serves_device(
+        request, agent, device_id
+    )
+    rows = await records.device_sessions(
+        device_id, int(given), agent_id=None if everything else agent.id
+    )
+    if (device is None or not everything) and not rows:
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {device_id}")
     screenshots = await records.screenshots([row.id for row in rows])
     summary = None
@@ -180,8 +188,9 @@ async def _read_image(request: web.Request) -> bytes:
 
 @routes.get("/api/sessions/{session_id}/screenshots/{screenshot_id}")
 async def screenshot(request: web.Request) -> web.Response:
-    """One screenshot's image; any signed-in agent, as the session's record."""
+    """One screenshot's image; whoever reads the session's record (``server/access.py``)."""
     session_id = session_id_of(request)
+    await ensure_reads_session(request, request[AGENT], session_id)
     screenshot_id = _path_id(request, "screenshot_id", "screenshot")
     row = await request.app[RECORDS].screenshot(session_id, screenshot_id)
     if row is None:

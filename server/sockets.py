@@ -38,7 +38,18 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from signaling import PROTOCOL_VERSION, ErrorCode, ProtocolError, Role, decode, error_body
+from signaling import (
+    ACCOUNT_ROLES,
+    EVENT_ROLES,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    Event,
+    ProtocolError,
+    Role,
+    at_least,
+    decode,
+    error_body,
+)
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
@@ -210,6 +221,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     f"{event}: payload over {self.settings.max_message_bytes} bytes",
                 )
             name, message = decode(self.role, str(event), payload)
+            _ensure_account_role(identity, name)
             return await HANDLERS[name](self.desk, identity, sid, message)
         except ProtocolError as exc:
             log.warning(
@@ -401,6 +413,7 @@ class AgentNamespace(RoleNamespace):
             languages=tuple(row.languages),
             skills=tuple(row.skills),
             generation=row.token_generation,
+            account_role=row.role if row.role in ACCOUNT_ROLES else "agent",
         )
 
     async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
@@ -449,6 +462,15 @@ def _connection(environ: dict[str, Any]) -> SocketConnection | None:
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """What ``json.dumps(payload, separators=(",", ":"), ensure_ascii=False)`` builds for every call;
 an encoder keeps no state between calls, so one serves them all."""
+
+
+def _ensure_account_role(identity: Identity, event: Event) -> None:
+    """Refuse an event the sender's account role may not send (``signaling.EVENT_ROLES``)."""
+    needed = EVENT_ROLES.get(event, "agent")
+    if isinstance(identity, AgentIdentity) and not at_least(identity.account_role, needed):
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, f"{event}: only a {needed} (or an admin) account may send it"
+        )
 
 
 def _encoded_size(payload: Any) -> int:

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -42,6 +52,11 @@ class AgentRow(Base):
     the agent's tokens at once, in every process (each checks it on every use)."""
     display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
     """What customers see (``Anna K.``); none: the login name."""
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    """``agent``, ``supervisor`` or ``admin`` (``signaling.roles``): what the account may do."""
+    unlock_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Part of the key failed sign-ins are counted under (``server/throttle.py``): an admin's
+    unlock raises it, so the name starts afresh from every address."""
 
     @property
     def shown_name(self) -> str:
@@ -85,7 +100,7 @@ class SessionRow(Base):
     topic: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(35))
     state: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
     rung_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     accepted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     active_at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -94,6 +109,11 @@ class SessionRow(Base):
     ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    previous_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The session this one continues: transferred by its agent, or requeued when it was lost.
+    Such a session is not a new help request in the desk's figures (``server/figures.py``)."""
+    solved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """The customer's answer to "Was your problem solved?"; none: not asked or not answered."""
 
 
 class SessionEventRow(Base):

@@ -1,19 +1,25 @@
 """Bounds on what strangers can make the server do: password guesses per agent name (shared by
 every process), and Engine.IO connections per client address and without a signed-in namespace.
 
-**Sign-in throttling.** Failed ``POST /api/agents/login`` attempts are counted per name in the live
-store, so with Redis the count is the whole system's. Once a name has ``max_failures`` failures
-inside ``window_s`` (counted from the first), every further attempt is refused with
-``rate_limited``, unchecked, until the window ends; a successful sign-in clears the count.
+**Sign-in throttling.** Failed ``POST /api/agents/login`` attempts are counted per name *and
+client address* in the live store, so with Redis the count is the whole system's. Once a name has
+``max_failures`` failures from one address inside ``window_s`` (counted from the first), every
+further attempt of that name from that address is refused with ``rate_limited``, unchecked, until
+the window ends; a successful sign-in from the address clears its count. An admin's unlock
+(``mayday agents unlock``, ``POST /api/admin/agents/{name}/unlock``) raises the account's *unlock
+generation* in the records, which is part of every counter's key: the name starts afresh from
+every address, in every process, whether the counters live in Redis or in a server's memory (the
+CLI reaches neither), and the old counters expire with their windows.
 
 Within one process, the attempts for one name are checked one after another: otherwise a guesser
 sending a thousand requests at once would have them all checked before the first failure is
 counted. (Across a fleet of P processes, at most P guesses overlap.) Legitimate sign-ins are not
 refused for being concurrent: they only wait for each other, about 50 ms of argon2 each.
 
-Counting by name rather than by address is deliberate: behind a reverse proxy every request comes
-from the proxy's address, and a guesser can change addresses but not the account it is after. The
-price is that a stranger can lock an agent out for one window; the refusal says when to retry.
+Counting per name and address means nobody can lock a colleague out from elsewhere: a stranger's
+failures lock only the stranger's address. The price is that a guesser with many addresses gets
+``max_failures`` guesses per address and window, each costing it an argon2 check on the server;
+behind a reverse proxy the address is the one the proxy reports (:func:`client_address`).
 
 **Socket admission** (:class:`SocketGuard`). Every Engine.IO connection is one websocket request
 (long-polling is refused), which stays inside its aiohttp handler for as long as it is open; the
@@ -56,15 +62,16 @@ log = structlog.get_logger("mayday.auth")
 class LoginAttempt:
     """One sign-in under way: the handler reports how it ended."""
 
-    def __init__(self, throttle: LoginThrottle, name: str) -> None:
+    def __init__(self, throttle: LoginThrottle, key: str) -> None:
         self._throttle = throttle
-        self._name = name
+        self._key = key
+        """The counter of this name from this address."""
 
     async def failed(self) -> None:
-        await self._throttle.count_failure(self._name)
+        await self._throttle.count_failure(self._key)
 
     async def succeeded(self) -> None:
-        await self._throttle.clear(self._name)
+        await self._throttle.clear(self._key)
 
 
 class LoginThrottle:
@@ -76,10 +83,14 @@ class LoginThrottle:
         """Per-name lock and how many requests hold or wait for it (dropped at zero)."""
 
     @asynccontextmanager
-    async def attempt(self, name: str) -> AsyncIterator[LoginAttempt]:
-        """Wait for this name's turn, refuse if its failures are used up, else let it be checked."""
+    async def attempt(
+        self, name: str, address: str, unlock_generation: int = 0
+    ) -> AsyncIterator[LoginAttempt]:
+        """Wait for this name's turn, refuse if its failures from ``address`` are used up, else
+        let it be checked. ``unlock_generation``: the account's (0 for a name of no account)."""
+        key = self.key(name, address, unlock_generation)
         async with self._turn(name):
-            count, remaining_s = await self.store.failures(self.key(name))
+            count, remaining_s = await self.store.failures(key)
             if count >= self._max_failures:
                 wait_s = max(1, math.ceil(remaining_s))
                 raise ProtocolError(
@@ -87,19 +98,20 @@ class LoginThrottle:
                     f"too many failed sign-ins for this name: try again in {wait_s} s",
                     retry_after_s=wait_s,
                 )
-            yield LoginAttempt(self, name)
+            yield LoginAttempt(self, key)
 
-    async def count_failure(self, name: str) -> None:
-        count = await self.store.count_failure(self.key(name), self._window_s)
+    async def count_failure(self, key: str) -> None:
+        count = await self.store.count_failure(key, self._window_s)
         if count == self._max_failures:
-            log.warning("agent.login_locked", name=name[:80], window_s=self._window_s)
+            log.warning("agent.login_locked", key=key[:200], window_s=self._window_s)
 
-    async def clear(self, name: str) -> None:
-        await self.store.clear_failures(self.key(name))
+    async def clear(self, key: str) -> None:
+        await self.store.clear_failures(key)
 
     @staticmethod
-    def key(name: str) -> str:
-        return f"login:{name}"
+    def key(name: str, address: str, unlock_generation: int = 0) -> str:
+        # The name's length keeps one name's keys apart from another's, whatever they hold.
+        return f"login:{len(name)}:{name}:{unlock_generation}@{address}"
 
     @asynccontextmanager
     async def _turn(self, name: str) -> AsyncIterator[None]:

@@ -12,8 +12,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from . import models as m
+from .roles import AccountRole
 
-__all__ = ["INBOUND", "OUTBOUND", "Event", "Role"]
+__all__ = ["EVENT_ROLES", "INBOUND", "OUTBOUND", "Event", "Role"]
 
 Role = Literal["device", "agent"]
 
@@ -120,3 +121,8 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
     },
 }
 """What the server sends to each role (documentation and schema export)."""
+
+EVENT_ROLES: dict[Event, AccountRole] = {}
+"""The least account role (``signaling.roles``) that may send each of the agent namespace's
+events; an event not named here is every account's (``agent``). Devices are not accounts: their
+namespace's events are theirs alone."""

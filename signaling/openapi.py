@@ -14,7 +14,6 @@ held equal to the server's answers by ``tests/test_fuzz_rest.py`` and by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
@@ -24,6 +23,9 @@ from . import models as m
 from .errors import ErrorCode
 from .models import PROTOCOL_VERSION, Id, Outbound
 from .models.rest import CannedReplies, DeviceHistory, ScreenshotInfo
+from .openapi_admin import ADMIN_OPERATIONS
+from .openapi_desk import DESK_OPERATIONS
+from .operations import IMAGES, PROMETHEUS, Operation
 
 __all__ = ["DEFAULT_PATH", "HTTP_STATUS", "OPERATIONS", "Operation", "build_openapi"]
 
@@ -144,38 +146,9 @@ class SessionTimeline(Outbound):
 
 # --- the operations ----------------------------------------------------------------------------
 
-PROMETHEUS = "text/plain; version=1.0.0; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One method on one path, as §14's table has it."""
-
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    bearer: bool
-    status: int
-    """The success status."""
-    response: type[BaseModel] | Literal["prometheus", "images"] | None
-    """The success body: a model, the Prometheus text format, an image (PNG or JPEG), or none."""
-    body: type[BaseModel] | Literal["images"] | None = None
-    """The request body: a model (JSON), or an image (PNG or JPEG)."""
-    errors: tuple[ErrorCode, ...] = ()
-    """Refusals besides the ones every such operation has (see :func:`_error_statuses`)."""
-    origin: bool = False
-    """Takes the page's ``Origin`` header (web visitors, §18)."""
-    also: tuple[int, ...] = ()
-    """Other statuses that answer with the success body (``/readyz``: 503)."""
-    query: tuple[dict[str, Any], ...] = ()
-    """Query parameters, as OpenAPI parameter objects."""
-
-
 VISITORS = "/api/web/visitors"
 SESSION_ID = "session_id"
 SCREENSHOTS = "/api/sessions/{session_id}/screenshots"
-IMAGES: Literal["images"] = "images"
 IMAGE_TYPES = ("image/png", "image/jpeg")
 LIMIT: dict[str, Any] = {
     "name": "limit",
@@ -190,7 +163,7 @@ PATH_IDS = {
     "screenshot_id": "The screenshot's id, as the session lists it; any other answers 404.",
 }
 
-OPERATIONS: tuple[Operation, ...] = (
+CORE_OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/healthz", "healthz", "The process is alive", False, 200, Ok),
     Operation(
         "get",
@@ -358,7 +331,10 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(ErrorCode.FORBIDDEN,),
     ),
 )
-"""Every REST operation the server answers, in §14's order."""
+"""The core REST operations, in §14's order."""
+
+OPERATIONS: tuple[Operation, ...] = CORE_OPERATIONS + DESK_OPERATIONS + ADMIN_OPERATIONS
+"""Every REST operation the server answers: the core ones, the desk's (§19), the admin's (§19)."""
 
 _MODELS: tuple[type[BaseModel], ...] = (ErrorBody,)
 
@@ -373,6 +349,8 @@ def _error_statuses(operation: Operation) -> list[int]:
         codes |= {ErrorCode.BAD_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE}
     if operation.bearer:
         codes.add(ErrorCode.UNAUTHORIZED)
+    if operation.needs not in (None, "agent"):
+        codes.add(ErrorCode.FORBIDDEN)
     return sorted({HTTP_STATUS[code] for code in codes})
 
 
@@ -470,6 +448,8 @@ def _operation(operation: Operation) -> dict[str, Any]:
         "security": [{"bearer": []}] if operation.bearer else [],
         "responses": responses,
     }
+    if operation.needs is not None:
+        document["x-mayday-role"] = operation.needs
     parameters = _parameters(operation)
     if parameters:
         document["parameters"] = parameters

@@ -84,10 +84,15 @@ class Desk:
         return self.app[DESK]
 
     async def add_agent(
-        self, name: str, *, languages: tuple[str, ...] = ("en",), skills: tuple[str, ...] = ()
+        self,
+        name: str,
+        *,
+        languages: tuple[str, ...] = ("en",),
+        skills: tuple[str, ...] = (),
+        role: str = "agent",
     ) -> None:
         await self.app[RECORDS].add_agent(
-            name, hash_password(AGENT_PASSWORD), list(languages), list(skills)
+            name, hash_password(AGENT_PASSWORD), list(languages), list(skills), role=role
         )
 
     async def token(self, name: str) -> str:

@@ -90,14 +90,15 @@ ROUTES: dict[tuple[str, str], Bearer | str] = {
     ("POST", "/api/agents/password"): Bearer(403, WRONG_PASSWORD),
     ("GET", "/api/queue"): Bearer(200),
     ("GET", "/api/ice-servers"): Bearer(200),
-    # "Any signed-in agent may read any session, live or recorded" (§14).
-    ("GET", "/api/sessions/{session_id}"): Bearer(200),
-    ("GET", "/api/sessions/{session_id}/events"): Bearer(200),
+    # An agent reads only the sessions it took part in (§19): another's is not found.
+    ("GET", "/api/sessions/{session_id}"): Bearer(404),
+    ("GET", "/api/sessions/{session_id}/events"): Bearer(404),
     # Only the session's agent keeps a screenshot with it; any agent reads them (§14).
     ("POST", "/api/sessions/{session_id}/screenshots"): Bearer(403),
     ("GET", "/api/sessions/{session_id}/screenshots/{screenshot_id}"): Bearer(404),
-    # "Any signed-in agent may read a customer's history and the desk's canned replies" (§14).
-    ("GET", "/api/devices/{device_id}/sessions"): Bearer(200),
+    # A customer's history: only the sessions the agent took part in (§19); any agent reads the
+    # desk's canned replies (§14).
+    ("GET", "/api/devices/{device_id}/sessions"): Bearer(404),
     ("GET", "/api/canned-replies"): Bearer(200),
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,

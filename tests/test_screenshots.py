@@ -57,14 +57,19 @@ async def test_the_agent_keeps_screenshots_with_the_session(desk: Desk) -> None:
     status, answer = await _post(desk, "ses_nope", token, PNG, "image/png")
     assert (status, answer["error"]["code"]) == (404, "not_found")
 
-    # The image comes back as it was sent, to any signed-in agent.
+    # The image comes back as it was sent, to whoever reads the session: its agent and a
+    # supervisor, not another agent (§19).
     url = f"{desk.url}/api/sessions/{session_id}/screenshots/{png['id']}"
-    async with desk.http.get(url, headers={"Authorization": f"Bearer {bob}"}) as response:
-        assert response.status == 200
-        assert response.content_type == "image/png"
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert await response.read() == PNG
-    status, answer = await desk.get(f"/api/sessions/{session_id}/screenshots/shot_nope", bob)
+    await desk.add_agent("sue", role="supervisor")
+    for reader in (token, await desk.token("sue")):
+        async with desk.http.get(url, headers={"Authorization": f"Bearer {reader}"}) as response:
+            assert response.status == 200
+            assert response.content_type == "image/png"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert await response.read() == PNG
+    status, answer = await desk.get(f"/api/sessions/{session_id}/screenshots/{png['id']}", bob)
+    assert (status, answer["error"]["code"]) == (404, "not_found")
+    status, answer = await desk.get(f"/api/sessions/{session_id}/screenshots/shot_nope", token)
     assert (status, answer["error"]["code"]) == (404, "not_found")
 
     # Listed with the session, live and recorded, and in its timeline.

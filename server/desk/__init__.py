@@ -242,6 +242,16 @@ class HelpDesk:
     async def session(self, session_id: str) -> LiveSession | None:
         return await self.context.store.get_session(session_id)
 
+    async def current_session_of_agent(self, agent_id: str) -> LiveSession | None:
+        """The live session the agent is in now, if any."""
+        presence = await self.context.store.get_agent(agent_id)
+        if presence is None or presence.session_id is None:
+            return None
+        session = await self.context.store.get_session(presence.session_id)
+        if session is None or session.state is SessionState.ENDED or session.agent_id != agent_id:
+            return None
+        return session
+
     async def session_of_party(self, party: Identity, session_id: str) -> LiveSession:
         return await self.context.session_of_party(party, session_id)
 
@@ -330,6 +340,7 @@ class HelpDesk:
             at=self.context.clock(),
             device_name=device.name,
             comment=rate.comment,
+            solved=rate.solved,
         ):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no ended session {session_id} of yours")
         log.info("session.rated", session_id=session_id, device_id=device.id, rating=rate.rating)
@@ -343,5 +354,10 @@ class HelpDesk:
                 "agent",
                 agent_id,
                 Event.SESSION_RATED,
-                m.SessionRated(session_id=session_id, rating=rate.rating, comment=rate.comment),
+                m.SessionRated(
+                    session_id=session_id,
+                    rating=rate.rating,
+                    comment=rate.comment,
+                    solved=rate.solved,
+                ),
             )

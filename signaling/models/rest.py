@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from ..roles import AccountRole
 from .base import Id, Inbound, Locale, Name, Outbound, Timestamp
 from .session import AgentInfo, CustomerKind
 
@@ -44,6 +45,9 @@ class AgentLoginResponse(Outbound):
     agent: AgentInfo
     languages: list[str]
     skills: list[str]
+    role: AccountRole = Field(
+        description="What the account may do (``agent``, ``supervisor``, ``admin``), §19."
+    )
 
 
 SiteKey = Annotated[str, StringConstraints(pattern=r"^site_[A-Za-z0-9_-]{1,64}$")]

@@ -285,6 +285,11 @@ class SessionRate(Inbound):
     comment: Annotated[str, StringConstraints(max_length=1000)] = Field(
         default="", description="What the customer wrote with the rating (plain text)."
     )
+    solved: bool | None = Field(
+        default=None,
+        description='The answer to "Was your problem solved?"; null or left out: not answered. '
+        "The desk's first-contact resolution is the share of answers that are true.",
+    )
 
 
 class SessionRated(Outbound):
@@ -293,6 +298,7 @@ class SessionRated(Outbound):
     session_id: Id
     rating: int
     comment: str = ""
+    solved: bool | None = None
 
 
 # --- chat and notes --------------------------------------------------------------------------
