@@ -56,12 +56,16 @@ let nextId = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 
 export class Annotator extends EventTarget {
-  constructor({ stage, video, canvas, toasts }) {
+  /**
+   * `replay`: the ReplayView a web page shows in on this stage (default: the agent's session's);
+   * `colors`: the palette to choose from (default: COLORS; a supervisor has one colour of its own).
+   */
+  constructor({ stage, video, canvas, toasts, replay = null, colors = COLORS }) {
     super();
-    Object.assign(this, { stage, video, canvas, toasts });
+    Object.assign(this, { stage, video, canvas, toasts, replay, colors });
     this.ctx = canvas.getContext("2d");
     this.tool = "pen";
-    this.color = COLORS[0].value;
+    this.color = colors[0].value;
     this.pinned = false; // new marks stay until undone or cleared instead of fading
     this.channel = null;
     this.marks = []; // sent, done strokes, oldest first (what Undo on the device would remove)
@@ -88,7 +92,7 @@ export class Annotator extends EventTarget {
   }
 
   setColor(color) {
-    if (!COLORS.some((c) => c.value === color)) return;
+    if (!this.colors.some((c) => c.value === color)) return;
     this.color = color;
     this.dispatchEvent(new CustomEvent("change"));
   }
@@ -345,7 +349,7 @@ export class Annotator extends EventTarget {
    * `scrollX`/`scrollY` and its document's `width`/`height` (scrollWidth/scrollHeight).
    */
   _page() {
-    const replay = window.mayday?.cobrowse?.replay;
+    const replay = this.replay ?? window.mayday?.cobrowse?.replay;
     const host = replay?.host;
     const viewport = replay?.viewport;
     const doc = replay?.document;

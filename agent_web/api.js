@@ -47,6 +47,11 @@ export class Api extends EventTarget {
     return this.auth?.agent ?? null;
   }
 
+  /** The account's role: "agent", "supervisor" or "admin" (what the sign-in answer said). */
+  get role() {
+    return this.auth?.role ?? "agent";
+  }
+
   /** Server time now, in epoch seconds. */
   now() {
     return Date.now() / 1000 + this.clockOffset;
@@ -140,6 +145,7 @@ export class Api extends EventTarget {
       agent: body.agent,
       languages: body.languages ?? [],
       skills: body.skills ?? [],
+      role: body.role ?? "agent",
       issued_at: this.now(),
     };
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(this.auth));

@@ -5,16 +5,29 @@
 // timeline after a reload is shown once.
 //
 // The customer's lines are labelled "Customer · <device name>" and sit on the left; ours on the
-// right. A customer's line that arrives while the chat is not in view (another tab, the window in
-// the background) is unread: event `incoming` with `detail.seen` false, and the page title counts
-// them ("(2) In session · …") until the agent looks again (event `seen`).
+// right; a supervisor's who joined the session (docs/protocol.md §19.3) "Supervisor · <name>". A
+// supervisor's watch view (watch.js) has a panel of its own, where its own lines are "You" and the
+// agent's "Agent · <name>". A customer's line that arrives while the chat is not in view (another
+// tab, the window in the background) is unread: event `incoming` with `detail.seen` false, and
+// the page title counts them ("(2) In session · …") until the agent looks again (event `seen`).
 
 import { clear, formatClock, h, parts } from "./dom.js";
 
+/** Who wrote a line that is not ours, by chat.message's `sender`. */
+const SENDER_LABEL = { device: "Customer", agent: "Agent", supervisor: "Supervisor" };
+
 export class ChatPanel extends EventTarget {
-  constructor({ root, signaling, toasts }) {
+  /**
+   * `isMine(message)`: whether a line is this console's own (default: the agent's); `closedText`:
+   * the input's placeholder while it cannot write.
+   */
+  constructor({
+    root, signaling, toasts,
+    isMine = (message) => message.sender === "agent",
+    closedText = "Chat opens during a session",
+  }) {
     super();
-    Object.assign(this, { signaling, toasts, root });
+    Object.assign(this, { signaling, toasts, root, isMine, closedText });
     this.unreadWhileAway = 0;
     Object.assign(this, parts(root, {
       list: ".chat-list", empty: ".chat-empty",
@@ -66,7 +79,7 @@ export class ChatPanel extends EventTarget {
   setEnabled(enabled) {
     this.input.disabled = !enabled;
     this.sendButton.disabled = !enabled;
-    this.input.placeholder = enabled ? "Message the customer…" : "Chat opens during a session";
+    this.input.placeholder = enabled ? "Message the customer…" : this.closedText;
     this.input.title = enabled ? "Enter sends, Shift+Enter starts a new line" : "";
   }
 
@@ -89,16 +102,20 @@ export class ChatPanel extends EventTarget {
   add(message) {
     if (message.session_id !== this.sessionId || this._seen.has(message.seq)) return;
     this._seen.add(message.seq);
-    const mine = message.sender === "agent";
+    const mine = this.isMine(message);
+    const who = (Object.hasOwn(SENDER_LABEL, message.sender) && SENDER_LABEL[message.sender]) || "Customer";
+    const from = mine ? "from-agent" : Object.hasOwn(SENDER_LABEL, message.sender) && message.sender !== "device"
+      ? `from-customer by-${message.sender}`
+      : "from-customer";
     const item = h(
       "li",
-      { class: `chat-line ${mine ? "from-agent" : "from-customer"}`, dataset: { seq: message.seq } },
+      { class: `chat-line ${from}`, dataset: { seq: message.seq } },
       h(
         "div",
         { class: "chat-meta" },
         h("span", {
           class: "chat-sender",
-          text: mine ? "You" : message.name ? `Customer · ${message.name}` : "Customer",
+          text: mine ? "You" : message.name ? `${who} · ${message.name}` : who,
         }),
         h("time", { class: "chat-time", text: formatClock(message.at) }),
       ),

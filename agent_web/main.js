@@ -32,6 +32,8 @@ import { Stage } from "./stage.js";
 import { TalkBar } from "./talk.js";
 import { TimelinePanel, TimelinePoller } from "./timeline.js";
 import { ToolBar } from "./tools.js";
+import { ViewSwitch, Wallboard, seesWallboard } from "./wallboard.js";
+import { WatchView } from "./watch.js";
 import { WrapUp } from "./wrapup.js";
 
 const FLASH_KEY = "mayday.agent.flash";
@@ -262,6 +264,7 @@ function startConsole() {
     wrapUp.open(
       detail.session_id,
       `${reason} · ended ${ENDED_BY[detail.ended_by] ?? ""} · ${formatDuration(detail.duration)} with ${who}`,
+      detail, // a customer handed on is summed up by where they went (wrapup.js)
     );
     showCentre("wrapup");
     wrapupTimeline.setSession(detail.session_id);
@@ -308,7 +311,7 @@ function startConsole() {
   shortcuts.bind("H", "Highlight", () => tools.select("highlight"), inSession);
   shortcuts.bind("L", "Laser pointer", () => tools.select("laser"), inSession);
   ["1", "2", "3", "4", "5"].forEach((key, index) => {
-    const swatch = document.querySelectorAll(".swatch")[index];
+    const swatch = view.querySelectorAll(".swatch")[index];
     if (swatch) shortcuts.bind(key, `Colour: ${swatch.getAttribute("aria-label")}`, () => tools.selectColor(swatch.dataset.color), inSession);
   });
   shortcuts.bind("Z", "Undo the last mark", () => tools.undo(), inSession);
@@ -334,6 +337,28 @@ function startConsole() {
     signaling.close();
     signOut();
   });
+
+  // Supervisors and admins: a switch in the top bar between their own work and the wallboard. A
+  // ring or a session of their own brings their work back into view (wallboard.js). From the
+  // wallboard they watch and join a colleague's session (watch.js), shown in the wallboard's place;
+  // their own work goes on beside it.
+  if (seesWallboard(api.role)) {
+    const wallboard = new Wallboard({ root: $("#wallboard"), signaling, api });
+    const views = new ViewSwitch({ root: $("#view-switch"), console: $("#console"), work: $(".layout"), wallboard });
+    const watch = new WatchView({ root: $("#watch"), host: $("#console"), signaling, api, toasts });
+    wallboard.canWatch = true;
+    wallboard.addEventListener("watch", ({ detail }) => watch.open(detail));
+    watch.addEventListener("closed", ({ detail }) => {
+      if (views.current !== "wallboard") return;
+      (wallboard.watchButton(detail.agentId ?? "") ?? $("#wallboard-title")).focus({ preventScroll: true });
+    });
+    ring.addEventListener("ringing", () => views.select("work"));
+    session.addEventListener("started", () => views.select("work"));
+    views.restore();
+    window.mayday.wallboard = wallboard;
+    window.mayday.views = views;
+    window.mayday.watch = watch;
+  }
 
   showCentre("idle");
   signaling.connect();

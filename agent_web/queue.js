@@ -1,7 +1,8 @@
 // The live queue: who is waiting, for what, in which language, and for how long.
 //
 // queue.update carries the whole queue (first 200 entries) after every change; waiting times are
-// counted up locally once a second from `waiting_since` (server time, see Api.now()).
+// counted up locally once a second from `waiting_since` (server time, see Api.now()). A customer an
+// agent handed on (`handed_on`) wears a small "handed on" badge.
 
 import { clear, formatDuration, formatLocale, formatWait, h, parts } from "./dom.js";
 
@@ -67,6 +68,7 @@ export class QueuePanel {
           { class: "queue-meta" },
           h("span", { class: "tag", text: entry.topic }),
           h("span", { class: "queue-locale", title: formatLocale(entry.locale), text: entry.locale }),
+          entry.handed_on ? this._handedOnBadge(entry.handed_on) : null,
         ),
       ),
       h(
@@ -77,6 +79,12 @@ export class QueuePanel {
         ringing ? null : this._takeButton(entry),
       ),
     );
+  }
+
+  _handedOnBadge(handedOn) {
+    const from = handedOn.from_agent?.name || "a colleague";
+    const to = handedOn.to === "agent" && handedOn.to_agent ? ` to ${handedOn.to_agent.name}` : " back to the queue";
+    return h("span", { class: "tag tag-handon", title: `Handed on by ${from}${to}`, text: "handed on" });
   }
 
   _takeButton(entry) {

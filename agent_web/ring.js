@@ -3,8 +3,12 @@
 // The server decides when a ring is over (ring.cancelled: timeout, declined, the customer gave up,
 // the device dropped off); the countdown is only a guide, so the card waits for that event rather
 // than hiding itself when the bar runs out.
+//
+// A customer a colleague handed on (ticket.handed_on) says so on the card: by whom, to this agent
+// or from the queue, and the colleague's note (text, never HTML).
 
-import { formatDuration, formatLocale, parts } from "./dom.js";
+import { $, clear, formatDuration, formatLocale, h, parts } from "./dom.js";
+import { handedOnNodes } from "./transfer.js";
 
 const CANCEL_TEXT = {
   timeout: null, // presence.update follows ("set to Away") and explains it
@@ -24,6 +28,10 @@ export class RingCard extends EventTarget {
       waited: ".ring-waited", countdown: ".ring-countdown", bar: ".ring-bar-fill",
     }));
     this._timer = null;
+    this.handedOnWho = h("p", { class: "ring-handon-who" });
+    this.handedOnNote = h("blockquote", { class: "ring-handon-note" });
+    this.handedOn = h("div", { class: "ring-handon", hidden: true }, this.handedOnWho, this.handedOnNote);
+    $(".ring-details", root).after(this.handedOn);
     this.acceptButton.addEventListener("click", () => this.accept());
     this.declineButton.addEventListener("click", () => this.decline());
     signaling.on("ring", (ring) => this.show(ring));
@@ -36,6 +44,7 @@ export class RingCard extends EventTarget {
     this.device.textContent = ticket.device_name ?? "A customer";
     this.topic.textContent = ticket.topic ?? "";
     this.locale.textContent = formatLocale(ticket.locale);
+    this._showHandedOn(ticket.handed_on);
     this._busy(false);
     this.root.hidden = false;
     this._tick();
@@ -71,6 +80,15 @@ export class RingCard extends EventTarget {
       this._hide(ring);
       if (error.code !== "not_found") this.toasts.error("Could not decline", error);
     }
+  }
+
+  _showHandedOn(handedOn) {
+    this.handedOn.hidden = !handedOn;
+    clear(this.handedOnWho);
+    if (!handedOn) return;
+    this.handedOnWho.append(...handedOnNodes(handedOn, this.api.agent?.id));
+    this.handedOnNote.textContent = handedOn.note ?? "";
+    this.handedOnNote.hidden = !handedOn.note;
   }
 
   /** The session started (possibly before our accept ack): the card has done its job. */

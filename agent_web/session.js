@@ -17,9 +17,16 @@
 // labelled, instead of the replay, with remote control and drawing off; an offer without one is
 // the page again.
 //
-// Events: `started` (the session.started payload), `ended` ({...session.ended, session, duration}).
+// The agent can hand the customer on (transfer.js: the dialog behind the session bar's "Hand on…");
+// a customer handed on to this agent comes with `handed_on` in session.started, shown in a card
+// above the stage with the note and the earlier session.
+//
+// Events: `started` (the session.started payload), `ended` ({...session.ended, session, duration,
+// handedOn}: handedOn, for a `transferred` end this console asked for, is where the customer went:
+// {to, agentName, locale, topic}).
 
 import { MediaLink } from "./rtc.js";
+import { HandOnDialog, HandedOnCard } from "./transfer.js";
 
 const RESUME_CHECK_MS = 3000;
 const SCREEN_LABEL = "Customer's screen";
@@ -43,9 +50,17 @@ export class SessionController extends EventTarget {
     this.startedAt = null; // server time
     this.screenShared = false; // a web customer shares their whole screen instead of the page
     this._resumeCheck = null;
+    this._handingOn = null; // where this console is handing the customer on to, till the answer
 
     this._bindServerEvents();
     endMenu.addEventListener("end", ({ detail }) => this.end(detail.reason));
+    const host = view.closest(".console") ?? document.body;
+    this.handOn = new HandOnDialog({
+      button: bar.handOnButton, api, host,
+      session: () => this.session,
+      send: (request, colleague) => this.transfer(request, colleague),
+    });
+    this.handedOnCard = new HandedOnCard({ view, api, host });
   }
 
   get active() {
@@ -112,6 +127,7 @@ export class SessionController extends EventTarget {
     }
     if (this.session) this._teardown(); // a different session: should not happen
     this.session = data;
+    this._handingOn = null;
     this.dispatchEvent(new CustomEvent("started", { detail: data }));
     this.link = this._newLink(data);
 
@@ -125,6 +141,7 @@ export class SessionController extends EventTarget {
     this.timelinePoller.start();
     this.notices.clear();
     this.bar.start(data, { since: () => this.startedAt, pc: () => this.link?.pc ?? null });
+    this.handedOnCard.show(data.handed_on);
     this.screen.start();
     this.cobrowse.start(data);
     this._setKind(data.device?.kind === "web" ? "web" : "device");
@@ -148,7 +165,7 @@ export class SessionController extends EventTarget {
         this.chat.add({
           session_id: sessionId,
           seq: event.seq,
-          sender: event.actor?.kind === "agent" ? "agent" : "device",
+          sender: event.detail?.supervisor ? "supervisor" : event.actor?.kind === "agent" ? "agent" : "device",
           name: event.actor?.name ?? "",
           text: String(event.detail?.text ?? ""),
           at: event.at,
@@ -260,12 +277,40 @@ export class SessionController extends EventTarget {
     }
   }
 
+  /**
+   * Hand the customer on (session.transfer; `colleague` is whom `request.agent_id` names). The
+   * session.ended that follows may come before the ack: where the customer goes is kept for it.
+   */
+  async transfer(request, colleague = null) {
+    if (!this._current(request)) return null;
+    await this.notes.flush();
+    const handingOn = {
+      to: request.to,
+      agentName: colleague?.name ?? "",
+      locale: request.locale ?? this.session.locale,
+      topic: request.topic ?? this.session.topic,
+    };
+    this._handingOn = handingOn;
+    this.endMenu.setBusy(true);
+    try {
+      // Kept after the ack too: session.ended may come after it (it is read and cleared there).
+      return await this.signaling.request("session.transfer", request);
+    } catch (error) {
+      if (this._handingOn === handingOn) this._handingOn = null;
+      throw error;
+    } finally {
+      this.endMenu.setBusy(false);
+    }
+  }
+
   _ended(data) {
     const session = this.session;
     const now = this.api.now();
     const duration = now - (this.startedAt ?? now);
+    const handedOn = data.reason === "transferred" ? this._handingOn : null;
+    this._handingOn = null;
     this._teardown();
-    this.dispatchEvent(new CustomEvent("ended", { detail: { ...data, session, duration } }));
+    this.dispatchEvent(new CustomEvent("ended", { detail: { ...data, session, duration, handedOn } }));
   }
 
   _teardown() {
@@ -278,6 +323,8 @@ export class SessionController extends EventTarget {
     this.control.setSession(null);
     this.notices.clear();
     this.endMenu.close();
+    this.handOn.close();
+    this.handedOnCard.hide();
     this.peerNotices.stop();
     this.timelinePoller.stop();
     this.screen.stop();

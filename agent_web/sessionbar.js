@@ -1,9 +1,10 @@
 // The top of the session view: who the customer is (device name, what they are on, topic,
 // language), how long the session has run, and the connection quality of their screen (stats.js).
+// It also holds the "Hand on…" button beside End session (transfer.js opens its dialog).
 //
 // The name, topic and locale come from the device and are untrusted: set as text only.
 
-import { formatDuration, formatLocale, parts } from "./dom.js";
+import { $, formatDuration, formatLocale, h, parts } from "./dom.js";
 import { QualityMeter, describeQuality } from "./stats.js";
 
 const KIND_LABEL = { web: "Web page", device: "Device" };
@@ -15,6 +16,17 @@ const KIND_TIP = {
 const WEB_QUALITY_TIP =
   "Connection: the rate of page changes arriving from the customer's browser, and the network round-trip time.";
 
+/** An arrow going to a person: the Hand on button's icon (#i-hand-on in index.html's sprite). */
+function handOnIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", "#i-hand-on");
+  svg.append(use);
+  return svg;
+}
+
 export class SessionBar {
   /** `root` is the .session-bar; `api.now()` is the server's clock. */
   constructor({ root, api }) {
@@ -23,6 +35,18 @@ export class SessionBar {
       device: ".who-device", kind: ".who-kind", topic: ".who-topic", locale: ".who-locale", duration: ".who-duration",
       quality: ".quality", rate: ".quality-rate", rtt: ".quality-rtt",
     }));
+    // Beside End session: hand the customer on to a colleague or back to the queue (transfer.js).
+    // On a laptop's narrow centre column only its icon shows (console.css); the name stays.
+    this.handOnButton = h(
+      "button",
+      {
+        class: "btn hand-on-button", type: "button", "aria-haspopup": "dialog", "aria-label": "Hand on…",
+        title: "Hand on: to a colleague, or back to the queue, with a note for the next agent",
+      },
+      handOnIcon(),
+      h("span", { class: "hand-on-text", text: "Hand on…" }),
+    );
+    $(".end-wrap", root).before(this.handOnButton);
     this._since = () => null;
     this._pc = () => null;
     this._qualityTip = this.quality.title;

@@ -42,16 +42,17 @@ const LABELS = {
 export class Stage {
   /**
    * `root` is the #stage element, `view` the session view that holds the mode buttons
-   * ([data-mode]) and shows the mode as data-mode.
+   * ([data-mode]) and shows the mode as data-mode; `video` the picture (default: #screen). A view
+   * without mode buttons or a Control hint (a supervisor's watch view, watch.js) has no Control.
    */
-  constructor({ root, view, annotator, control, toasts }) {
+  constructor({ root, view, annotator, control, toasts, video = null }) {
     Object.assign(this, { root, view, annotator, control, toasts });
     this.active = false;
     this.mode = "annotate";
     this.controlUnavailable = null; // why Control mode is not offered in this session at all
     this.drawingUnavailable = null; // why drawing is off for now (a web customer's shared screen)
     this.modeButtons = [...view.querySelectorAll("[data-mode]")];
-    this.video = $("#screen", root);
+    this.video = video ?? $("#screen", root);
     this.scroller = $(".stage-scroll", root);
     this.area = root.closest(".stage-area") ?? root;
     this.zoom = "fit";
@@ -66,7 +67,8 @@ export class Stage {
     }
     // Control mode can only be chosen while the customer allows control.
     control.addEventListener("state", ({ detail }) => {
-      $('[data-mode="control"]', view).disabled = detail.state !== "granted";
+      const button = view.querySelector('[data-mode="control"]');
+      if (button) button.disabled = detail.state !== "granted";
     });
     this._bindInput();
     this._bindView();
@@ -114,7 +116,8 @@ export class Stage {
   /** `reason` (text) when this session offers no Control mode (a web page, for now), else null. */
   setControlUnavailable(reason) {
     this.controlUnavailable = reason;
-    $('[data-mode="control"]', this.view).title = reason ?? this._labels.control;
+    const button = this.view.querySelector('[data-mode="control"]');
+    if (button) button.title = reason ?? this._labels.control;
     if (reason) this.forceMode("annotate");
   }
 
@@ -131,9 +134,12 @@ export class Stage {
     this.root.setAttribute("aria-label", this._labels.stage);
     // A web page's replay always fits (replay.js scales it); the zoom is for a screen's picture.
     if (this._zoomable() === false && this.zoom !== "fit") this.setZoom("fit");
-    $(".control-hint-text", this.view).textContent = this._labels.badge;
-    $('[data-mode="annotate"]', this.view).title = this._labels.annotate;
-    $('[data-mode="control"]', this.view).title = this.controlUnavailable ?? this._labels.control;
+    const [hint, annotate, control] = [".control-hint-text", '[data-mode="annotate"]', '[data-mode="control"]'].map(
+      (selector) => this.view.querySelector(selector),
+    );
+    if (hint) hint.textContent = this._labels.badge;
+    if (annotate) annotate.title = this._labels.annotate;
+    if (control) control.title = this.controlUnavailable ?? this._labels.control;
   }
 
   toggleMode() {

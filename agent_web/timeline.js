@@ -4,6 +4,11 @@
 // text. Unknown kinds are still shown (kind, reason and details), never dropped, since the
 // timeline is an audit record and new kinds may be added on the server. While a session runs, its
 // timeline tab polls for new events.
+//
+// A customer handed on (session.transfer) has a `transferred` line in both sessions' timelines:
+// who handed them on, to whom (a colleague, or back to the queue for a language and topic) and the
+// note. The phrases for it live here, next to the other audit words, and the ring card, the queue
+// and the wrap-up (transfer.js, wrapup.js) use the same ones.
 
 import { clear, formatClock, h } from "./dom.js";
 
@@ -46,6 +51,7 @@ const END_REASONS = {
   peer_lost: "the connection was lost",
   agent_lost: "the agent lost the connection",
   cancelled: "the customer cancelled",
+  transferred: "handed on",
 };
 
 /** Why a ring stopped, as the reason of the session's way back to the queue ("ring declined"). */
@@ -55,6 +61,49 @@ const BACK_TO_QUEUE = {
   "ring peer_lost": "Back in the queue: the call stopped",
   "ring cancelled": "Back in the queue: the call was cancelled",
 };
+
+const languageNames =
+  typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "language" }) : null;
+
+/** "de-AT" → "German"; an unknown or odd tag is given back as it came. */
+export function languageName(locale) {
+  const text = String(locale ?? "");
+  try {
+    const name = languageNames?.of(text.split(/[-_]/)[0]);
+    if (name) return name;
+  } catch {
+    // Not a language tag: show it verbatim (as text).
+  }
+  return text;
+}
+
+/** Where a customer went back to the queue for: "German, printers" (either may be missing). */
+export function queueFor(locale, topic) {
+  return [locale ? languageName(locale) : "", topic ?? ""].filter(Boolean).join(", ");
+}
+
+/**
+ * Where a customer was handed on to, after "handed the customer": [text before the name, the name
+ * (untrusted; null when there is none), text after it]. "on to {Bob}", "back to the queue
+ * (German, printers)"; just "on" when `to` (agent or queue) is not known.
+ */
+export function handOnTarget({ to, agentName, locale, topic }) {
+  if (to === "agent") return ["on to ", agentName || "a colleague", ""];
+  if (to !== "queue") return ["on", null, ""];
+  const what = queueFor(locale, topic);
+  return [`back to the queue${what ? ` (${what})` : ""}`, null, ""];
+}
+
+/** A `transferred` line's target, from its detail ({to, agent_name, topic, locale}). */
+function transferTarget(event) {
+  const detail = event.detail ?? {};
+  return handOnTarget({
+    to: detail.to,
+    agentName: detail.agent_name ? String(detail.agent_name) : "",
+    locale: detail.locale ? String(detail.locale) : "",
+    topic: detail.topic ? String(detail.topic) : "",
+  });
+}
 
 /** Who did it, for people: "alice (agent)", "kitchen tablet (customer)", "system". */
 export function actorName(actor) {
@@ -127,6 +176,11 @@ export function describe(event) {
     const [text, name] = transitionText(event);
     return text.replace("{name}", name ?? "");
   }
+  if (event.kind === "transferred") {
+    const [before, name, after] = transferTarget(event);
+    const note = event.detail?.note ? `: ${event.detail.note}` : "";
+    return `handed the customer ${before}${name ?? ""}${after}${note}`;
+  }
   return KIND_TEXT[event.kind] ?? event.kind;
 }
 
@@ -134,6 +188,7 @@ export function describe(event) {
 export function sentence(event) {
   const text = describe(event);
   if (event.kind === "transition") return text; // a sentence already; a name in front keeps its case
+  if (event.kind === "transferred") return `${event.actor?.name || "An agent"} ${text}`;
   if (standsAlone(event)) return capitalize(text);
   return `${actorName(event.actor)} ${text}`;
 }
@@ -149,6 +204,12 @@ function lineNodes(event) {
     const [before, after] = text.split("{name}");
     return after === undefined ? [text] : [before, h("bdi", { class: "timeline-name", text: name ?? "" }), after];
   }
+  if (event.kind === "transferred") {
+    const [before, name, after] = transferTarget(event);
+    const target = name === null ? [before] : [before, h("bdi", { class: "timeline-name", text: name }), after];
+    const who = event.actor?.name ? h("bdi", { class: "timeline-actor", text: event.actor.name }) : "An agent";
+    return [who, " handed the customer ", ...target, event.detail?.note ? ":" : ""];
+  }
   const text = KIND_TEXT[event.kind] ?? event.kind;
   if (standsAlone(event)) return [capitalize(text)];
   return [h("span", { class: "timeline-actor" }, actorNodes(event.actor)), " ", text];
@@ -158,6 +219,8 @@ function lineNodes(event) {
 export function details(event) {
   const parts = [];
   if (event.kind === "chat") return [];
+  // A hand-on line says everything in its sentence and its note (quoted); ids mean nothing here.
+  if (event.kind === "transferred") return [];
   // A transition's reason is in its sentence already, unless the sentence could not say it.
   const said = event.kind === "transition" && transitionText(event)[2];
   if (event.reason && !said) parts.push(event.reason);
@@ -173,6 +236,7 @@ export function renderTimeline(list, events) {
   clear(list);
   for (const event of events) {
     const chat = event.kind === "chat";
+    const quote = chat ? event.detail?.text : event.kind === "transferred" ? event.detail?.note : null;
     list.append(
       h(
         "li",
@@ -182,7 +246,7 @@ export function renderTimeline(list, events) {
           "div",
           { class: "timeline-body" },
           h("div", { class: "timeline-what" }, lineNodes(event)),
-          chat ? h("q", { class: "timeline-quote", text: String(event.detail?.text ?? "") }) : null,
+          chat || quote ? h("q", { class: "timeline-quote", text: String(quote ?? "") }) : null,
           ...details(event).map((text) => h("div", { class: "timeline-detail", text })),
         ),
       ),

@@ -13,7 +13,7 @@ export class ToolBar {
       button.addEventListener("click", () => this.select(button.dataset.tool));
     }
     const swatches = $(".swatches", root);
-    COLORS.forEach(({ value, name }, index) => {
+    (annotator.colors ?? COLORS).forEach(({ value, name }, index) => {
       const swatch = h("button", {
         class: "swatch",
         type: "button",

@@ -6,8 +6,13 @@
 // they come (session.rated). "Back to the queue" tells the server the agent is done
 // (presence.set available) and clears the last customer's chat, notes and timeline, so the next
 // customer starts on a clean console.
+//
+// A customer the agent handed on (session.transfer, reason `transferred`) is not an outcome to
+// wrap up like a resolved one: the view says where they went ("You handed Kitchen tablet on to
+// Bob"), from what this console asked for or, after a reload, from the session's timeline.
 
-import { formatDuration, parts } from "./dom.js";
+import { clear, formatDuration, h, parts } from "./dom.js";
+import { handOnTarget } from "./timeline.js";
 
 const STARS = ["", "★☆☆☆☆", "★★☆☆☆", "★★★☆☆", "★★★★☆", "★★★★★"];
 
@@ -16,7 +21,7 @@ export class WrapUp extends EventTarget {
     super();
     Object.assign(this, { root, signaling, presence, api, toasts, panels });
     Object.assign(this, parts(root, {
-      summary: ".wrapup-summary", timer: ".wrapup-timer", done: ".wrapup-done",
+      title: ".wrapup-head h2", summary: ".wrapup-summary", timer: ".wrapup-timer", done: ".wrapup-done",
       rating: ".wrapup-rating", stars: ".wrapup-stars", comment: ".wrapup-comment",
     }));
     this.sessionId = null;
@@ -27,15 +32,51 @@ export class WrapUp extends EventTarget {
     signaling.on("session.rated", (rated) => this._rated(rated));
   }
 
-  /** The session `sessionId` just ended: show its summary; the rating comes later, if at all. */
-  open(sessionId, summary) {
+  /**
+   * The session `sessionId` just ended: show its summary; the rating comes later, if at all.
+   * `ended` is the session's `ended` event detail (session.js), if there is one: a customer
+   * handed on is summed up by where they went instead.
+   */
+  open(sessionId, summary, ended = null) {
     this.sessionId = sessionId;
+    const handedOn = ended?.reason === "transferred";
+    this.title.textContent = handedOn ? "Customer handed on" : "Session ended";
     this.summary.textContent = summary;
+    if (handedOn) this._handedOn(sessionId, ended);
     this.rating.hidden = true;
     this.stars.textContent = "";
     this.comment.textContent = "";
     this.comment.hidden = true;
     this._tick();
+  }
+
+  /** "You handed {Kitchen tablet} on to {Bob} · 3:12" (names isolated: they are other people's). */
+  _handedOn(sessionId, ended) {
+    const customer = ended.session?.device?.name || "the customer";
+    const show = (target) => {
+      const [before, name, after] = handOnTarget(target);
+      clear(this.summary);
+      this.summary.append(
+        "You handed ", h("bdi", { text: customer }), ` ${before}`,
+        name === null ? "" : h("bdi", { text: name }), after,
+        ` after ${formatDuration(ended.duration ?? 0)}.`,
+      );
+    };
+    if (ended.handedOn) {
+      show(ended.handedOn);
+      return;
+    }
+    show({ to: "" });
+    // Not asked from this page (a reload in between): the timeline's line says where to.
+    this.api
+      .get(`/api/sessions/${encodeURIComponent(sessionId)}/events`)
+      .then((body) => {
+        const line = (body?.events ?? []).find((event) => event.kind === "transferred");
+        if (!line || this.sessionId !== sessionId) return;
+        const d = line.detail ?? {};
+        show({ to: d.to, agentName: d.agent_name ?? "", locale: d.locale ?? "", topic: d.topic ?? "" });
+      })
+      .catch(() => {});
   }
 
   /** Done: back to the queue (rings may come at once) with a clean console. */

@@ -1,11 +1,13 @@
-// The media side of a session: one peer connection at a time, offered again whenever the old one
+// The media side of a session: one peer connection to the agent at a time (and one to each
+// watching supervisor, below), the agent's offered again whenever the old one
 // cannot carry the page any more (docs/protocol.md §8.1 step 8 and §9):
 //
 // * a new or resumed session whose connection is not up (after a reload there is none);
 // * the agent came back or reloaded its console (`session.peer` connected): it has no connection;
 // * the connection failed, or stayed disconnected for 2 s.
 //
-// Each new connection's `cobrowse` channel starts a new recording, with a new full snapshot. The
+// Each new connection's `cobrowse` channel starts with a new full snapshot: a new recording, or
+// one taken for it alone in the running recording while watchers' channels are open. The
 // agent's marks (overlay.js) belong to the session, not to one connection: they stay over the page
 // through a re-offer, as they do on a device, and go when the session ends.
 //
@@ -22,10 +24,16 @@
 // on a fresh connection, as it does for a device's restart). Stopping it, from the panel or from
 // the browser's own "Stop sharing", offers once more without it: back to the page alone. The
 // page's recording goes on meanwhile, so the console has the page again the moment it ends.
+//
+// Supervisors watching the session (`session.watchers`, docs/cobrowse.md §2.3) get connections of
+// their own (watchers.js), fed from the same recording: a re-offer of the agent's connection
+// replaces only the agent's channel in it, and a joined watcher's marks go into the same overlay.
+// They see the page, never the shared screen, and they never get control.
 
 import { PageOverlay } from "./overlay.js";
 import { WidgetPeer } from "./peer.js";
-import { attachRecording, currentRecording, startRecording, stopRecording } from "./recorder.js";
+import { AGENT, attachRecording, closeChannel, currentRecording, startRecording, stopRecording } from "./recorder.js";
+import { WatcherConnections } from "./watchers.js";
 
 const RECONNECT_OFFER_DELAY_MS = 2000;
 
@@ -44,6 +52,7 @@ export class Cobrowse {
     this._timer = null;
     this.overlay = null; // the agent's marks over the page, made with the first one
     this._spare = null; // a connection made ahead for the next offer (peer.js)
+    this.watchers = new WatcherConnections(socket, (message) => this._draw(message));
   }
 
   /**
@@ -74,6 +83,7 @@ export class Cobrowse {
     if (!same) {
       this.overlay?.destroy(); // another session's marks
       this.overlay = null;
+      this.watchers.close(); // and its watchers
     }
     this.session = session;
     if (same && this.peer?.state === "connected") return;
@@ -93,9 +103,7 @@ export class Cobrowse {
       },
       onState: (state) => this._state(peer, state),
       onAnnotation: (message) => {
-        if (this.peer !== peer) return;
-        this.overlay ??= new PageOverlay(document);
-        this.overlay.apply(message);
+        if (this.peer === peer) this._draw(message);
       },
     });
     this.peer = peer;
@@ -112,11 +120,18 @@ export class Cobrowse {
   }
 
   async answer(data) {
-    if (this._current(data)) await this.peer.applyAnswer(String(data.sdp ?? ""));
+    if (data.watcher_id != null) await this.watchers.answer(data);
+    else if (this._current(data)) await this.peer.applyAnswer(String(data.sdp ?? ""));
   }
 
   async ice(data) {
-    if (this._current(data)) await this.peer.addCandidate(data.candidate ?? null);
+    if (data.watcher_id != null) await this.watchers.ice(data);
+    else if (this._current(data)) await this.peer.addCandidate(data.candidate ?? null);
+  }
+
+  /** `session.watchers`: who watches this session now (an empty list: nobody any more). */
+  watchersChanged(data) {
+    this.watchers.update(this.session, data);
   }
 
   get sharingScreen() {
@@ -153,12 +168,20 @@ export class Cobrowse {
 
   stop() {
     this.session = null;
+    this.watchers.close();
     this._spare?.close();
     this._spare = null;
     this._dropScreen();
     this._stopMedia();
     this.overlay?.destroy();
     this.overlay = null;
+  }
+
+  /** A valid mark of the agent or of a joined watcher, over the page. */
+  _draw(message) {
+    if (!this.session) return;
+    this.overlay ??= new PageOverlay(document);
+    this.overlay.apply(message);
   }
 
   _current(data) {
@@ -192,8 +215,10 @@ export class Cobrowse {
   _stopMedia() {
     clearTimeout(this._timer);
     const peer = this.peer;
-    // The recording on the old connection's channel; one started at the ring waits for the first.
-    if (peer || !this.session) stopRecording();
+    // The old connection's channel leaves the recording (which goes on for watchers, if any);
+    // one started at the ring waits for the first connection.
+    if (!this.session) stopRecording();
+    else if (peer) closeChannel(AGENT);
     this.peer = null;
     peer?.close();
   }

@@ -58,7 +58,8 @@ export function eventFrames(seq, text, maxBytes = MAX_FRAME_BYTES) {
 export const MAX_WAITING_CHARS = 32 * 1024 * 1024;
 
 /**
- * Sends messages and rrweb events on one `cobrowse` channel, in order, with back-pressure.
+ * Sends messages and rrweb events on one `cobrowse` channel, in order, with back-pressure (a
+ * recording has one per channel: the agent's and each watcher's, recorder.js).
  * `seq` counts this channel's events from 1 (a new channel, a new count). Until `attach()` gives
  * it the channel, frames wait in its queue (at most MAX_WAITING_CHARS, else `overflowed`).
  */
@@ -99,8 +100,14 @@ export class FrameSender {
 
   /** One rrweb event, in as many frames as it takes. */
   sendEvent(event) {
+    this.sendEventText(JSON.stringify(event));
+  }
+
+  /** One rrweb event as its JSON text (a recording with several channels encodes it once). */
+  sendEventText(text) {
+    if (this.overflowed || this._stopped) return;
     this.seq += 1;
-    this._enqueue(eventFrames(this.seq, JSON.stringify(event)));
+    this._enqueue(eventFrames(this.seq, text));
   }
 
   /**

@@ -34,7 +34,7 @@ export class HelpFlow {
     this.socket = null;
     this.cobrowse = null;
     this.control = null;
-    this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen(), chat: [], unread: 0 };
+    this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen(), chat: [], unread: 0, watchers: [] };
     this._resumeTimer = null;
     this._fresh = false; // the credentials in use were created by this Help press
   }
@@ -70,6 +70,8 @@ export class HelpFlow {
         return this._end();
       case "rate":
         return this._rate(value);
+      case "solved":
+        return this._solved(value);
       case "comment":
         return this._comment(value);
       case "chatSend":
@@ -112,10 +114,14 @@ export class HelpFlow {
     this._render({ ...present(this.state, this.t), ...this._requeuedModel(), control: this._controlModel() }, options);
   }
 
-  /** Waiting again after the agent was lost (`agent_lost`, §9): say so in plain words. */
+  /**
+   * Waiting again after the agent was lost (`agent_lost`, §9) or handed the customer on to a
+   * colleague (`transferred`, §19.4): say which in plain words.
+   */
   _requeuedModel() {
     if (!this.state.requeued || this.state.phase !== "queued") return {};
     const position = this.state.ticket?.position ?? 1;
+    if (this.state.endReason === "transferred") return { status: this.t("transferred") };
     return { status: position > 1 ? this.t("agentLostBehind", { position }) : this.t("agentLost") };
   }
 
@@ -190,10 +196,13 @@ export class HelpFlow {
     }
   }
 
-  /** The stars go at once; the card then thanks the customer and offers a comment (§6.1). */
+  /**
+   * The stars go at once; the card then thanks the customer, asks "Was your problem solved?" and
+   * offers a comment (§6.1).
+   */
   async _rate(rating) {
     const sessionId = this.state.lastSessionId;
-    this.set({ phase: "rated", rating, comment: "ask", commentError: "" });
+    this.set({ phase: "rated", rating, solved: null, comment: "ask", commentError: "" });
     try {
       await this.socket?.request("session.rate", { session_id: sessionId, rating });
     } catch (error) {
@@ -202,15 +211,32 @@ export class HelpFlow {
   }
 
   /**
-   * The optional comment: the rating again, with the text. The socket stays for it until Close.
+   * The optional Yes / No to "Was your problem solved?": the rating again, with the answer (the
+   * server keeps an answer until another one comes). It may be changed until the comment is sent.
+   */
+  async _solved(answer) {
+    const { phase, rating, lastSessionId } = this.state;
+    if (typeof answer !== "boolean" || phase !== "rated" || !this.socket || this.state.comment !== "ask") return;
+    this.set({ solved: answer });
+    try {
+      await this.socket.request("session.rate", { session_id: lastSessionId, rating, solved: answer });
+    } catch (error) {
+      console.warn("mayday widget: session.rate", error.message);
+    }
+  }
+
+  /**
+   * The optional comment: the rating again, with the text (and the solved answer, if given, so the
+   * agent's wrap-up keeps it). The socket stays for it until Close.
    * Returns whether it was sent, so that the view keeps the text when it was not.
    */
   async _comment(text) {
     const comment = String(text ?? "").trim().slice(0, COMMENT_MAX);
-    const { phase, rating, lastSessionId } = this.state;
+    const { phase, rating, solved, lastSessionId } = this.state;
     if (!comment || phase !== "rated" || !this.socket || this.state.comment !== "ask") return false;
+    const answer = typeof solved === "boolean" ? { solved } : {};
     try {
-      await this.socket.request("session.rate", { session_id: lastSessionId, rating, comment });
+      await this.socket.request("session.rate", { session_id: lastSessionId, rating, comment, ...answer });
     } catch (error) {
       console.warn("mayday widget: session.rate", error.message);
       this.set({ commentError: this.t("commentFailed") });
@@ -241,7 +267,7 @@ export class HelpFlow {
   _close() {
     this._disconnect();
     this.store.update({ active: false, open: false, chat: null });
-    this.set({ phase: "idle", open: false, requeued: false, chat: [], unread: 0, comment: null });
+    this.set({ phase: "idle", open: false, requeued: false, chat: [], unread: 0, comment: null, solved: null });
   }
 
   /** "Share my screen instead": the browser asks which screen; a refusal changes nothing. */
@@ -316,11 +342,13 @@ export class HelpFlow {
       "session.ended": (data) => this._ended(data),
       "session.peer": (data) => this._peer(data),
       "chat.message": (data) => this._chat(data),
+      "session.watchers": (data) => this._watchers(data),
       "rtc.answer": (data) => this.cobrowse.answer(data),
       "rtc.ice": (data) => this.cobrowse.ice(data),
-      "control.request": (data) => this.control.request(data),
+      // Control is the session agent's alone: never from a watcher's side (§19.3).
+      "control.request": (data) => (data.watcher_id ? undefined : this.control.request(data)),
       "control.state": (data) => this.control.state(data),
-      "control.input": (data) => this.control.input(data),
+      "control.input": (data) => (data.watcher_id ? undefined : this.control.input(data)),
     };
     for (const [event, handler] of Object.entries(handlers)) {
       socket.on(event, (data) => (socket === this.socket ? handler(data) : undefined));
@@ -390,12 +418,14 @@ export class HelpFlow {
     // A new session starts without consent; a resumed one waits for control.state (§10.6).
     if (this.state.session?.session_id !== session.session_id) this.control.reset();
     if (this.state.chatSessionId !== session.session_id) this._loadChat(session.session_id);
+    const watchers = this.state.session?.session_id === session.session_id ? this.state.watchers : [];
     this.set({
       phase: media ? "active" : "connecting",
       session,
       ticket: null,
       requeued: false,
       lastSessionId: session.session_id,
+      watchers,
     });
     this.store.update({ active: true });
     await this.cobrowse.start(session);
@@ -403,7 +433,7 @@ export class HelpFlow {
 
   _ended(data) {
     clearTimeout(this._resumeTimer);
-    if (data.reason === "agent_lost") return this._requeued(data);
+    if (data.reason === "agent_lost" || data.reason === "transferred") return this._requeued(data);
     const ours = [this.state.session?.session_id, this.state.lastSessionId];
     const hadSession = ours.includes(data.session_id);
     this.control?.reset();
@@ -418,14 +448,15 @@ export class HelpFlow {
       confirming: false,
       agentAway: false,
       requeued: false,
+      watchers: [],
       open: true,
     });
     if (!hadSession || data.reason === "cancelled") this._disconnect();
   }
 
   /**
-   * The agent did not come back: the session is over, and the server has put the customer back
-   * in line, first for the next agent, with a new ticket whose `ticket.update` follows (or came
+   * The agent did not come back, or handed the customer on: the session is over, and the server
+   * has put the customer back in line, first for the next agent, with a new ticket whose `ticket.update` follows (or came
    * first, from another server process). No rating: nobody finished helping. The socket stays, and
    * so does the `active` mark, so that a reload resumes the new ticket.
    */
@@ -444,6 +475,7 @@ export class HelpFlow {
       lastSessionId: data.session_id,
       confirming: false,
       agentAway: false,
+      watchers: [],
       open: true,
     });
   }
@@ -453,6 +485,22 @@ export class HelpFlow {
     this.set({ agentAway: !data.connected });
     // The agent's new socket has no connection to this page (a reloaded console): offer anew.
     if (data.connected) this.cobrowse.offer();
+  }
+
+  /**
+   * Who watches the session besides the agent (`session.watchers`, §19.3): the customer is always
+   * told (the panel names each one), and each gets a connection of its own (watchers.js).
+   */
+  _watchers(data) {
+    const sessionId = this.state.session?.session_id;
+    if (!sessionId || data?.session_id !== sessionId || !this.cobrowse) return;
+    const before = new Set(this.state.watchers.map(({ name, mode }) => `${mode}:${name}`));
+    this.cobrowse.watchersChanged(data);
+    const watchers = this.cobrowse.watchers.list;
+    // Someone new sees the page (or a watcher joined): the panel opens to say so, without
+    // taking focus from the page; someone leaving needs no such attention.
+    const news = watchers.some(({ name, mode }) => !before.has(`${mode}:${name}`));
+    this.set(news ? { watchers, open: true } : { watchers });
   }
 
   /** A chat line of this session, from the agent or the customer's own coming back. */

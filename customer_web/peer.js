@@ -15,13 +15,23 @@
 // for a DTLS certificate, together 30 to 70 ms that would otherwise come after the agent accepts.
 // Nothing leaves the page until `bind()` gives it the session and `offer()` sends the offer: ICE
 // gathering starts with setLocalDescription, after the session's ICE servers are set.
+//
+// A supervisor watching the session gets a connection of its own (`watcherId`, docs/cobrowse.md
+// §2.3): the same two channels, its offer and candidates marked with the watcher's id. Its state
+// is not reported (`rtc.state` is about the session's own connection); what comes on its
+// `annotations` channel is handed on with the connection, and cobrowse.js decides (a supervisor
+// who only watches draws nothing).
 
 import { parseAnnotation } from "./overlay.js";
 
 export class WidgetPeer {
-  /** `screen`: the customer's captured screen (a video track) to send, or null. */
-  constructor({ screen = null } = {}) {
+  /**
+   * `screen`: the customer's captured screen (a video track) to send, or null; `watcherId`: the
+   * watching supervisor this connection is for, or null (the session's agent).
+   */
+  constructor({ screen = null, watcherId = null } = {}) {
     this.sessionId = null;
+    this.watcherId = watcherId;
     this.socket = null;
     this.closed = false;
     this._handlers = { onChannel() {}, onState() {}, onAnnotation() {} };
@@ -43,12 +53,12 @@ export class WidgetPeer {
     this.pc.addEventListener("icecandidate", (event) => {
       // `null` is the end of our candidates; the server passes it on as a payload without one.
       const candidate = event.candidate ? event.candidate.toJSON() : null;
-      this._send("rtc.ice", { session_id: this.sessionId, candidate: candidate && iceInit(candidate) });
+      this._send("rtc.ice", this._marked({ session_id: this.sessionId, candidate: candidate && iceInit(candidate) }));
     });
     this.pc.addEventListener("connectionstatechange", () => {
       const state = this.pc.connectionState;
       if (this.closed) return;
-      if (state === "connected" || state === "disconnected" || state === "failed") {
+      if (!this.watcherId && (state === "connected" || state === "disconnected" || state === "failed")) {
         this._send("rtc.state", { session_id: this.sessionId, state });
       }
       this._handlers.onState(state);
@@ -88,7 +98,8 @@ export class WidgetPeer {
     if (this.closed) return null;
     await this.pc.setLocalDescription(offer);
     if (this.closed) return null;
-    return { delivered: this.socket.request("rtc.offer", { session_id: this.sessionId, sdp: this.pc.localDescription.sdp }) };
+    const message = this._marked({ session_id: this.sessionId, sdp: this.pc.localDescription.sdp });
+    return { delivered: this.socket.request("rtc.offer", message) };
   }
 
   async applyAnswer(sdp) {
@@ -115,6 +126,11 @@ export class WidgetPeer {
   close() {
     this.closed = true;
     this.pc.close();
+  }
+
+  /** A payload for the server, with the watcher's id on a watcher's connection. */
+  _marked(payload) {
+    return this.watcherId ? { ...payload, watcher_id: this.watcherId } : payload;
   }
 
   _send(event, payload) {

@@ -18,9 +18,13 @@ function waitText(t, ticket) {
 }
 
 /**
- * The view model: `{phase, open, live, status, detail, rating, actions, chat, comment, unread}`.
+ * The view model: `{phase, open, live, status, detail, watchers, rating, actions, chat, comment,
+ * unread}`. `watchers` (live sessions only): one line per supervisor watching or joined, always
+ * shown, since the customer must know who sees the page.
  * `chat` (live sessions only): the lines and the texts around them; `comment`: the rating's
- * optional comment form, `{error}` while it is offered; `unread`: the collapsed button's count.
+ * optional comment form, `{error}` while it is offered; `solved`: "Was your problem solved?" with
+ * Yes / No, `{answer}` (true, false or null: not answered yet) while it may be answered (until the
+ * comment is sent: the socket goes with it); `unread`: the collapsed button's count.
  */
 export function present(state, t) {
   const agent = state.session?.agent?.name || t("title");
@@ -30,10 +34,12 @@ export function present(state, t) {
     live: LIVE.has(state.phase),
     status: "",
     detail: "",
+    watchers: [],
     rating: false,
     actions: [],
     chat: null,
     comment: null,
+    solved: null,
     unread: state.open ? 0 : (state.unread ?? 0),
   };
   switch (state.phase) {
@@ -54,6 +60,9 @@ export function present(state, t) {
       break;
     case "connecting":
     case "active":
+      model.watchers = (state.watchers ?? []).map(({ name, mode }) =>
+        t(mode === "join" ? "supervisorJoined" : "supervisorWatching", { name }),
+      );
       if (state.confirming) {
         model.status = t("confirmEnd", { agent });
         model.actions = ["confirmEnd", "keepGoing"];
@@ -88,7 +97,10 @@ export function present(state, t) {
       break;
     case "rated":
       model.status = t("thanks");
-      if (state.comment === "ask") model.comment = { error: state.commentError ?? "" };
+      if (state.comment === "ask") {
+        model.solved = { answer: typeof state.solved === "boolean" ? state.solved : null };
+        model.comment = { error: state.commentError ?? "" };
+      }
       if (state.comment === "sent") model.detail = t("commentThanks");
       model.actions = ["close"];
       break;

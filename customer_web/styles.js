@@ -95,6 +95,10 @@ button:focus-visible {
 .status { margin: 10px 0 4px; font-size: 17px; font-weight: 600; }
 .detail { margin: 0 0 4px; color: #424a53; }
 .detail:empty, .status:empty { display: none; }
+/* Who else sees the page (supervisors): always there while they are, never easy to miss. */
+.watchers { margin: 8px 0 4px; padding: 0; list-style: none; }
+.watchers:empty { display: none; }
+.watcher { margin: 0 0 4px; padding: 6px 10px; border-left: 4px solid #8a4b00; background: #fff4e5; color: #4a2800; font-weight: 600; overflow-wrap: anywhere; }
 .rating { margin: 12px 0 0; border: 0; padding: 0; min-width: 0; }
 .rating legend { padding: 0; margin-bottom: 8px; font-weight: 600; }
 .stars { display: flex; gap: 6px; flex-wrap: wrap; }
@@ -107,6 +111,14 @@ button:focus-visible {
   font-weight: 600;
 }
 .star:hover { background: #eaeef2; }
+/* Yes / No to "Was your problem solved?": big targets, the answer given filled. */
+.solved { margin: 12px 0 0; border: 0; padding: 0; min-width: 0; }
+.solved legend { padding: 0; margin-bottom: 8px; font-weight: 600; }
+.answers { display: flex; gap: 8px; }
+.answer { flex: 1 1 0; min-height: 52px; font-size: 17px; font-weight: 600; background: #fff; color: #1b1f24; border-color: #8c959f; }
+.answer:hover { background: #f3f4f6; }
+.answer[aria-pressed="true"] { background: #1d4ed8; border-color: #1d4ed8; color: #fff; }
+.answer[aria-pressed="true"]::before { content: "✓ " / ""; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 14px; }
 .actions:empty { display: none; }
 .primary { background: #1d4ed8; color: #fff; font-weight: 600; }

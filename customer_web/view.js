@@ -12,6 +12,9 @@
 // set as textContent like everything else, and like everything in this shadow root it is never
 // recorded (recorder.js drops even the input events rrweb would report for the chat's field).
 // While the panel is collapsed, the Help button counts the agent's unread lines.
+//
+// Supervisors watching the session (docs/cobrowse.md §2.3) are named in the panel, a line each,
+// as text like everything else, for as long as they watch.
 
 import { WIDGET_TAG } from "./masking.js";
 import { adoptStyles, isolateHost } from "./styles.js";
@@ -37,7 +40,7 @@ function el(tag, attributes = {}, ...children) {
 
 /**
  * `t`: the translator; `onAction(id, value)`: a button was pressed ("help", "minimize", an
- * ACTIONS id, or "rate" with 1–5). Returns `{host, render(model)}`; the host is not yet in the page.
+ * ACTIONS id, "rate" with 1–5, or "solved" with true / false). Returns `{host, render(model)}`; the host is not yet in the page.
  */
 export function createView(t, locale, onAction) {
   const host = document.createElement(WIDGET_TAG);
@@ -63,6 +66,8 @@ export function createView(t, locale, onAction) {
   minimize.textContent = "×";
   const status = el("p", { class: "status", role: "status", "aria-live": "polite" });
   const detail = el("p", { class: "detail" });
+  // Who else sees the page: one line per watching supervisor, said when it changes.
+  const watchers = el("ul", { class: "watchers", "aria-live": "polite" });
   const stars = el("div", { class: "stars" });
   for (let n = 1; n <= 5; n += 1) {
     const star = el("button", { type: "button", class: "star", "aria-label": t("rateStar", n) }, String(n));
@@ -70,6 +75,20 @@ export function createView(t, locale, onAction) {
     stars.append(star);
   }
   const rating = el("fieldset", { class: "rating" }, el("legend", {}, t("rateQuestion")), stars);
+  // "Was your problem solved?" after the stars: two big toggle buttons, the answer pressed.
+  const solvedYes = el("button", { type: "button", class: "answer", "data-solved": "yes", "aria-pressed": "false" });
+  const solvedNo = el("button", { type: "button", class: "answer", "data-solved": "no", "aria-pressed": "false" });
+  solvedYes.textContent = t("solvedYes");
+  solvedNo.textContent = t("solvedNo");
+  solvedYes.addEventListener("click", () => onAction("solved", true));
+  solvedNo.addEventListener("click", () => onAction("solved", false));
+  const solved = el(
+    "fieldset",
+    { class: "solved" },
+    el("legend", {}, t("solvedQuestion")),
+    el("div", { class: "answers" }, solvedYes, solvedNo),
+  );
+  solved.hidden = true;
 
   // The chat: a log of lines, then one field and Send (Enter sends: it is a form).
   const chatTitle = el("h3", { class: "chat-title", id: "chat-title" });
@@ -154,8 +173,10 @@ export function createView(t, locale, onAction) {
     consent,
     status,
     detail,
+    watchers,
     chat,
     rating,
+    solved,
     comment,
     actions,
   );
@@ -209,6 +230,15 @@ export function createView(t, locale, onAction) {
     chatLog.scrollTop = chatLog.scrollHeight;
   }
 
+  let shownWatchers = "";
+  /** The watchers' lines, as text, redrawn only when they change (so they are said once). */
+  function renderWatchers(lines) {
+    const key = JSON.stringify(lines);
+    if (key === shownWatchers) return;
+    shownWatchers = key;
+    watchers.replaceChildren(...lines.map((line) => el("li", { class: "watcher" }, line)));
+  }
+
   let shownActions = "";
   const visible = (node) => node && node.isConnected && node.getClientRects().length > 0;
 
@@ -231,6 +261,7 @@ export function createView(t, locale, onAction) {
     panel.hidden = !model.open;
     status.textContent = model.status ?? "";
     detail.textContent = model.detail ?? "";
+    renderWatchers(model.watchers ?? []);
     const control = model.control ?? null;
     const asking = control?.state === "asked";
     consent.hidden = !asking;
@@ -244,6 +275,9 @@ export function createView(t, locale, onAction) {
     barText.textContent = bar.hidden ? "" : control.bar;
     rating.hidden = !model.rating || asking;
     renderChat(asking ? null : model.chat);
+    solved.hidden = !model.solved;
+    solvedYes.setAttribute("aria-pressed", String(model.solved?.answer === true));
+    solvedNo.setAttribute("aria-pressed", String(model.solved?.answer === false));
     comment.hidden = !model.comment;
     commentError.textContent = model.comment?.error ?? "";
     // While the customer is asked, the dialog is all the panel offers.
@@ -263,7 +297,9 @@ export function createView(t, locale, onAction) {
     if ((opening && takeFocus) || onPanel || (focusInPanel && !visible(shadow.activeElement))) {
       // The rating first when it is asked for: it is what the panel is asking.
       // The consent dialog before anything else, Deny first: a stray Enter must not grant control.
-      const first = [deny, allow, ...(model.rating ? stars.children : []), ...actions.children].find(visible);
+      // After the stars, the question that follows them.
+      const asked = [...(model.rating ? stars.children : []), ...(model.solved ? [solvedYes, solvedNo] : [])];
+      const first = [deny, allow, ...asked, ...actions.children].find(visible);
       (first ?? panel).focus();
     }
   }

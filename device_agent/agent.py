@@ -26,27 +26,26 @@ from signaling import Event, ProtocolError
 from signaling import models as m
 from signaling.annotations import Clear
 
-from . import i18n
+from .chat import CHAT_PEEK_S, CustomerChat
 from .consent import Consent, ConsentState
 from .control import RemoteControl
-from .customer import ChatLine, ChatState, CustomerAction, CustomerView, Phase
+from .customer import ChatState, CustomerAction, CustomerView, Phase
 from .media import ScreenTrack
 from .overlay import AnnotationLayer, camera_tile
 from .peer import DEFAULT_CODEC, DevicePeer
+from .rating import RatingCard
 from .screens.base import Frame, ScreenSource
 from .signaling_client import SignalingClient
 from .voice import Voice
+from .watchers import WatcherConnections
 
 __all__ = ["DeviceAgent"]
 
 log = structlog.get_logger("mayday.device")
 
 CustomerSurface = Callable[[CustomerView], None]
-CHAT_KEPT = 200
-"""Chat lines the customer can scroll back through (a session keeps at most 500)."""
-CHAT_PEEK_S = 6.0
-"""How long a new line from the agent shows by itself before the chat folds into its button."""
 AGENT_LOST = "agent_lost"
+TRANSFERRED = "transferred"
 """``session.ended`` reason: the agent did not come back, the customer is first in line again."""
 RECONNECT_OFFER_DELAY_S = 2.0
 """How long a disconnected peer connection may recover by itself before the device offers anew."""
@@ -87,17 +86,25 @@ class DeviceAgent:
         self.session: dict[str, Any] | None = None
         self.last_session_id: str | None = None
         self.paused = False
-        self.rating_requested = False
+        self.rating = RatingCard()
+        """The rating card after a session and the customer's answers on it (:mod:`.rating`)."""
         self.requeued = False
         """The agent was lost and the customer waits again, first in line (``agent_lost``)."""
-        self.rating: int | None = None
-        self.rating_comment_sent = False
-        self.chat: tuple[ChatLine, ...] = ()
-        self.chat_state: ChatState = "closed"
-        self.chat_unread = 0
-        self.chat_peek_s = chat_peek_s
-        self._chat_fold: asyncio.TimerHandle | None = None
+        self.transferred = False
+        """The customer waits again because the agent handed them on (``transferred``)."""
+        self.chat = CustomerChat(peek_s=chat_peek_s, show=self._show)
+        """The session's chat as the customer sees it (:mod:`.chat`)."""
         self.peer: DevicePeer | None = None
+        self.watchers = WatcherConnections(
+            client=self.client,
+            source=source,
+            annotations=self.annotations,
+            fps=fps,
+            keepalive_fps=keepalive_fps,
+            codec=codec,
+            spawn=self._spawn,
+        )
+        """The screen to supervisors watching the session (:mod:`.watchers`)."""
         self.voice = Voice()
         """The agent's voice to the customer and, after "Talk", the customer's back (:mod:`.voice`)."""
         self.started = asyncio.Event()
@@ -129,6 +136,7 @@ class DeviceAgent:
             (Event.CONTROL_STATE, self.control.on_state),
             (Event.CONTROL_INPUT, self._on_control_input),
             (Event.CHAT_MESSAGE, self._on_chat),
+            (Event.SESSION_WATCHERS, self._on_watchers),
         ):
             self.client.on(event, handler)
         self._socket_at = self._socket_since = 0.0
@@ -143,8 +151,9 @@ class DeviceAgent:
         await self.client.connect()
 
     async def close(self) -> None:
-        self._cancel_fold()
+        self.chat.reset()
         await self._stop_media()
+        await self.watchers.close()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(Exception):
@@ -199,10 +208,12 @@ class DeviceAgent:
             await self.end_session()
         elif action == "rate" and isinstance(value, int):
             await self.rate(value)
+        elif action == "rate_solved" and value in ("yes", "no"):
+            await self.rate_solved(value == "yes")
         elif action == "rate_comment" and isinstance(value, str):
             await self.rate_comment(value)
         elif action == "rate_done":
-            self.rating_requested = False
+            self.rating.requested = False
             self._show()
         elif action in ("talk", "talk_stop"):
             self.set_talking(action == "talk")
@@ -215,10 +226,9 @@ class DeviceAgent:
         self, topic: str | None = None, locale: str | None = None
     ) -> dict[str, Any]:
         self.ended.clear()
-        self.rating_requested = False
-        self.rating = None
-        self.rating_comment_sent = False
+        self.rating.reset()
         self.requeued = False
+        self.transferred = False
         ack = await self.client.call(
             Event.HELP_REQUEST,
             m.HelpRequest(topic=topic or self.topic, locale=locale or self.locale),
@@ -248,6 +258,7 @@ class DeviceAgent:
         if self.peer is not None:
             self.peer.track.paused = paused
             self.peer.send_status()
+        self.watchers.set_paused(paused)
         self._show()
 
     def set_talking(self, talking: bool) -> None:
@@ -258,26 +269,25 @@ class DeviceAgent:
         self._show()
 
     async def rate(self, rating: int) -> None:
-        """The customer's stars: sent at once, and the card thanks them (and offers a comment)."""
-        if self.last_session_id is None:
-            return
-        self.rating = rating
-        self._show()
-        await self.client.call(
-            Event.SESSION_RATE, m.SessionRate(session_id=self.last_session_id, rating=rating)
-        )
+        """The customer's stars: sent at once, and the card thanks them (and asks "Was your
+        problem solved?", offers a comment)."""
+        if self.last_session_id is not None and self.rating.give_stars(rating):
+            await self._send_rating(self.last_session_id)
+
+    async def rate_solved(self, solved: bool) -> None:
+        """The customer's Yes / No to "Was your problem solved?": sent with the stars."""
+        if self.last_session_id is not None and self.rating.answer_solved(solved):
+            await self._send_rating(self.last_session_id)
 
     async def rate_comment(self, comment: str) -> None:
-        """The customer's comment on the rating: the rating is sent again, with the comment."""
-        comment = comment.strip()[:1000]
-        if self.last_session_id is None or self.rating is None or not comment:
-            return
-        self.rating_comment_sent = True
+        """The customer's comment on the rating: sent with the stars (and the solved answer)."""
+        if self.last_session_id is not None and self.rating.write_comment(comment):
+            await self._send_rating(self.last_session_id)
+
+    async def _send_rating(self, session_id: str) -> None:
+        """Every answer on the card so far, in one ``session.rate`` (see :mod:`.rating`)."""
         self._show()
-        await self.client.call(
-            Event.SESSION_RATE,
-            m.SessionRate(session_id=self.last_session_id, rating=self.rating, comment=comment),
-        )
+        await self.client.call(Event.SESSION_RATE, self.rating.message(session_id))
 
     # --- server events --------------------------------------------------------------------------
 
@@ -295,6 +305,7 @@ class DeviceAgent:
         self.session = data
         self.ticket = None
         self.requeued = False
+        self.transferred = False
         self.last_session_id = data["session_id"]
         self.started.set()
         if not self.voice.in_session:
@@ -325,25 +336,27 @@ class DeviceAgent:
         had_session = self.session is not None and self.session["session_id"] == data.get(
             "session_id"
         )
-        # The agent was lost: the server has put the customer back in line, first, and its
-        # ticket.update follows (it may have come first, from another server process).
-        requeued = data.get("reason") == AGENT_LOST
+        # The agent was lost, or handed the customer on: the server has put the customer back in
+        # line, first, and its ticket.update follows (it may have come first, from another
+        # server process).
+        requeued = data.get("reason") in (AGENT_LOST, TRANSFERRED)
         if not requeued or (self.ticket or {}).get("id") == data.get("session_id"):
             self.ticket = None
         self.session = None
         self.voice.set_in_session(False)
-        self._reset_chat()
+        self.chat.reset()
         self.consent.reset()
         self.annotations.apply(Clear())
         await self._stop_media()
+        await self.watchers.close()
         self.requeued = requeued
+        self.transferred = data.get("reason") == TRANSFERRED
         if requeued:
             self.phase = "queued"
         else:
             self.phase = "ended" if had_session else "idle"
-        self.rating_requested = had_session and data.get("reason") not in ("cancelled", AGENT_LOST)
-        self.rating = None
-        self.rating_comment_sent = False
+        rated = data.get("reason") not in ("cancelled", AGENT_LOST, TRANSFERRED)
+        self.rating.reset(requested=had_session and rated)
         self.started.clear()
         self.ended.set()
         self._show()
@@ -354,26 +367,27 @@ class DeviceAgent:
         if data.get("peer") == "agent" and data.get("connected"):
             await self._offer()  # the agent's new socket has no media connection
 
+    async def _on_watchers(self, data: dict[str, Any]) -> None:
+        await self.watchers.update(self.session, data)
+        self._show()
+
     async def _on_answer(self, data: dict[str, Any]) -> None:
-        if self.peer is not None and self._current(data):
+        if data.get("watcher_id") is not None:
+            await self.watchers.on_answer(data)
+        elif self.peer is not None and self._current(data):
             await self.peer.apply_answer(str(data["sdp"]))
 
     async def _on_ice(self, data: dict[str, Any]) -> None:
+        if data.get("watcher_id") is not None:
+            await self.watchers.on_ice(data)
+            return
         candidate = data.get("candidate")
         if self.peer is not None and self._current(data) and isinstance(candidate, dict):
             await self.peer.add_candidate(candidate)
 
     async def _on_chat(self, data: dict[str, Any]) -> None:
-        if not self._current(data):
-            return
-        mine = data.get("sender") == "device"
-        who = i18n.text(self.locale, "you") if mine else str(data.get("name", ""))
-        line = ChatLine(mine=mine, name=who, text=str(data.get("text", "")))
-        self.chat = (*self.chat, line)[-CHAT_KEPT:]
-        if not mine and self.chat_state != "open":
-            self.chat_unread += 1
-            self._peek()
-        self._show()
+        if self._current(data):
+            self.chat.receive(data, self.locale)
 
     async def send_chat(self, text: str) -> None:
         """The customer writes to the agent (the tablet's keyboard, the Tk window, a scenario)."""
@@ -383,35 +397,16 @@ class DeviceAgent:
             )
 
     def set_chat_state(self, state: ChatState) -> None:
-        """The customer opens the chat (its lines are read then) or hides it."""
-        self._cancel_fold()
-        self.chat_state = state
-        if state == "open":
-            self.chat_unread = 0
-        self._show()
+        self.chat.set_state(state)
 
-    def _peek(self) -> None:
-        """Show a new line by itself for :attr:`chat_peek_s`, then fold the chat into its button."""
-        self._cancel_fold()
-        self.chat_state = "peek"
-        self._chat_fold = self._loop.call_later(self.chat_peek_s, self._fold)
+    @property
+    def chat_peek_s(self) -> float:
+        """How long a new line peeks by itself (tests shorten it)."""
+        return self.chat.peek_s
 
-    def _fold(self) -> None:
-        self._chat_fold = None
-        if self.chat_state == "peek":
-            self.chat_state = "closed"
-            self._show()
-
-    def _cancel_fold(self) -> None:
-        if self._chat_fold is not None:
-            self._chat_fold.cancel()
-            self._chat_fold = None
-
-    def _reset_chat(self) -> None:
-        self._cancel_fold()
-        self.chat = ()
-        self.chat_state = "closed"
-        self.chat_unread = 0
+    @chat_peek_s.setter
+    def chat_peek_s(self, value: float) -> None:
+        self.chat.peek_s = value
 
     async def _on_control_input(self, data: dict[str, Any]) -> None:
         """Agent input, applied only with the customer's consent (see :mod:`.control`)."""
@@ -500,13 +495,16 @@ class DeviceAgent:
             consent_requested=self.consent.state is ConsentState.ASKED,
             control_active=self.consent.control_visible,
             sharing_paused=self.paused,
-            rating_requested=self.rating_requested,
-            rating=self.rating,
-            rating_comment_sent=self.rating_comment_sent,
+            rating_requested=self.rating.requested,
+            rating=self.rating.stars,
+            rating_solved=self.rating.solved,
+            rating_comment_sent=self.rating.comment_sent,
             requeued=self.requeued and self.phase == "queued",
-            chat=self.chat,
-            chat_state=self.chat_state,
-            chat_unread=self.chat_unread,
+            transferred=self.transferred,
+            watchers=self.watchers.names if self.session is not None else (),
+            chat=self.chat.lines,
+            chat_state=self.chat.state,
+            chat_unread=self.chat.unread,
             talking=self.voice.talking,
         )
         if request is not None and self.consent.state is ConsentState.ASKED:

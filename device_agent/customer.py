@@ -33,6 +33,7 @@ CustomerAction = Literal[
     "resume",
     "end",
     "rate",
+    "rate_solved",
     "rate_comment",
     "rate_done",
     "chat_open",
@@ -42,7 +43,8 @@ CustomerAction = Literal[
     "talk_stop",
 ]
 """What the customer did. ``end`` comes only after the customer confirmed it; ``rate`` carries the
-stars (an ``int``), ``rate_comment`` and ``chat_send`` the text (a ``str``); ``rate_done`` closes the
+stars (an ``int``), ``rate_solved`` the answer to "Was your problem solved?" (``"yes"`` or
+``"no"``), ``rate_comment`` and ``chat_send`` the text (a ``str``); ``rate_done`` closes the
 rating card; ``talk`` turns the customer's microphone on, ``talk_stop`` off again."""
 CustomerActionCallback = Callable[[CustomerAction, "int | str | None"], None]
 
@@ -86,10 +88,18 @@ class CustomerView:
     """The rating card shows (after a session), until the customer closes it or asks for help."""
     rating: int | None = None
     """The stars the customer gave on the card, once given: the card thanks them."""
+    rating_solved: bool | None = None
+    """The customer's Yes / No to "Was your problem solved?" (asked once the stars are given;
+    optional); ``None``: not answered."""
     rating_comment_sent: bool = False
     requeued: bool = False
-    """The agent lost their connection and the customer is waiting again, first in line: said in
-    plain words while waiting (no rating is asked for that session)."""
+    """The agent lost their connection, or handed the customer on (``transferred``), and the
+    customer is waiting again, first in line: said in plain words while waiting (no rating is
+    asked for that session)."""
+    transferred: bool = False
+    watchers: tuple[tuple[str, str], ...] = ()
+    """Supervisors who see the screen besides the agent, ``(name, mode)`` each: always shown."""
+    """Waiting again because the agent handed the customer on, not because it was lost."""
     chat: tuple[ChatLine, ...] = ()
     """The session's chat lines, oldest first."""
     chat_state: ChatState = "closed"

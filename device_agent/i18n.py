@@ -42,6 +42,11 @@ _EN: dict[str, str] = {
     # The agent's connection was lost mid-session: back in line, first.
     "agent_lost": "Your agent lost their connection.",
     "agent_lost_first": "You are first in line for the next agent.",
+    # The agent handed the customer on to a colleague or back to the queue (session.transfer).
+    "transferred": "You are being handed to a colleague.",
+    # A supervisor watches the session, or joined it (session.watchers): always said.
+    "supervisor_watching": "{name} (supervisor) is watching",
+    "supervisor_joined": "{name} (supervisor) has joined",
     "cancel": "Cancel",
     # Connecting and connected.
     "connecting": "Connecting…",
@@ -87,6 +92,7 @@ _EN: dict[str, str] = {
     "rating_star": "{stars} of 5 stars",
     "thanks": "Thanks!",
     "rating_thanks": "Thank you for your rating!",
+    "solved_prompt": "Was your problem solved?",
     "comment_prompt": "Add a comment (optional)",
     "comment_send": "Send",
     "comment_thanks": "Thank you! Your comment was sent.",
@@ -103,6 +109,9 @@ _DE: dict[str, str] = {
     "nobody_available_detail": "Ihre Anfrage bleibt in der Warteschlange. Sie können jederzeit abbrechen.",
     "agent_lost": "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen.",
     "agent_lost_first": "Sie sind als Nächstes an der Reihe.",
+    "transferred": "Sie werden an eine Kollegin oder einen Kollegen weitergeleitet.",
+    "supervisor_watching": "{name} (Teamleitung) sieht zu",
+    "supervisor_joined": "{name} (Teamleitung) ist dazugekommen",
     "cancel": "Abbrechen",
     "connecting": "Verbindung wird hergestellt …",
     "connected": "Verbunden mit {agent}",
@@ -143,6 +152,7 @@ _DE: dict[str, str] = {
     "rating_star": "{stars} von 5 Sternen",
     "thanks": "Vielen Dank!",
     "rating_thanks": "Vielen Dank für Ihre Bewertung!",
+    "solved_prompt": "Wurde Ihr Problem gelöst?",
     "comment_prompt": "Kommentar hinzufügen (freiwillig)",
     "comment_send": "Senden",
     "comment_thanks": "Vielen Dank! Ihr Kommentar wurde gesendet.",
@@ -200,6 +210,21 @@ def queue_status(
         return text(locale, "queue_position_unknown_wait", position=position)
     minutes = max(1, math.ceil(estimated_wait_s / 60))
     return text(locale, "queue_position", position=position, minutes=minutes)
+
+
+def watchers_line(locale: str | None, watchers: tuple[tuple[str, str], ...]) -> str | None:
+    """Who besides the agent sees the screen (``(name, mode)`` each), or ``None`` if nobody."""
+    if not watchers:
+        return None
+    return " · ".join(
+        text(locale, "supervisor_joined" if mode == "join" else "supervisor_watching", name=name)
+        for name, mode in watchers
+    )
+
+
+def requeued_title(locale: str | None, transferred: bool) -> str:
+    """What happened, when the customer waits again mid-help: handed on, or the agent was lost."""
+    return text(locale, "transferred" if transferred else "agent_lost")
 
 
 def requeued_status(

@@ -75,6 +75,7 @@ class DevicePeer:
         codec: str = DEFAULT_CODEC,
         microphone: CustomerMicrophone | None = None,
         on_audio: Callable[[Pcm], None] | None = None,
+        accepts_marks: Callable[[], bool] = lambda: True,
     ) -> None:
         self.session_id = session_id
         self.track = track
@@ -95,6 +96,8 @@ class DevicePeer:
         self._on_state = on_state
         self.microphone = microphone
         self._on_audio = on_audio
+        self._accepts_marks = accepts_marks
+        """Whether marks from the other end are drawn now (a watching supervisor's are not)."""
         screen = self.pc.addTransceiver(track, direction="sendonly")
         screen.setCodecPreferences(_preferred_first(codec))
         # Without a microphone track (a device that cannot talk back) the slot only receives.
@@ -181,6 +184,9 @@ class DevicePeer:
     # --- events -------------------------------------------------------------------------------
 
     def _on_message(self, message: str | bytes) -> None:
+        if not self._accepts_marks():
+            log.info("annotation.not_joined", session_id=self.session_id)
+            return
         try:
             self.annotations.apply(parse_annotation(message))
         except (ValidationError, ValueError) as exc:

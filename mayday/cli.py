@@ -1,4 +1,4 @@
-"""The ``mayday`` command: ``mayday server``, ``mayday agents add|set|list|remove``,
+"""The ``mayday`` command: ``mayday server``, ``mayday agents add|set|set-role|unlock|list|remove``,
 ``mayday sites add|list|remove``, ``mayday canned add|list|remove``, ``mayday device``,
 ``mayday db upgrade``.
 

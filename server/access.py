@@ -1,4 +1,5 @@
-"""Who may call what: the account role each REST route needs, and which sessions an agent reads.
+"""Who may call what: the account role each REST route and socket event needs, and which sessions
+an agent reads.
 
 One table, :data:`ROUTE_ROLES`, names every route the server has and the least role that may call
 it (``None``: open, no account), taken from the operations the OpenAPI document describes. The error middleware looks each request's route up in it after
@@ -14,13 +15,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signaling import AccountRole, ErrorCode, ProtocolError, at_least
+from signaling import EVENT_ROLES, AccountRole, ErrorCode, Event, ProtocolError, at_least
 from signaling.openapi import OPERATIONS
 
 from .appkeys import DESK, RECORDS
+from .identity import AgentIdentity, Identity
 from .records import AgentRow
 
-__all__ = ["ROUTE_ROLES", "ensure_reads_session", "ensure_role", "route_key"]
+__all__ = [
+    "ROUTE_ROLES",
+    "ensure_event_role",
+    "ensure_reads_session",
+    "ensure_role",
+    "route_key",
+]
 
 Route = tuple[str, str]
 """``(method, path pattern)``, the pattern as aiohttp's canonical form (``/api/sessions/{session_id}``)."""
@@ -101,3 +109,16 @@ async def serves_device(request: web.Request, agent: AgentRow, device_id: str) -
     """Whether ``agent`` is helping the customer ``device_id`` in a live session right now."""
     current = await request.app[DESK].current_session_of_agent(agent.id)
     return current is not None and current.device_id == device_id
+
+
+def ensure_event_role(identity: Identity, event: str) -> None:
+    """Refuse an event the sender's account role may not send (``signaling.EVENT_ROLES``); an
+    unknown name is left to the decoder, which says it is unknown."""
+    try:
+        needed = EVENT_ROLES.get(Event(event), "agent")
+    except ValueError:
+        return
+    if isinstance(identity, AgentIdentity) and not at_least(identity.account_role, needed):
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, f"{event}: only a {needed} (or an admin) account may send it"
+        )

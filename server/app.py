@@ -54,7 +54,10 @@ from .metrics import Metrics
 from .origins import Origins
 from .records import Records, open_records
 from .rest import error_middleware, routes
+from .rest_admin import routes as admin_routes
 from .rest_customer import routes as customer_routes
+from .rest_desk import routes as desk_routes
+from .rest_team import routes as team_routes
 from .settings import Settings
 from .sockets import AgentNamespace, DeviceNamespace
 from .throttle import LoginThrottle
@@ -119,6 +122,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_shutdown.append(drain)
     app.add_routes(routes)
     app.add_routes(customer_routes)
+    app.add_routes(desk_routes)
+    app.add_routes(team_routes)
+    app.add_routes(admin_routes)
     app.add_routes(visitor_routes)
     add_widget_routes(app)
     app.on_response_prepare.append(cors_headers)

@@ -208,6 +208,35 @@ HANDLERS: Mapping[Event, Handler] = {
         m.SessionNote,
         lambda desk, agent, _sid, note: desk.note(agent, note),
     ),
+    Event.SESSION_WATCH: handler(
+        AGENT,
+        m.SessionWatch,
+        lambda desk, agent, _sid, request: desk.watch(agent, request),
+        dumped("session"),
+    ),
+    Event.SESSION_LEAVE: handler(
+        AGENT,
+        m.SessionLeave,
+        lambda desk, agent, _sid, request: desk.leave_watch(agent, request.session_id),
+    ),
+    Event.SESSION_TRANSFER: handler(
+        AGENT,
+        m.SessionTransfer,
+        lambda desk, agent, _sid, request: desk.transfer(agent, request),
+        lambda _request, ticket: ok(ticket_id=ticket.id),
+    ),
+    # --- supervisors (signaling.EVENT_ROLES) ----------------------------------------------------
+    Event.WALLBOARD_SUBSCRIBE: handler(
+        AGENT,
+        m.WallboardSubscribe,
+        lambda desk, agent, sid, _subscribe: desk.wallboard.subscribe(agent, sid),
+        dumped("wallboard"),
+    ),
+    Event.WALLBOARD_UNSUBSCRIBE: handler(
+        AGENT,
+        m.WallboardUnsubscribe,
+        lambda desk, agent, sid, _unsubscribe: desk.wallboard.unsubscribe_event(agent, sid),
+    ),
     # --- either party of a session (INBOUND narrows rtc.offer to the device, rtc.answer to the
     # agent; the desk's relay serves both directions) -------------------------------------------
     Event.SESSION_END: handler(

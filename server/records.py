@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from .attachments import AttachmentRecords
+from .directory import DirectoryRecords
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
 from .settings import Settings
@@ -134,7 +135,7 @@ async def open_records(settings: Settings) -> Records:
     return records
 
 
-class Records(AttachmentRecords):
+class Records(AttachmentRecords, DirectoryRecords):
     """The durable side of the system, one instance per process."""
 
     def __init__(self, url: str) -> None:
@@ -300,38 +301,6 @@ class Records(AttachmentRecords):
         async with self._sessions() as db:
             rows = await db.execute(select(DeviceRow.id).where(DeviceRow.id.in_(device_ids)))
             return set(rows.scalars())
-
-    # --- sites --------------------------------------------------------------------------------
-
-    async def add_site(self, name: str, origins: Sequence[str]) -> SiteRow:
-        """A site with a new public key; ``origins`` normalised (``server.origins``)."""
-        row = SiteRow(
-            id=new_id("sit"),
-            name=name,
-            key=f"site_{secrets.token_urlsafe(18)}",
-            origins=list(origins),
-            created_at=time.time(),
-        )
-        async with self._sessions.begin() as db:
-            db.add(row)
-        return row
-
-    async def site(self, *, site_id: str | None = None, key: str | None = None) -> SiteRow | None:
-        """The site with this id or this public key."""
-        async with self._sessions() as db:
-            if site_id is not None:
-                return await db.get(SiteRow, site_id)
-            return (await db.execute(select(SiteRow).filter_by(key=key))).scalar_one_or_none()
-
-    async def list_sites(self) -> list[SiteRow]:
-        async with self._sessions() as db:
-            return list((await db.execute(select(SiteRow).order_by(SiteRow.name))).scalars())
-
-    async def remove_site(self, name: str) -> bool:
-        """Delete the site and, with it, its web visitors' device records."""
-        async with self._sessions.begin() as db:
-            result = await db.execute(delete(SiteRow).filter_by(name=name))
-        return bool(getattr(result, "rowcount", 0))
 
     # --- sessions -----------------------------------------------------------------------------
 

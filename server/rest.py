@@ -336,6 +336,7 @@ async def session(request: web.Request) -> web.Response:
             "end_reason": row.end_reason,
             "ended_by": row.ended_by,
             "rating": row.rating,
+            "solved": row.solved,
             "notes": row.notes,
             "screenshots": screenshots,
         }
@@ -378,6 +379,7 @@ def _live_session_body(live: LiveSession) -> dict[str, Any]:
         "end_reason": live.end_reason,
         "ended_by": live.ended_by,
         "rating": None,
+        "solved": None,
         "notes": live.notes,
     }
 

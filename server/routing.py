@@ -11,7 +11,10 @@ Rules, in the order a support desk expects them:
   has passed (``MAYDAY_DECLINE_HOLD_S``): with nobody else to take them, the customer would
   otherwise wait forever;
 * an agent wrapping up a session is not rung (``AgentPresence.routable``);
-* a customer whose device is disconnected (inside its grace period) is not rung.
+* a customer whose device is disconnected (inside its grace period) is not rung;
+* a customer an agent handed on to a named colleague (``session.transfer``) is rung only at that
+  colleague while the reservation holds (whatever its languages and skills: the handing agent
+  chose them); after a decline, a missed ring or the reservation's end, at whoever matches.
 
 The plan is only a proposal: the store's atomic ``open_ring`` re-checks every condition, so a plan
 made from a stale snapshot can lose a race but never double-book anyone.
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 
 from .live.records import AgentPresence, LiveSession, SessionState
 
-__all__ = ["can_serve", "declined_lately", "matches", "plan_rings"]
+__all__ = ["can_serve", "declined_lately", "matches", "plan_rings", "reserved"]
 
 
 def can_serve(agent: AgentPresence, session: LiveSession) -> bool:
@@ -40,9 +43,21 @@ def declined_lately(
     return declined is not None and now < declined + decline_hold_s
 
 
+def reserved(session: LiveSession, now: float) -> str | None:
+    """The agent a handed-on ticket is kept for right now, if any."""
+    if session.reserved_for is None or (
+        session.reserved_until is not None and now >= session.reserved_until
+    ):
+        return None
+    return session.reserved_for
+
+
 def matches(
     agent: AgentPresence, session: LiveSession, *, now: float, decline_hold_s: float
 ) -> bool:
+    kept_for = reserved(session, now)
+    if kept_for is not None:
+        return agent.agent_id == kept_for
     return can_serve(agent, session) and not declined_lately(
         agent, session, now=now, decline_hold_s=decline_hold_s
     )

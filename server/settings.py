@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     grace_period_s: float = Field(default=20.0, ge=0)
     control_lease_s: float = Field(default=10.0, ge=0)
     """After a disconnect, how long granted control may resume without a new consent dialog."""
+    service_level_s: float = Field(default=15.0, gt=0)
+    """The desk's service level target: a help request counts as answered in time when an agent
+    accepted it within this many seconds of the press (``server/figures.py``, the wallboard)."""
     default_handling_time_s: float = Field(default=300.0, gt=0)
     """Prior for the wait estimate until the first sessions have been handled."""
     organisation: str = "Mayday Support"

@@ -5,8 +5,10 @@ Nothing else in the server knows about frames. Every inbound event goes through
 one dispatcher, the same checks in the same order for each: the socket is signed in, within its
 event rate (:mod:`.ratelimit`; a flooding socket is disconnected), the frame was read within the
 protocol's limits (:mod:`.framing`, the server's packet parser, refuses deep, broken and binary
-frames before parsing them), it sent one payload, the payload is within the byte cap,
-``signaling.decode`` accepts it for the sender's role; then the event's row in
+frames before parsing them), it sent one payload, the payload is within the byte cap, the
+sender's account role may send the event at all (``signaling.EVENT_ROLES``: a supervisor's event
+is refused to an agent before its payload is read), ``signaling.decode`` accepts it for the
+sender's role; then the event's row in
 :data:`.handlers.HANDLERS` calls the desk and shapes the ack. Any failure
 becomes an error ack here, in one place. A bad payload, an unknown event or a bug in a handler is
 answered, logged, and never raised into socket.io, so one client's garbage cannot disturb anyone
@@ -40,19 +42,17 @@ from pydantic import BaseModel, ValidationError
 
 from signaling import (
     ACCOUNT_ROLES,
-    EVENT_ROLES,
     PROTOCOL_VERSION,
     ErrorCode,
-    Event,
     ProtocolError,
     Role,
-    at_least,
     decode,
     error_body,
 )
 from signaling import models as m
 from signaling.codec import describe_validation_error
 
+from .access import ensure_event_role
 from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER, SIO, STORE
 from .auth import TokenSigner, current_agent, verify_device_secret
 from .desk import HelpDesk
@@ -220,8 +220,8 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     ErrorCode.PAYLOAD_TOO_LARGE,
                     f"{event}: payload over {self.settings.max_message_bytes} bytes",
                 )
+            ensure_event_role(identity, str(event))  # before the payload is even read
             name, message = decode(self.role, str(event), payload)
-            _ensure_account_role(identity, name)
             return await HANDLERS[name](self.desk, identity, sid, message)
         except ProtocolError as exc:
             log.warning(
@@ -431,6 +431,7 @@ class AgentNamespace(RoleNamespace):
         await self.desk.agent_connected(identity, sid)
 
     async def disconnected(self, identity: AgentIdentity, sid: str) -> None:
+        self.desk.wallboard.unsubscribe(sid)
         await self.desk.agent_disconnected(identity, sid)
 
 
@@ -462,15 +463,6 @@ def _connection(environ: dict[str, Any]) -> SocketConnection | None:
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """What ``json.dumps(payload, separators=(",", ":"), ensure_ascii=False)`` builds for every call;
 an encoder keeps no state between calls, so one serves them all."""
-
-
-def _ensure_account_role(identity: Identity, event: Event) -> None:
-    """Refuse an event the sender's account role may not send (``signaling.EVENT_ROLES``)."""
-    needed = EVENT_ROLES.get(event, "agent")
-    if isinstance(identity, AgentIdentity) and not at_least(identity.account_role, needed):
-        raise ProtocolError(
-            ErrorCode.FORBIDDEN, f"{event}: only a {needed} (or an admin) account may send it"
-        )
 
 
 def _encoded_size(payload: Any) -> int:

@@ -21,6 +21,9 @@ NPM_FILES = {
     # The co-browsing replay (agent_web/replay.js): rrweb's ES module build and its player CSS.
     "rrweb.js": "rrweb/dist/rrweb.js",
     "rrweb.css": "rrweb/dist/style.css",
+    # The supervisors' wallboard (agent_web/wallboard.js): uPlot's ES module build and its CSS.
+    "uPlot.esm.js": "uplot/dist/uPlot.esm.js",
+    "uPlot.min.css": "uplot/dist/uPlot.min.css",
 }
 """Browser libraries from npm that the console loads, by the name it asks for."""
 

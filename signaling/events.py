@@ -54,6 +54,13 @@ class Event(StrEnum):
     CHAT_SEND = "chat.send"
     CHAT_MESSAGE = "chat.message"
     SESSION_NOTE = "session.note"
+    SESSION_TRANSFER = "session.transfer"
+    SESSION_WATCH = "session.watch"
+    SESSION_LEAVE = "session.leave"
+    SESSION_WATCHERS = "session.watchers"
+    WALLBOARD_SUBSCRIBE = "wallboard.subscribe"
+    WALLBOARD_UNSUBSCRIBE = "wallboard.unsubscribe"
+    WALLBOARD_UPDATE = "wallboard.update"
 
 
 _MEDIA: dict[Event, type[BaseModel]] = {
@@ -88,6 +95,11 @@ INBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.CONTROL_INPUT: m.ControlInput,
         Event.CHAT_SEND: m.ChatSend,
         Event.SESSION_NOTE: m.SessionNote,
+        Event.SESSION_TRANSFER: m.SessionTransfer,
+        Event.SESSION_WATCH: m.SessionWatch,
+        Event.SESSION_LEAVE: m.SessionLeave,
+        Event.WALLBOARD_SUBSCRIBE: m.WallboardSubscribe,
+        Event.WALLBOARD_UNSUBSCRIBE: m.WallboardUnsubscribe,
     },
 }
 """What each role may send to the server, and the payload each event must validate against."""
@@ -104,6 +116,7 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.CONTROL_INPUT: m.ControlInput,
         Event.CONTROL_STATE: m.ControlState,
         Event.CHAT_MESSAGE: m.ChatMessage,
+        Event.SESSION_WATCHERS: m.SessionWatchers,
     },
     "agent": {
         Event.QUEUE_UPDATE: m.QueueUpdate,
@@ -118,11 +131,18 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.CONTROL_STATE: m.ControlState,
         Event.CHAT_MESSAGE: m.ChatMessage,
         Event.SESSION_RATED: m.SessionRated,
+        Event.SESSION_WATCHERS: m.SessionWatchers,
+        Event.WALLBOARD_UPDATE: m.Wallboard,
     },
 }
 """What the server sends to each role (documentation and schema export)."""
 
-EVENT_ROLES: dict[Event, AccountRole] = {}
+EVENT_ROLES: dict[Event, AccountRole] = {
+    Event.WALLBOARD_SUBSCRIBE: "supervisor",
+    Event.WALLBOARD_UNSUBSCRIBE: "supervisor",
+    Event.SESSION_WATCH: "supervisor",
+    Event.SESSION_LEAVE: "supervisor",
+}
 """The least account role (``signaling.roles``) that may send each of the agent namespace's
 events; an event not named here is every account's (``agent``). Devices are not accounts: their
 namespace's events are theirs alone."""

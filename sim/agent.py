@@ -114,6 +114,48 @@ class HeadlessAgent:
                 m.SessionEnd(session_id=self.session["session_id"], reason=reason),
             )
 
+    async def transfer(
+        self,
+        to: str,
+        *,
+        agent_id: str | None = None,
+        topic: str | None = None,
+        locale: str | None = None,
+        note: str = "",
+    ) -> str:
+        """Hand the customer on (``session.transfer``); the new ticket's id."""
+        request = m.SessionTransfer.model_validate(
+            {
+                "session_id": self.session_id,
+                "to": to,
+                "agent_id": agent_id,
+                "topic": topic,
+                "locale": locale,
+                "note": note,
+            }
+        )
+        ack = await self.client.call(Event.SESSION_TRANSFER, request)
+        return str(ack["ticket_id"])
+
+    async def watch(self, session_id: str, mode: str = "watch") -> dict[str, Any]:
+        """As a supervisor, watch (or join) another agent's session: the device offers this
+        agent a connection of its own, answered as any (its frames arrive as a session's)."""
+        if self.first_frame.done():
+            self.first_frame = self._new_future()
+        request = m.SessionWatch.model_validate({"session_id": session_id, "mode": mode})
+        ack = await self.client.call(Event.SESSION_WATCH, request)
+        self.session = dict(ack["session"])
+        return self.session
+
+    async def leave(self) -> None:
+        """Stop watching."""
+        if self.session is not None:
+            await self.client.call(
+                Event.SESSION_LEAVE, m.SessionLeave(session_id=self.session["session_id"])
+            )
+            self.session = None
+            await self._stop_media()
+
     @property
     def session_id(self) -> str:
         if self.session is None:

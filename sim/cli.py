@@ -35,6 +35,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
 def _seconds(value: str) -> float:
     try:
         number = float(value)
@@ -56,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Run whole support sessions from scenario files with simulated tablets and headless "
         "agents; print percentiles and verdicts; exit non-zero when a run or an SLO fails."
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        type=Path,
+        metavar="FILE|DIR",
+        help="scenario files or directories of *.yaml (as --scenario)",
     )
     parser.add_argument(
         "--scenario",
@@ -90,6 +107,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--agent-prefix", default="sim-agent-", help="agent names (default sim-agent-1, -2, ...)"
+    )
+    parser.add_argument(
+        "--supervisors",
+        type=_count,
+        metavar="N",
+        help="supervisor accounts for the supervisor steps (default: as many as customers watched "
+        "at once); with --server, SUPERVISOR_PREFIX1..N must exist as supervisors with "
+        "--agent-password",
+    )
+    parser.add_argument(
+        "--supervisor-prefix",
+        default="sim-supervisor-",
+        help="supervisor names (default sim-supervisor-1, -2, ...)",
     )
     parser.add_argument(
         "--agent-password",
@@ -150,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if args.print_schema:
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
-    paths = args.scenario or [Path("scenarios")]
+    paths = [*args.scenarios, *(args.scenario or [])] or [Path("scenarios")]
     try:
         scenarios = load_scenarios(paths)
     except ScenarioError as exc:
@@ -186,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
         servers=servers,
         agent_prefix=args.agent_prefix,
         agent_password=args.agent_password,
+        supervisors=args.supervisors,
+        supervisor_prefix=args.supervisor_prefix,
         server_settings=dict(args.server_setting),
         slos=slos,
     )

@@ -129,6 +129,10 @@ class CustomerRun:
         self.real_url: str | None = None
         """The server's URL while the device's network is down (see drop_network)."""
         self.marks_sent = 0
+        self.socket_losses = 0
+        """Times the device's socket went down (a transfer must not cost the customer theirs)."""
+        self.supervisor: PooledAgent | None = None
+        """The supervisor this run borrowed from the pool, while it watches this customer."""
         self._open: dict[str, Interval] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -150,8 +154,12 @@ class CustomerRun:
             customer_surface=self._on_view,
         )
         Failover(self.ctx.urls or [self.ctx.url], self.slot.index).install(self._device.client)
+        self._device.client.on_disconnect(self._on_socket_lost)
         await asyncio.to_thread(tablet.elements)  # the first render, off the event loop
         await self._device.start()
+
+    async def _on_socket_lost(self, *_: object) -> None:
+        self.socket_losses += 1
 
     def _on_view(self, view: CustomerView) -> None:
         if self._tablet is not None:
@@ -182,6 +190,8 @@ class CustomerRun:
         device = self._device
         if device is None:
             return
+        with contextlib.suppress(Exception):
+            await self.release_supervisor()
         if self.real_url is not None:
             device.client.sio.connection_url = self.real_url
             self.real_url = None
@@ -200,6 +210,28 @@ class CustomerRun:
         await self.ctx.pool.close_board(self.slot.name)
         with contextlib.suppress(Exception):
             await device.close()
+
+    async def release_supervisor(self, timeout: float = 5.0) -> None:
+        """Give the borrowed supervisor back to the pool, no longer watching anything: it leaves a
+        session still running; one that ended (a transfer, the end) must first have reached it,
+        or its late ``session.ended`` would end the next run's watch."""
+        pooled, self.supervisor = self.supervisor, None
+        if pooled is None:
+            return
+        agent = pooled.agent
+        try:
+            watched = (agent.session or {}).get("session_id")
+            if watched is not None and watched == (self.device.session or {}).get("session_id"):
+                with contextlib.suppress(Exception):
+                    await agent.leave()
+            elif watched is not None:
+                with contextlib.suppress(StepFailed):
+                    await self.until(lambda: agent.session is None, timeout, "session.ended")
+                if agent.session is not None:
+                    with contextlib.suppress(Exception):
+                        await agent.leave()
+        finally:
+            self.ctx.pool.release_supervisor(pooled)
 
     # --- the record -----------------------------------------------------------------------------
 

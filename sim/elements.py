@@ -55,6 +55,7 @@ def element_catalogue() -> frozenset[str]:
         CustomerView(phase="connected", sharing_paused=True),
         CustomerView(phase="connected", control_active=True, sharing_paused=True),
         CustomerView(phase="ended", rating_requested=True),
+        CustomerView(phase="ended", rating_requested=True, rating=3),  # then: solved Yes / No
     ):
         tablet = SimulatedTablet()
         tablet.set_customer_view(view)

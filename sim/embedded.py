@@ -3,7 +3,8 @@
 It runs as its own process, not inside the simulator, for two reasons: ``GET /metrics`` then
 reports the server's CPU and memory alone (not the simulated devices' video encoding), and the
 server gets a core of its own as it would in production. Its SQLite database lives in a
-temporary directory with the simulation's agents already in it, and is deleted afterwards.
+temporary directory with the simulation's agents (and supervisors, ``supervisor`` accounts)
+already in it, and is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -39,9 +40,14 @@ def _free_port() -> int:
 
 class EmbeddedServer:
     def __init__(
-        self, agents: list[str], password: str, settings: dict[str, str] | None = None
+        self,
+        agents: list[str],
+        password: str,
+        settings: dict[str, str] | None = None,
+        supervisors: list[str] | None = None,
     ) -> None:
         self.agents = agents
+        self.supervisors = supervisors or []
         self.password = password
         self.settings = settings or {}
         self.url = ""
@@ -77,6 +83,8 @@ class EmbeddedServer:
             hashed = await asyncio.to_thread(hash_password, self.password)
             for name in self.agents:
                 await records.add_agent(name, hashed, ["en"], [])
+            for name in self.supervisors:
+                await records.add_agent(name, hashed, ["en"], [], role="supervisor")
         finally:
             await records.close()
 

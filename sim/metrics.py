@@ -72,6 +72,15 @@ METRICS: dict[str, MetricInfo] = {
         ),
         MetricInfo("reconnect_time", "s", "Network back → the device's socket is connected."),
         MetricInfo("resume_time", "s", "Network back → video frames flow to the agent again."),
+        MetricInfo(
+            "transfer_to_first_frame",
+            "s",
+            "An agent hands the customer on → the next agent's first decoded frame (ring and "
+            "accept included).",
+        ),
+        MetricInfo(
+            "watch_to_first_frame", "s", "A supervisor asks to watch → its first decoded frame."
+        ),
         MetricInfo("session_duration", "s", "Accept → end of the session (handling time)."),
         MetricInfo(
             "fps",

@@ -9,7 +9,7 @@ line:
    a misspelt field is an error with a suggestion, never silently ignored);
 3. element names against every element the simulated tablet can show;
 4. the flow: steps that need a session come after ``wait_for_agent``, ``press_help`` again only
-   after the session ended, and so on.
+   after the session ended, ``supervisor_leave`` only while a supervisor watches, and so on.
 
 The steps themselves, and what each allows, are declared in :mod:`sim.steps`; the checks of 2–4
 are the same for every step (:mod:`sim.validate`). The published JSON Schema comes from the same
@@ -30,6 +30,8 @@ from .source import Problem, ScenarioError, YamlMap, YamlSeq, parse_yaml
 from .steps import STEP_TYPES
 from .steps.base import Step, StepSpec, Strict
 from .steps.expect import STATE_KEYS
+from .steps.supervisor import SupervisorJoin, watching_problems
+from .steps.transfer import Transfer
 from .validate import element_problems, flow_problems, pydantic_problems, read_step
 
 __all__ = [
@@ -138,6 +140,16 @@ class Scenario:
     expect_line: int | None = None
     """Where ``expect:`` is, for group failures."""
 
+    @property
+    def hands_to_colleagues(self) -> bool:
+        """Whether a customer is handed to a colleague: that needs a free agent besides theirs."""
+        return any(isinstance(s.step, Transfer) and s.step.to == "agent" for s in self.steps)
+
+    @property
+    def watched(self) -> bool:
+        """Whether a supervisor watches: each customer at once borrows one."""
+        return any(isinstance(s.step, SupervisorJoin) for s in self.steps)
+
 
 def load_scenario(path: Path | str, *, display: str | None = None) -> Scenario:
     """Load and check one scenario file; raises :class:`ScenarioError` with every problem."""
@@ -181,7 +193,8 @@ def parse_scenario(
             specs.append(spec)
     problems.extend(element_problems(specs, steps_data, file))
     if not problems and check_flow:
-        problems.extend(flow_problems(specs, file))
+        order = [*flow_problems(specs, file), *watching_problems(specs, file)]
+        problems.extend(sorted(order, key=lambda problem: problem.line or 0))
     if problems or header is None:
         raise ScenarioError(problems)
     return Scenario(

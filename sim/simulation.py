@@ -7,6 +7,12 @@ every scenario once (a scenario with *n* customers runs ceil(devices / *n*) time
 ``--runs`` says how often; runs of different scenarios are interleaved. With ``--duration``,
 runs start round-robin over the scenarios until that many seconds have passed; runs already
 going are finished.
+
+People: ``--agents`` headless agents, plus one when customers are handed to colleagues (as many
+customers of such scenarios as can run at once, plus one, so that a free colleague always
+exists; customers all handing on to each other would wait for ever), and as many supervisors as
+customers of scenarios with a supervisor can run at once (``--supervisors`` says otherwise; a run
+then waits for one to be free).
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ class SimConfig:
     """All the processes' URLs when there are several (``server`` is the first)."""
     agent_prefix: str = "sim-agent-"
     agent_password: str | None = None
+    supervisors: int | None = None
+    """Supervisor accounts to sign in (``None``: as many as the scenarios watch at once)."""
+    supervisor_prefix: str = "sim-supervisor-"
     server_settings: dict[str, str] = field(default_factory=dict)
     slos: list[Slo] = field(default_factory=list)
 
@@ -57,6 +66,7 @@ class SimConfig:
             "scenarios": [s.file for s in self.scenarios],
             "devices": self.devices,
             "agents": self.agents,
+            "supervisors": self.supervisors,
             "concurrency": self.concurrency,
             "duration": self.duration,
             "runs": self.runs,
@@ -195,6 +205,22 @@ def _plan(config: SimConfig) -> Iterator[_Job]:
                 yield _Job(scenario, index + 1, sizes[scenario.name])
 
 
+def _at_once(config: SimConfig, scenarios: list[Scenario], devices: int) -> int:
+    """How many customers of ``scenarios`` can be in their runs at the same time (at most)."""
+    total = 0
+    for scenario in scenarios:
+        size = scenario.customers.resolve(config.agents)
+        parallel = max(1, min(config.concurrency // min(size, config.concurrency), devices // size))
+        if config.duration is None:
+            runs = config.runs or max(1, math.ceil(config.devices / size))
+            parallel = min(parallel, runs)
+        total += size * parallel
+    if not total:
+        return 0
+    largest = max(s.customers.resolve(config.agents) for s in scenarios)
+    return min(total, max(config.concurrency, largest), devices)
+
+
 def planned_sessions(config: SimConfig) -> int | None:
     if config.duration is not None:
         return None
@@ -204,7 +230,6 @@ def planned_sessions(config: SimConfig) -> int | None:
 async def simulate(config: SimConfig, observer: Observer | None = None) -> SimResult:
     observer = observer or NullObserver()
     notes: list[str] = []
-    names = [f"{config.agent_prefix}{i + 1}" for i in range(config.agents)]
     password = config.agent_password or secrets.token_urlsafe(18)
     largest = max((s.customers.resolve(config.agents) for s in config.scenarios), default=1)
     devices = config.devices
@@ -214,6 +239,20 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
             "at once"
         )
         devices = largest
+    pool_size = config.agents
+    handing = _at_once(config, [s for s in config.scenarios if s.hands_to_colleagues], devices)
+    if handing + 1 > pool_size:
+        pool_size = handing + 1
+        notes.append(
+            f"--agents raised from {config.agents} to {pool_size}: {handing} customers at once may "
+            "be handed to a colleague, who must be free"
+        )
+    names = [f"{config.agent_prefix}{i + 1}" for i in range(pool_size)]
+    watched = _at_once(config, [s for s in config.scenarios if s.watched], devices)
+    supervisors = [
+        f"{config.supervisor_prefix}{i + 1}"
+        for i in range(watched if config.supervisors is None else config.supervisors)
+    ]
     for scenario in config.scenarios:
         size = scenario.customers.resolve(config.agents)
         if size > config.concurrency:
@@ -224,7 +263,7 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
     async with contextlib.AsyncExitStack() as stack:
         if config.server is None:
             server = await stack.enter_async_context(
-                EmbeddedServer(names, password, config.server_settings)
+                EmbeddedServer(names, password, config.server_settings, supervisors)
             )
             url = server.url
         else:
@@ -237,7 +276,7 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         pool = AgentPool(url, http, urls)
         stack.push_async_callback(pool.close)
-        await pool.start(names, password)
+        await pool.start(names, password, supervisors)
         tag = secrets.token_hex(3)
         slots = await register_devices(http, url, devices, tag)
         sampler = ServerSampler(http, url, origin)

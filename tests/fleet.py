@@ -27,8 +27,9 @@ PASSWORD = "scale-out-password"
 _ADD_AGENTS = """
 import sys
 from mayday.cli import main
-for name in sys.argv[1:]:
-    if main(["agents", "add", name, "--languages", "en"]) != 0:
+role, names = sys.argv[1], sys.argv[2:]
+for name in names:
+    if main(["agents", "add", name, "--languages", "en", "--role", role]) != 0:
         sys.exit(f"could not add agent {name}")
 """
 
@@ -44,11 +45,11 @@ class Fleet:
     logs: Path | None = None
     """Where each process writes its output (``server<index>.log``, appended to on restarts)."""
 
-    def add_agents(self, *names: str) -> None:
-        """``mayday agents add NAME --languages en`` for each name, as an operator would, in one
-        process (a Python start per agent costs a second each)."""
+    def add_agents(self, *names: str, role: str = "agent") -> None:
+        """``mayday agents add NAME --languages en --role ROLE`` for each name, as an operator
+        would, in one process (a Python start per agent costs a second each)."""
         subprocess.run(
-            [sys.executable, "-c", _ADD_AGENTS, *names],
+            [sys.executable, "-c", _ADD_AGENTS, role, *names],
             input=(PASSWORD + "\n") * len(names),
             text=True,
             check=True,

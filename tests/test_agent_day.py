@@ -114,17 +114,20 @@ async def test_the_rating_and_comment_reach_the_agent_and_the_record(
     device, alice, _, session_id = await desk.session("alice")
     await device.call("session.end", {"session_id": session_id, "reason": "resolved"})
     await device.next("session.ended")
-    rate = {"session_id": session_id, "rating": 5, "comment": "Anna fixed it <b>fast</b>"}
+    comment = "Anna fixed it <b>fast</b>"
+    rate = {"session_id": session_id, "rating": 5, "comment": comment, "solved": True}
     assert await device.call("session.rate", rate) == {"ok": True}
     rated = await alice.next("session.rated")
-    assert rated == {"session_id": session_id, "rating": 5, "comment": "Anna fixed it <b>fast</b>"}
+    assert rated == {"session_id": session_id, "rating": 5, "comment": comment, "solved": True}
 
     async def recorded() -> bool:
         status, events = await desk.get(
             f"/api/sessions/{session_id}/events", await desk.token("alice")
         )
         return status == 200 and any(
-            e["kind"] == "session.rated" and e["detail"].get("comment") == rate["comment"]
+            e["kind"] == "session.rated"
+            and e["detail"].get("comment") == rate["comment"]
+            and e["detail"].get("solved") is True
             for e in events["events"]
         )
 

@@ -100,6 +100,20 @@ ROUTES: dict[tuple[str, str], Bearer | str] = {
     # desk's canned replies (§14).
     ("GET", "/api/devices/{device_id}/sessions"): Bearer(404),
     ("GET", "/api/canned-replies"): Bearer(200),
+    ("GET", "/api/wallboard"): Bearer(403),  # supervisors' (§19)
+    ("GET", "/api/reports/sessions"): Bearer(403),
+    ("GET", "/api/colleagues"): Bearer(200),  # who takes a transfer: every account reads it
+    # Accounts, sites and devices: admins only (§19); an agent is refused before any body is read.
+    ("GET", "/api/admin/agents"): Bearer(403),
+    ("POST", "/api/admin/agents"): Bearer(403, {"name": "mallory", "password": "p" * 12}),
+    ("PATCH", "/api/admin/agents/{name}"): Bearer(403, {"role": "admin"}),
+    ("DELETE", "/api/admin/agents/{name}"): Bearer(403),
+    ("POST", "/api/admin/agents/{name}/unlock"): Bearer(403),
+    ("GET", "/api/admin/sites"): Bearer(403),
+    ("POST", "/api/admin/sites"): Bearer(403, {"name": "evil", "origins": ["https://evil.test"]}),
+    ("DELETE", "/api/admin/sites/{name}"): Bearer(403),
+    ("GET", "/api/admin/devices"): Bearer(403),
+    ("DELETE", "/api/admin/devices/{device_id}"): Bearer(403),
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,
     ("GET", "/readyz"): OPEN,

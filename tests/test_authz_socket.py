@@ -73,6 +73,7 @@ REFUSALS: dict[Event, Expect] = {
     Event.RTC_STATE: "not_party",
     Event.CHAT_SEND: "not_party",
     Event.SESSION_NOTE: "not_party",
+    Event.SESSION_TRANSFER: "not_party",
     Event.CONTROL_REQUEST: "not_party",
     Event.CONTROL_RELEASE: "not_party",
     Event.CONTROL_INPUT: "not_party",
@@ -80,6 +81,11 @@ REFUSALS: dict[Event, Expect] = {
     Event.CONTROL_DENY: "not_party",
     Event.CONTROL_REVOKE: "not_party",
     Event.CONTROL_DROPPED: "not_party",
+    # Supervisors' events (signaling.EVENT_ROLES): an agent account is refused.
+    Event.WALLBOARD_SUBSCRIBE: "forbidden",
+    Event.WALLBOARD_UNSUBSCRIBE: "forbidden",
+    Event.SESSION_WATCH: "forbidden",
+    Event.SESSION_LEAVE: "forbidden",
 }
 """The documented answer to a wrong party, per event; a role that may not send the event at all
 gets `forbidden` (§6), whatever this says."""
@@ -103,6 +109,7 @@ EXAMPLES: dict[str, Callable[[World], Any]] = {
     "count": lambda _w: 1,
     "reason": lambda _w: "no_consent",
     "rating": lambda _w: 1,
+    "to": lambda _w: "queue",
 }
 """A value for each field an inbound payload model has, by field name."""
 

@@ -122,11 +122,12 @@ async def test_declined_ring_goes_to_the_next_agent_and_not_back(desk: Desk) -> 
     assert second["ticket"]["ticket_id"] == ticket["id"]
 
     assert await bob.call("ring.decline", {"ring_id": second["ring_id"]}) == {"ok": True}
-    status, events = await desk.get(f"/api/sessions/{ticket['id']}/events", await desk.token("bob"))
+    await desk.add_agent("sue", role="supervisor")  # bob only declined: not his to read (§19.1)
+    status, events = await desk.get(f"/api/sessions/{ticket['id']}/events", await desk.token("sue"))
     assert status == 200
     assert [e["kind"] for e in events["events"]].count("ring.declined") == 2
     assert alice.drain("ring") == []
-    status, session = await desk.get(f"/api/sessions/{ticket['id']}", await desk.token("bob"))
+    status, session = await desk.get(f"/api/sessions/{ticket['id']}", await desk.token("sue"))
     assert session["state"] == "queued"
 
 

@@ -52,6 +52,17 @@ VALID: dict[Event, dict[str, Any]] = {
     Event.SESSION_RATE: {"session_id": "s1", "rating": 5},
     Event.CHAT_SEND: {"session_id": "s1", "text": "Tap the blue switch, please."},
     Event.SESSION_NOTE: {"session_id": "s1", "text": "Customer could not pair the speaker."},
+    Event.WALLBOARD_SUBSCRIBE: {},
+    Event.WALLBOARD_UNSUBSCRIBE: {},
+    Event.SESSION_TRANSFER: {
+        "session_id": "s1",
+        "to": "queue",
+        "locale": "de-DE",
+        "topic": "printers",
+        "note": "Speaks German.",
+    },
+    Event.SESSION_WATCH: {"session_id": "s1", "mode": "join"},
+    Event.SESSION_LEAVE: {"session_id": "s1"},
 }
 """One valid payload per inbound event (every field given, so the round trip can be checked)."""
 
@@ -100,12 +111,17 @@ def test_decode_accepts_a_valid_payload(role: Role, event: Event) -> None:
             {"session_id": "s1"},
             {"session_id": "s1", "reason": "ended"},
         ),
-        ("agent", Event.RTC_ICE, {"session_id": "s1"}, {"session_id": "s1", "candidate": None}),
+        (
+            "agent",
+            Event.RTC_ICE,
+            {"session_id": "s1"},
+            {"session_id": "s1", "candidate": None, "watcher_id": None},
+        ),
         (
             "agent",
             Event.RTC_ICE,
             {"session_id": "s1", "candidate": None},
-            {"session_id": "s1", "candidate": None},
+            {"session_id": "s1", "candidate": None, "watcher_id": None},
         ),
     ],
 )

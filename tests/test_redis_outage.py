@@ -150,6 +150,8 @@ async def test_the_fleet_rides_out_a_redis_outage(
     bob = await _agent(fleet, http, p1, "bob")
     customer = await _device(fleet, http, p0)
     bob_token = str((await login(http, p1, "bob", PASSWORD))["token"])
+    fleet.add_agents("sue", role="supervisor")  # reads every session's record (§19.1)
+    sue_token = str((await login(http, p1, "sue", PASSWORD))["token"])
 
     # The outage.
     redis_aof.kill()
@@ -200,10 +202,10 @@ async def test_the_fleet_rides_out_a_redis_outage(
     # Alice's session was not taken for lost: nobody could beat during the outage, so no process
     # may take the others' old heartbeats for death. Wait out the time in which one would have.
     await asyncio.sleep(max(0.0, DEAD_AFTER_S + 1.0 - (time.monotonic() - back_at)))
-    status, events = await _get(http, f"{p1}/api/sessions/{running_id}/events", bob_token)
+    status, events = await _get(http, f"{p1}/api/sessions/{running_id}/events", sue_token)
     assert status == 200
     assert [e for e in events["events"] if e["kind"] == "peer.lost"] == []
-    status, session = await _get(http, f"{p0}/api/sessions/{running_id}", bob_token)
+    status, session = await _get(http, f"{p0}/api/sessions/{running_id}", sue_token)
     assert session["state"] in ("connecting", "active")
     for party in (running, alice):
         assert party.sio.connected
@@ -218,7 +220,7 @@ async def test_the_fleet_rides_out_a_redis_outage(
         "session.peer", lambda data: data.get("connected") is False, timeout=RECOVERY_S
     )
     assert lost["session_id"] == leaver_id
-    status, events = await _get(http, f"{p1}/api/sessions/{leaver_id}/events", bob_token)
+    status, events = await _get(http, f"{p1}/api/sessions/{leaver_id}/events", sue_token)
     losses = [e for e in events["events"] if e["kind"] == "peer.lost"]
     assert len(losses) == 1, events
     assert left_at <= losses[0]["detail"]["since"] <= left_at + 1.0, (losses[0], left_at)

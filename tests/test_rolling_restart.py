@@ -176,7 +176,9 @@ async def test_a_rolling_restart_under_sim_load_fails_no_run(fleet: Fleet, tmp_p
             assert all(run["ok"] for run in runs), [r["failure"] for r in runs]
             sessions = [s for run in runs for s in run["sessions"]]
             assert all(s["ok"] and s["session_id"] for s in sessions), sessions
-            token = str((await login(http, fleet.urls[0], AGENTS[0], PASSWORD))["token"])
+            # A supervisor reads every session's record; each agent only its own (§19.1).
+            fleet.add_agents("auditor", role="supervisor")
+            token = str((await login(http, fleet.urls[0], "auditor", PASSWORD))["token"])
             came_back = 0
             for record in sessions:
                 body, events = await _session(http, fleet.urls[0], token, record["session_id"])

@@ -99,6 +99,9 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
     overflow = next(r for r in data["runs"] if r["scenario"] == "queue_overflow")
     assert len(overflow["sessions"]) == 4  # agents+2
     assert sum(s["metrics"]["time_to_ring"][0] > 2.0 for s in overflow["sessions"]) >= 2
+    happy = next(r for r in data["runs"] if r["scenario"] == "happy_path_control")["sessions"][0]
+    end = next(step for step in happy["steps"] if step["kind"] == "end")
+    assert end["detail"] == {"rating": 5, "solved": True}, "rated, and Yes was recorded"
     blip = next(r for r in data["runs"] if r["scenario"] == "network_blip")["sessions"][0]
     assert any(i["kind"] == "network_down" for i in blip["intervals"])
     assert [s["ok"] for s in data["slos"]] == [True, True]
@@ -219,6 +222,42 @@ def test_an_slo_violation_fails_against_a_running_server(tmp_path: Path) -> None
     assert data["server"].startswith("http://127.0.0.1:")
 
 
+@pytest.mark.timeout(150)
+def test_a_customer_watched_then_handed_on_keeps_going_with_the_colleague(tmp_path: Path) -> None:
+    # Two customers at once, each handed to a free colleague: the simulation signs in a third
+    # agent so that one is always free, and a supervisor for each.
+    out_json = tmp_path / "sim.json"
+    result = mayday_sim(
+        "scenarios/transfer_and_watch.yaml", "--devices", "2", "--agents", "2",
+        "--json", str(out_json), "--slo", "transfer_to_first_frame_p95=10",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "transfer_to_first_frame" in result.stdout
+    data = json.loads(out_json.read_text())
+    assert data["verdict"] == "pass"
+    assert any("--agents raised from 2 to 3" in note for note in data["notes"]), data["notes"]
+    sessions = [s for run in data["runs"] for s in run["sessions"]]
+    assert len(sessions) == 2
+    for name in ("transfer_to_first_frame", "watch_to_first_frame"):
+        metric = data["metrics"][name]
+        assert metric["count"] == 2, name
+        assert 0 < metric["p50"] <= metric["max"] < 10, name
+    assert data["metrics"]["session_duration"]["count"] == 4, "two sessions per customer"
+    for session in sessions:
+        first, second = session["agents"]
+        assert first != second
+        steps = {(s["index"], s["kind"]): s for s in session["steps"]}
+        watched, joined = steps[(5, "supervisor_join")], steps[(6, "supervisor_join")]
+        assert watched["detail"]["mark_refused"] is True
+        assert joined["detail"]["mark_drawn_after_s"] >= 0
+        transfer = steps[(7, "transfer")]["detail"]
+        assert transfer["agent"] == second
+        assert transfer["control_was_granted"] is True
+        assert transfer["session_id"] == session["session_id"] != transfer["previous_session_id"]
+        assert [m["kind"] for m in session["marks"]].count("transfer") == 1
+        assert watched["detail"]["supervisor"].startswith("sim-supervisor-")
+
+
 # --------------------------------------------------------------------------------------------
 # Refused before anything runs
 
@@ -262,6 +301,11 @@ steps:
     [
         ("steps:\n  - annotate: {color: }\n", 2, "quote it"),
         ("steps:\n  - press_help\n  - wait_for_agent\n  - end: {rating: 7}\n", 4, "'rating'"),
+        (
+            "steps:\n  - press_help\n  - wait_for_agent\n  - end: {solved: true}\n",
+            4,
+            "give rating too",
+        ),
         ("customers: lots\nsteps: [press_help]\n", 1, "customers is a number"),
         ("steps:\n  - press_help\n  - press_help\n", 3, "already waiting"),
         ("steps:\n  - wait\n", 2, "'seconds' is required"),
@@ -271,6 +315,37 @@ steps:
     ],
 )
 def test_scenario_problems(text: str, line: int, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "t.yaml")
+    problems = [str(p) for p in caught.value.problems]
+    assert any(p.startswith(f"t.yaml:{line}:") and message in p for p in problems), problems
+
+
+_SESSION = "steps:\n  - press_help\n  - wait_for_agent\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("steps:\n  - press_help\n  - transfer\n", 3, "hand on a customer it is helping"),
+        (_SESSION + "  - end\n  - transfer: queue\n", 5, "put transfer after wait_for_agent"),
+        ("steps:\n  - supervisor_join\n", 2, "a supervisor watches a running session"),
+        (_SESSION + "  - end\n  - supervisor_join: join\n", 5, "put it after wait_for_agent"),
+        (_SESSION + "  - supervisor_leave\n", 4, "put supervisor_join before it"),
+        (
+            _SESSION + "  - supervisor_join\n  - transfer\n  - supervisor_leave\n",
+            6,
+            "a transfer ends the session the supervisor watched",
+        ),
+        (_SESSION + "  - transfer: {to: queue, agent: 2}\n", 4, "agent goes with to: agent"),
+        (_SESSION + "  - transfer: {to: agent, locale: de}\n", 4, "locale goes with to: queue"),
+        (_SESSION + "  - transfer: {to: colleague}\n", 4, "'to'"),
+        (_SESSION + "  - supervisor_join: {mode: spy}\n", 4, "'mode'"),
+    ],
+)
+def test_transfer_and_supervisor_steps_only_where_they_make_sense(
+    text: str, line: int, message: str
+) -> None:
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "t.yaml")
     problems = [str(p) for p in caught.value.problems]

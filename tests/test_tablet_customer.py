@@ -25,7 +25,7 @@ from .tablet import tablet as tablet
 
 # ------------------------------------------------------------------------------ the customer's controls
 
-OVERLAY_CASES: list[tuple[CustomerView, str, CustomerAction, int | None]] = [
+OVERLAY_CASES: list[tuple[CustomerView, str, CustomerAction, int | str | None]] = [
     (CustomerView(phase="idle"), "customer.help", "help", None),
     (
         CustomerView(phase="queued", position=2, estimated_wait_s=90),
@@ -78,6 +78,12 @@ OVERLAY_CASES: list[tuple[CustomerView, str, CustomerAction, int | None]] = [
     ),
     (CustomerView(phase="ended", rating_requested=True), "customer.rate.1", "rate", 1),
     (CustomerView(phase="ended", rating_requested=True), "customer.rate.5", "rate", 5),
+    (
+        CustomerView(phase="ended", rating_requested=True, rating=3),
+        "customer.solved.no",
+        "rate_solved",
+        "no",
+    ),
 ]
 
 

@@ -391,6 +391,14 @@ def test_customer_window_consent_and_rating(x_display: str) -> None:
             time.sleep(0.02)
         assert window.invoke("rate:4")
         assert actions.get(timeout=TIMEOUT_S) == ("rate", 4)
+        # Then "Wurde Ihr Problem gelöst?" with Ja / Nein, optional.
+        deadline = time.monotonic() + TIMEOUT_S
+        while "rate_solved:yes" not in (rects := window.button_rects()):
+            assert time.monotonic() < deadline, f"no Yes / No after the stars, only {rects}"
+            time.sleep(0.02)
+        assert rects["rate_solved:no"].height >= rects["rate_done"].height, "big targets"
+        assert window.invoke("rate_solved:yes")
+        assert actions.get(timeout=TIMEOUT_S) == ("rate_solved", "yes")
         assert actions.empty()
     finally:
         window.close()

@@ -110,7 +110,7 @@ class _Content:
         elif view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
             self._big_button(content, "help", "?  " + i18n.text(locale, "help"), "brand")
         elif view.phase == "queued" and view.requeued:
-            self._label(content, i18n.text(locale, "agent_lost"), TITLE_FONT)
+            self._label(content, i18n.requeued_title(locale, view.transferred), TITLE_FONT)
             self._label(
                 content,
                 i18n.requeued_status(
@@ -158,6 +158,9 @@ class _Content:
         else:
             self._label(parent, connected, TITLE_FONT)
             self._label(parent, i18n.text(locale, "agent_sees_screen", agent=agent), color=MUTED)
+        watching = i18n.watchers_line(locale, view.watchers)
+        if watching is not None:
+            self._label(parent, watching, color=MUTED)
         pause: tuple[CustomerAction | LocalAction, str, str] = (
             ("resume", i18n.text(locale, "resume"), "tonal")
             if view.sharing_paused
@@ -190,7 +193,7 @@ class _Content:
         theirs = [line for line in self.view.chat if not line.mine]
         if not theirs:
             return
-        title = i18n.text(self.view.locale, "chat_new", agent=agent)
+        title = i18n.text(self.view.locale, "chat_new", agent=theirs[-1].name or agent)
         text = theirs[-1].text
         shown = text if len(text) <= 160 else text[:159] + "…"
         button = self._button(parent, "chat_open", f"{title}\n{shown}", "tonal")
@@ -325,6 +328,7 @@ class _Content:
             ).pack(side=side)
         if self.rating is None:
             return
+        self._solved_question(parent)
         close: tuple[CustomerAction | LocalAction, str, str] = (
             "rate_done",
             i18n.text(locale, "close"),
@@ -411,6 +415,28 @@ class _Content:
         self, parent: tk.Frame, action: CustomerAction | LocalAction, text: str, style: str
     ) -> None:
         self._button(parent, action, text, style, big=True).pack(fill="x", pady=(0, 10))
+
+    def _solved_question(self, parent: tk.Frame) -> None:
+        """ "Was your problem solved?" with big Yes / No buttons (``"rate_solved:yes"``, …); the
+        answer given shows filled and may be changed. Optional: Close works without it."""
+        import tkinter
+
+        locale, solved = self.view.locale, self.view.rating_solved
+        tkinter.Frame(parent, height=10, background=SURFACE).pack(fill="x")  # apart from the stars
+        self._label(parent, i18n.text(locale, "solved_prompt"), BUTTON_FONT)
+        row = tkinter.Frame(parent, background=SURFACE)
+        row.pack(fill="x")
+        answers: tuple[tuple[str, bool], ...] = (("yes", True), ("no", False))
+        for i, (key, answer) in enumerate(answers):
+            if i:
+                row.columnconfigure(1, minsize=8)
+            row.columnconfigure(2 * i, weight=1, uniform="answers")
+            style = "filled" if solved is answer else "tonal" if solved is None else "outlined"
+            button = self._button(row, "rate_solved", i18n.text(locale, key), style, big=True)
+            button.configure(command=partial(self.on_action, "rate_solved", key))
+            button.grid(row=0, column=2 * i, sticky="ew")
+            self.buttons[f"rate_solved:{key}"] = button
+        self.buttons.pop("rate_solved", None)
 
     def _row(
         self, parent: tk.Frame, buttons: list[tuple[CustomerAction | LocalAction, str, str]]

@@ -52,6 +52,8 @@ from .queue import QueuePublisher
 from .rings import Rings
 from .sessions import Sessions
 from .sweeper import Sweeper
+from .wallboard import LiveWallboard
+from .watching import Watching, watcher_of
 
 __all__ = ["HelpDesk"]
 
@@ -94,6 +96,8 @@ class HelpDesk:
             clock=clock,
         )
         self.queue = QueuePublisher(context)
+        self.wallboard = LiveWallboard(context)
+        """The supervisors' live wallboard (``server/desk/wallboard.py``)."""
         self.control = RemoteControl(context)
         self._missed = MissedLosses(clock)
         self.sweeper = Sweeper(
@@ -115,12 +119,14 @@ class HelpDesk:
             sessions=self._sessions,
             sweeper=self.sweeper,
         )
+        self._watching = Watching(context)
         self._agents = Agents(
             context,
             queue=self.queue,
             rings=self._rings,
             control=self.control,
             sessions=self._sessions,
+            watching=self._watching,
         )
 
     def start(self) -> None:
@@ -228,6 +234,17 @@ class HelpDesk:
     async def end_by_party(self, party: Identity, session_id: str, reason: str) -> LiveSession:
         return await self._sessions.end_by_party(party, session_id, reason)
 
+    async def transfer(self, agent: AgentIdentity, request: m.SessionTransfer) -> LiveSession:
+        return await self._sessions.transfer(agent, request)
+
+    # --- supervisors in sessions (:mod:`.watching`) ----------------------------------------------
+
+    async def watch(self, supervisor: AgentIdentity, request: m.SessionWatch) -> m.WatchStarted:
+        return await self._watching.watch(supervisor, request)
+
+    async def leave_watch(self, supervisor: AgentIdentity, session_id: str) -> None:
+        await self._watching.leave(supervisor, session_id, "left")
+
     async def relay(
         self, sender: Identity, event: Event, payload: m.RtcOffer | m.RtcAnswer | m.RtcIce
     ) -> None:
@@ -258,8 +275,9 @@ class HelpDesk:
     # --- chat, notes, rating --------------------------------------------------------------------
 
     async def chat(self, party: Identity, payload: m.ChatSend) -> m.ChatMessage:
-        """A chat line goes into the session's timeline, then to both parties."""
-        session = await self.session_of_party(party, payload.session_id)
+        """A chat line goes into the session's timeline, then to everyone in the session: its
+        two parties and its watchers. A supervisor writes once it joined (not while watching)."""
+        session, sender = await self._chat_sender(party, payload.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             raise ProtocolError(ErrorCode.CONFLICT, "chat opens once the agent has accepted")
         now = self.context.clock()
@@ -272,7 +290,11 @@ class HelpDesk:
                     f"this session's chat is full ({MAX_CHAT_LINES} lines); "
                     "talk, or end the session and start a new one",
                 )
-            event = audit(live, "chat", actor=party.actor(), at=now, detail={"text": payload.text})
+            detail = {
+                "text": payload.text,
+                **({"supervisor": True} if sender == "supervisor" else {}),
+            }
+            event = audit(live, "chat", actor=party.actor(), at=now, detail=detail)
             return live, event.seq
 
         live, seq = await self.context.store.atomically(write, sessions=[session.id])
@@ -280,15 +302,35 @@ class HelpDesk:
         message = m.ChatMessage(
             session_id=live.id,
             seq=seq,
-            sender=party.role,
+            sender=sender,
             name=party.name,
             text=payload.text,
             at=now,
         )
         await self.context.emit.send("device", live.device_id, Event.CHAT_MESSAGE, message)
-        if live.agent_id:
-            await self.context.emit.send("agent", live.agent_id, Event.CHAT_MESSAGE, message)
+        for agent_id in [live.agent_id, *live.watchers]:
+            if agent_id:
+                await self.context.emit.send("agent", agent_id, Event.CHAT_MESSAGE, message)
         return message
+
+    async def _chat_sender(
+        self, party: Identity, session_id: str
+    ) -> tuple[LiveSession, Literal["device", "agent", "supervisor"]]:
+        """The session a chat line is for, and who writes it: a party, or a joined supervisor."""
+        try:
+            return await self.session_of_party(party, session_id), party.role
+        except ProtocolError as exc:
+            if exc.code is not ErrorCode.NOT_PARTY or not isinstance(party, AgentIdentity):
+                raise
+            session = await self.context.store.get_session(session_id)
+            watcher = watcher_of(session, party.id) if session is not None else None
+            if session is None or watcher is None:
+                raise
+            if watcher.mode != "join":
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, "you watch this session; join it to write in its chat"
+                ) from None
+            return session, "supervisor"
 
     async def note(self, agent: AgentIdentity, payload: m.SessionNote) -> None:
         """The agent's notes replace the previous ones; kept with the session's record."""

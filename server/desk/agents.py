@@ -23,6 +23,7 @@ from .parties import party_moved, send_session_started
 from .queue import QueuePublisher
 from .rings import Rings
 from .sessions import Sessions
+from .watching import Watching
 
 __all__ = ["Agents"]
 
@@ -41,6 +42,7 @@ class Agents:
     rings: Rings
     control: RemoteControl
     sessions: Sessions
+    watching: Watching
 
     async def agent_connected(self, agent: AgentIdentity, sid: str) -> None:
         context = self.context
@@ -60,6 +62,8 @@ class Agents:
                 txn.agents[agent.id] = presence
             previous_sid, was_lost = presence.sid, presence.lost_at is not None
             previous_node = presence.node
+            if was_lost or previous_sid is None:  # back from offline (the wallboard's state)
+                presence.status_since = now
             presence.sid = sid
             presence.node = context.node
             presence.lost_at = None
@@ -150,6 +154,7 @@ class Agents:
             ):
                 raise StaleRead("agent already replaced")
             presence.lost_at = lost_at
+            presence.status_since = lost_at
             return presence
 
         try:
@@ -162,6 +167,7 @@ class Agents:
             await self.rings.close_ring(presence.ring_id, reason="peer_lost", actor=Actor.system())
         if presence.session_id:
             await self._tell_device_agent_lost(actor, presence.session_id, grace, lost_at)
+        await self.watching.gone(presence)
         self.context.background.call_later(
             ("grace", "agent", agent_id),
             max(0.0, lost_at + grace - now),
@@ -221,6 +227,9 @@ class Agents:
             presence = txn.agent(agent.id)
             if presence.status != status and status == "available" and not presence.session_id:
                 presence.idle_since = now
+            shown = presence.session_id is None and presence.ring_id is None  # on the wallboard
+            if shown and (presence.status != status or presence.wrapup_until is not None):
+                presence.status_since = now
             presence.status = status
             presence.wrapup_until = None  # setting a presence is being done with the wrap-up
 

@@ -17,6 +17,7 @@ from ..live.machine import audit
 from ..live.ops import AGENT_LOST
 from ..live.records import WAITING_STATES, Actor, LiveSession, SessionState
 from ..live.store import StaleRead, Txn
+from ..live.transfer import TRANSFERRED
 from .context import DeskContext, since
 from .control import RemoteControl
 from .parties import party_moved, send_session_started
@@ -120,15 +121,19 @@ class Devices:
                 )
 
     async def _tell_requeued(self, ticket: LiveSession) -> None:
-        """The session this ticket replaces ended ``agent_lost`` while the device was away: it
-        learns so first, as it would have then; its ``ticket.update`` follows (§9)."""
+        """The session this ticket replaces ended while the device was away, its agent lost
+        (``agent_lost``) or handing the customer on (``transferred``): it learns so first, as it
+        would have then; its ``ticket.update`` follows (§9, §19.4)."""
         assert ticket.requeued_from is not None
-        await self.context.emit.send(
-            "device",
-            ticket.device_id,
-            Event.SESSION_ENDED,
-            m.SessionEnded(session_id=ticket.requeued_from, reason=AGENT_LOST, ended_by="system"),
-        )
+        if ticket.handed_on is not None:
+            ended = m.SessionEnded(
+                session_id=ticket.requeued_from, reason=TRANSFERRED, ended_by="agent"
+            )
+        else:
+            ended = m.SessionEnded(
+                session_id=ticket.requeued_from, reason=AGENT_LOST, ended_by="system"
+            )
+        await self.context.emit.send("device", ticket.device_id, Event.SESSION_ENDED, ended)
 
     async def _tell_missed_end(self, device: DeviceIdentity) -> None:
         """A device back after its session ended without it learns of the end: its grace period

@@ -38,8 +38,16 @@ async def send_session_started(
             ice_transport_policy=settings.ice_transport_policy,
             state="active" if session.state is SessionState.ACTIVE else "connecting",
             resumed=resumed,
+            handed_on=session.handed_on if role == "agent" else None,
         )
         await context.emit.send(role, identity_id, Event.SESSION_STARTED, started)
+        if resumed and session.watchers:
+            # A reloaded page or a restarted device knows nothing of who watches: tell it again,
+            # and it offers each watcher a connection anew (§19.3).
+            watchers = m.SessionWatchers(
+                session_id=session.id, watchers=list(session.watchers.values())
+            )
+            await context.emit.send(role, identity_id, Event.SESSION_WATCHERS, watchers)
 
 
 async def party_moved(

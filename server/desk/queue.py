@@ -137,6 +137,7 @@ def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
         position=position,
         waiting_since=session.pressed_at,
         kind=session.device_kind,
+        handed_on=session.handed_on,
     )
 
 

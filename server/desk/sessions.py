@@ -3,7 +3,7 @@ end, by a party or by the system, in whatever state it is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,13 +25,38 @@ from ..live.records import (
     SessionState,
 )
 from ..live.store import StaleRead, Txn
+from ..live.transfer import TRANSFERRED, transfer_session
 from .context import DeskContext
 from .control import RemoteControl
 from .queue import QueuePublisher
 from .rings import Rings
 from .sweeper import Sweeper
+from .watching import watcher_of
 
 __all__ = ["Sessions"]
+
+
+def _transfer(
+    now: float,
+    txn: Txn,
+    *,
+    request: m.SessionTransfer,
+    ticket_id: str,
+    actor: Actor,
+    wrapup_s: float,
+    reserve_s: float,
+) -> _Ending:
+    return transfer_session(
+        txn,
+        request.session_id,
+        ticket_id,
+        actor=actor,
+        request=request,
+        now=now,
+        wrapup_s=wrapup_s,
+        reserve_s=reserve_s,
+    )
+
 
 log = structlog.get_logger("mayday.desk")
 
@@ -61,26 +86,57 @@ class Sessions:
     async def relay(
         self, sender: Identity, event: Event, payload: m.RtcOffer | m.RtcAnswer | m.RtcIce
     ) -> None:
-        """Forward SDP or ICE to the other party of the sender's own session, and nobody else."""
-        session = await self.context.session_of_party(sender, payload.session_id)
+        """Forward SDP or ICE to the other party of the sender's own connection, and nobody else.
+
+        A connection is the session agent's, or a watching supervisor's (``watcher_id``, §19.3):
+        the device names the watcher it offers to, and a watcher's answers and candidates reach
+        the device marked with the watcher's own id, whatever it wrote, so nobody can speak for
+        another's connection.
+        """
+        session = await self._session_of_sender(sender, payload.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             raise ProtocolError(
                 ErrorCode.CONFLICT,
                 f"session {session.id} is {session.state.value}; media starts after the accept",
             )
+        data = payload.model_dump(mode="json", exclude_none=True)
         if isinstance(sender, DeviceIdentity):
+            watcher_id = payload.watcher_id
+            if watcher_id is not None and watcher_id not in session.watchers:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND, f"nobody {watcher_id} watches {session.id}"
+                )
             assert session.agent_id is not None
-            target: tuple[Role, str] = ("agent", session.agent_id)
-        else:
+            target: tuple[Role, str] = ("agent", watcher_id or session.agent_id)
+        elif session.agent_id == sender.id:
+            if payload.watcher_id is not None:
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, "watcher_id is for a watching supervisor's connection"
+                )
             target = ("device", session.device_id)
-        await self.context.emit.send_raw(
-            target[0], target[1], event, payload.model_dump(mode="json", exclude_none=True)
-        )
+        else:  # a watcher (checked by _session_of_sender)
+            data["watcher_id"] = sender.id
+            target = ("device", session.device_id)
+        await self.context.emit.send_raw(target[0], target[1], event, data)
+
+    async def _session_of_sender(self, sender: Identity, session_id: str) -> LiveSession:
+        """The session of a party, or of a supervisor watching it."""
+        try:
+            return await self.context.session_of_party(sender, session_id)
+        except ProtocolError as exc:
+            if exc.code is not ErrorCode.NOT_PARTY or not isinstance(sender, AgentIdentity):
+                raise
+            session = await self.context.store.get_session(session_id)
+            if session is None or watcher_of(session, sender.id) is None:
+                raise
+            return session
 
     async def rtc_state(self, sender: Identity, report: m.RtcState) -> None:
-        session = await self.context.session_of_party(sender, report.session_id)
+        session = await self._session_of_sender(sender, report.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             return
+        if isinstance(sender, AgentIdentity) and session.agent_id != sender.id:
+            return  # a watcher's connection says nothing about the session's
         now = self.context.clock()
 
         def apply(txn: Txn) -> LiveSession:
@@ -136,6 +192,46 @@ class Sessions:
             self.queue.release(ticket_id)
         return ticket
 
+    async def transfer(self, agent: AgentIdentity, request: m.SessionTransfer) -> LiveSession:
+        """The agent hands its customer on (:func:`~server.live.transfer.transfer_session`): the
+        session ends ``transferred`` and the customer's new ticket waits at the head of the queue,
+        kept for the named colleague for about one ring. The device is told ``session.ended``
+        and then ``ticket.update``, as after a lost agent; then the router rings. Returns the
+        new ticket."""
+        await self.context.session_of_party(agent, request.session_id)
+        ticket_id = new_id("ses")
+        settings = self.context.settings
+        change = partial(
+            _transfer,
+            request=request,
+            ticket_id=ticket_id,
+            actor=agent.actor(),
+            wrapup_s=settings.wrapup_s,
+            # One ring, and a route pass's worth of slack before it.
+            reserve_s=settings.ring_timeout_s + 5,
+        )
+        self.queue.hold(ticket_id)
+        try:
+            _, ticket = await self._end(
+                request.session_id,
+                change,
+                actor=agent.actor(),
+                reason=TRANSFERRED,
+                also_agents=[request.agent_id],
+            )
+        finally:
+            self.queue.release(ticket_id)
+        assert ticket is not None
+        log.info(
+            "session.transferred",
+            session_id=request.session_id,
+            ticket_id=ticket.id,
+            by=agent.id,
+            to=request.to,
+            to_agent=request.agent_id,
+        )
+        return ticket
+
     async def _end(
         self,
         session_id: str,
@@ -143,6 +239,7 @@ class Sessions:
         *,
         actor: Actor,
         reason: str,
+        also_agents: Sequence[str | None] = (),
     ) -> tuple[LiveSession, LiveSession | None]:
         """Apply ``change(now, txn)`` (an ending) atomically, record it, and tell everyone
         involved: (the ended session, the customer's new ticket if the change opened one)."""
@@ -157,7 +254,7 @@ class Sessions:
                 ended, closed_ring, ticket = await store.atomically(
                     partial(change, now),
                     sessions=[session_id],
-                    agents=[session.agent_id, ring.agent_id if ring else None],
+                    agents=[session.agent_id, ring.agent_id if ring else None, *also_agents],
                     rings=[session.ring_id],
                 )
             except StaleRead:
@@ -196,6 +293,8 @@ class Sessions:
         if ended.agent_id:
             await self.context.emit.send("agent", ended.agent_id, Event.SESSION_ENDED, notice)
             await self._wrapup(ended.agent_id)
+        for watcher_id in ended.watchers:
+            await self.context.emit.send("agent", watcher_id, Event.SESSION_ENDED, notice)
         if closed_ring is not None:
             self.context.background.cancel(("ring", closed_ring.ring_id))
             await self.context.emit.send(

@@ -66,6 +66,7 @@ def open_ring(
     transition(session, S.RINGING, actor=Actor.system(), at=now, reason=f"ringing {agent.name}")
     session.ring_id = ring_id
     agent.ring_id = ring_id
+    agent.status_since = now
     ring = RingRecord(
         ring_id=ring_id,
         session_id=session_id,
@@ -93,6 +94,7 @@ def accept_ring(txn: Txn, ring_id: str, agent_id: str, *, now: float) -> LiveSes
     session.agent_name = agent.name
     agent.ring_id = None
     agent.session_id = session.id
+    agent.status_since = now
     txn.rings[ring_id] = None
     return session
 
@@ -114,6 +116,8 @@ def close_ring(
         session.ring_id = None
         if reason == "declined":
             session.declined_at[ring.agent_id] = now
+        if session.reserved_for == ring.agent_id:  # a handed-on customer: now anyone's
+            session.reserved_for = session.reserved_until = None
         audit(
             session,
             f"ring.{reason}",
@@ -126,6 +130,7 @@ def close_ring(
             transition(session, S.QUEUED, actor=actor, at=now, reason=f"ring {reason}")
     if agent is not None and agent.ring_id == ring_id:
         agent.ring_id = None
+        agent.status_since = now
         if reason == "timeout":
             agent.status = "away"
     txn.rings[ring_id] = None
@@ -163,6 +168,7 @@ def take_ticket(txn: Txn, session_id: str, agent_id: str, *, now: float) -> Live
     session.agent_name = agent.name
     agent.session_id = session.id
     agent.wrapup_until = None
+    agent.status_since = now
     return session
 
 
@@ -173,6 +179,7 @@ def end_wrapup(txn: Txn, agent_id: str, *, now: float, done: bool) -> AgentPrese
     if agent.wrapup_until is None or (not done and now < agent.wrapup_until):
         raise StaleRead(f"agent {agent_id} is not wrapping up, or not done yet")
     agent.wrapup_until = None
+    agent.status_since = now
     return agent
 
 
@@ -202,9 +209,11 @@ def end_session(
             continue
         if ring is not None and agent.ring_id == ring.ring_id:
             agent.ring_id = None
+            agent.status_since = now
         if agent.session_id == session_id:
             agent.session_id = None
             agent.idle_since = now
+            agent.status_since = now
             if served and wrapup_s > 0 and agent.lost_at is None:
                 agent.wrapup_until = now + wrapup_s
     if ring is not None:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from signaling.models import CustomerKind
+from signaling.models import CustomerKind, HandOn, Watcher
 
 __all__ = [
     "WAITING_STATES",
@@ -104,7 +104,16 @@ class LiveSession(BaseModel):
     """When the customer first pressed the button, if before ``created_at``: a ticket requeued
     after its agent was lost keeps the press of the ticket it replaces."""
     requeued_from: str | None = None
-    """The session this ticket replaces, ended because its agent was lost (``agent_lost``)."""
+    """The session this ticket continues: ended because its agent was lost (``agent_lost``) or
+    handed the customer on (``transferred``, see ``handed_on``)."""
+    handed_on: HandOn | None = None
+    """From a transfer: who handed the customer on, to whom, and the note for the next agent."""
+    reserved_for: str | None = None
+    """A ticket handed on to one agent: only that agent is rung for it, until it declines or lets
+    the ring pass, or ``reserved_until``; then whoever matches (``server/routing.py``)."""
+    reserved_until: float | None = None
+    watchers: dict[str, Watcher] = Field(default_factory=dict)
+    """Supervisors watching (or joined to) the session, by account id (``server/live/watch.py``)."""
     # What the session gathers on its way, each ``None`` (or empty) until it gets there: plain
     # declarations, alike in shape as a record's fields are.
     rung_at: float | None = None
@@ -165,6 +174,12 @@ class AgentPresence(BaseModel):
     wrapup_until: float | None = None
     """After a session: the agent's after-call work, no rings until they say they are done or
     this time passes (``MAYDAY_WRAPUP_S``)."""
+    status_since: float | None = None
+    """When the agent last changed what the wallboard shows of it (available, ringing, in a
+    session, wrapping up, away, offline): set by every change of those fields. ``None``: a
+    presence recorded before the field existed."""
+    watching: str | None = None
+    """A supervisor's: the session it watches (or joined), one at a time (``live/watch.py``)."""
 
     @property
     def connected(self) -> bool:

@@ -129,3 +129,25 @@ class CannedReplies(Outbound):
     """``GET /api/canned-replies``: the desk's short replies, in their order (``mayday canned``)."""
 
     replies: list[CannedReply]
+
+
+ColleagueState = Literal["available", "busy", "wrapup", "away"]
+
+
+class Colleague(Outbound):
+    """A signed-in colleague, as ``GET /api/colleagues`` lists them for a transfer (§19.4)."""
+
+    id: Id
+    name: str
+    state: ColleagueState = Field(
+        description="``available``: takes a transfer now; ``busy``: in a session or being rung; "
+        "``wrapup``: finishing a session; ``away``: signed in but not taking customers."
+    )
+    languages: list[str]
+    skills: list[str]
+
+
+class Colleagues(Outbound):
+    """``GET /api/colleagues``: every other signed-in account, by name."""
+
+    colleagues: list[Colleague]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, StringConstraints, model_serializer
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 from .base import Id, Inbound, Locale, Outbound, Sdp, Slug, Timestamp
 
@@ -75,6 +81,8 @@ class _Customer(Outbound):
         data: dict[str, Any] = handler(self)
         if data.get("kind") == "device":
             del data["kind"]
+        if "handed_on" in data and data["handed_on"] is None:  # likewise: only when handed on
+            del data["handed_on"]
         return data
 
 
@@ -102,6 +110,21 @@ class Ticket(Outbound):
     )
 
 
+class HandOn(Outbound):
+    """A customer an agent handed on (``session.transfer``): from whom, to whom, and the note
+    the next agent reads before and while it helps."""
+
+    previous_session_id: Id = Field(description="The session the agent handed on (now ended).")
+    from_agent: AgentInfo
+    to: Literal["agent", "queue"] = Field(
+        description="``agent``: to one named agent (rung first); ``queue``: to whoever of the "
+        "desk matches the ticket's language and topic."
+    )
+    to_agent: AgentInfo | None = Field(default=None, description="With ``to: agent``.")
+    note: str = Field(default="", description="The handing agent's note (plain text).")
+    at: Timestamp
+
+
 class QueueEntry(_Customer):
     """A waiting customer as agents see it."""
 
@@ -113,6 +136,9 @@ class QueueEntry(_Customer):
     position: int
     waiting_since: Timestamp
     kind: CustomerKind = Field(default="device", description=_KIND)
+    handed_on: HandOn | None = Field(
+        default=None, description="When an agent handed this customer on (§19.4); else left out."
+    )
 
 
 # --- device -> server --------------------------------------------------------------------------
@@ -161,11 +187,21 @@ class RtcOffer(Inbound):
 
     session_id: Id
     sdp: Sdp
+    watcher_id: Id | None = Field(
+        default=None,
+        description="For the connection of a supervisor watching the session (§19.3): its id. "
+        "Left out for the session's agent.",
+    )
 
 
 class RtcAnswer(Inbound):
     session_id: Id
     sdp: Sdp
+    watcher_id: Id | None = Field(
+        default=None,
+        description="For the connection of a supervisor watching the session (§19.3): its id. "
+        "Left out for the session's agent.",
+    )
 
 
 class IceCandidate(Inbound):
@@ -182,6 +218,11 @@ class RtcIce(Inbound):
 
     session_id: Id
     candidate: IceCandidate | None = None
+    watcher_id: Id | None = Field(
+        default=None,
+        description="For the connection of a supervisor watching the session (§19.3): its id. "
+        "Left out for the session's agent.",
+    )
 
 
 class RtcState(Inbound):
@@ -213,6 +254,10 @@ class SessionStarted(Outbound):
     )
     state: Literal["connecting", "active"]
     resumed: bool = False
+    handed_on: HandOn | None = Field(
+        default=None,
+        description="To the agent only, when another agent handed the customer on to it (§19.4).",
+    )
 
 
 class SessionEnded(Outbound):
@@ -292,6 +337,36 @@ class SessionRate(Inbound):
     )
 
 
+class SessionTransfer(Inbound):
+    """The session's agent hands the customer on: to another agent (``to: agent`` with its
+    ``agent_id``) or back to the queue (``to: queue``, for another ``topic`` or ``locale`` if
+    given). The customer stays connected; the session ends (``transferred``) and a new one
+    starts with the next agent, who reads the ``note``. Remote control ends with it."""
+
+    session_id: Id
+    to: Literal["agent", "queue"]
+    agent_id: Id | None = Field(default=None, description="With ``to: agent``: who takes over.")
+    topic: Slug | None = Field(
+        default=None, description="With ``to: queue``: the topic the next agent needs."
+    )
+    locale: Locale | None = Field(
+        default=None, description="With ``to: queue``: the language the next agent speaks."
+    )
+    note: Annotated[str, StringConstraints(max_length=1000)] = Field(
+        default="", description="For the next agent (plain text); the customer never sees it."
+    )
+
+    @model_validator(mode="after")
+    def _target_fits(self) -> SessionTransfer:
+        if self.to == "agent" and self.agent_id is None:
+            raise ValueError("to: agent needs the agent_id of who takes over")
+        if self.to == "agent" and (self.topic is not None or self.locale is not None):
+            raise ValueError("topic and locale go with to: queue; an agent takes the customer")
+        if self.to == "queue" and self.agent_id is not None:
+            raise ValueError("agent_id goes with to: agent")
+        return self
+
+
 class SessionRated(Outbound):
     """Server → the session's agent: the customer's rating and comment, for the wrap-up."""
 
@@ -316,7 +391,9 @@ class ChatMessage(Outbound):
 
     session_id: Id
     seq: int
-    sender: Literal["device", "agent"]
+    sender: Literal["device", "agent", "supervisor"] = Field(
+        description="``supervisor``: one who joined the session (§19.3), not its agent."
+    )
     name: str
     text: str
     at: Timestamp

@@ -57,6 +57,8 @@ MARKS: dict[str, tuple[str, str]] = {
     "input": ("#111827", "input"),
     "control": ("#ea580c", "consent"),
     "ring": ("#64748b", "ring"),
+    "transfer": ("#0d9488", "handed on"),
+    "watch": ("#7c3aed", "supervisor"),
     "end": ("#334155", "end"),
     "rating": ("#ca8a04", "rating"),
 }

@@ -32,8 +32,12 @@ async def test_device_names_are_text_and_a_declined_ring_stays_queued(
     await page.wait_for_selector(".queue-entry .state-queued")
     ticket = customer.device.ticket
     assert ticket is not None
-    status, session = await desk.get(f"/api/sessions/{ticket['id']}", await desk.token("alice"))
+    # A supervisor reads any session; alice, who only declined it, does not (§19.1).
+    await desk.add_agent("sue", role="supervisor")
+    status, session = await desk.get(f"/api/sessions/{ticket['id']}", await desk.token("sue"))
     assert (status, session["state"]) == (200, "queued")
+    status, _ = await desk.get(f"/api/sessions/{ticket['id']}", await desk.token("alice"))
+    assert status == 404
     await asyncio.sleep(0.3)
     assert await page.locator("#ring").is_hidden(), "a declined customer must not ring again"
     assert console.dialogs == [], "device text was run as markup"

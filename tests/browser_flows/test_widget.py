@@ -290,7 +290,6 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
         await customer.phase("rated")
         rated = await agent.next("session.rated", timeout=10)
         assert (rated["rating"], rated["comment"]) == (4, ""), rated
-        await customer.shot("desktop-7-thanks")
         token = await desk.token("alice")
 
         async def stored() -> bool:
@@ -299,13 +298,38 @@ async def test_a_customer_gets_help_and_the_agent_sees_the_page(
 
         await assert_eventually(stored, timeout=15, message="the rating was never stored")
 
+    with step("then 'Was your problem solved?': Yes goes with the rating and is kept"):
+        solved = page.locator("mayday-help .solved")
+        assert await solved.locator("legend").inner_text() == "Was your problem solved?"
+        yes = solved.locator('[data-solved="yes"]')
+        assert await yes.evaluate("(node) => node.getRootNode().activeElement === node"), (
+            "focus moves from the star to the question"
+        )
+        await customer.shot("desktop-7-thanks")
+        await customer.press('.solved [data-solved="yes"]')
+        rated = await agent.next("session.rated", timeout=10)
+        assert (rated["rating"], rated["solved"]) == (4, True), rated
+        assert await yes.get_attribute("aria-pressed") == "true"
+        box = await yes.bounding_box()
+        assert box is not None
+        assert box["height"] >= 48, "a big target"
+        await customer.shot("desktop-7b-solved")
+
+        async def solved_stored() -> bool:
+            status, body = await desk.get(f"/api/sessions/{session_id}", token)
+            return status == 200 and body.get("solved") is True
+
+        await assert_eventually(solved_stored, timeout=15, message="the answer was never stored")
+
     with step("an optional comment goes with the rating, and the customer is thanked"):
         comment = "Patient & quick <i>thanks</i>"
         await page.locator("mayday-help .comment-input").fill(comment)
         await customer.press(".comment .send")
         rated = await agent.next("session.rated", timeout=10)
-        assert (rated["rating"], rated["comment"]) == (4, comment), rated
+        assert (rated["rating"], rated["comment"], rated["solved"]) == (4, comment, True), rated
         await page.locator("mayday-help .comment").wait_for(state="hidden")
+        assert await page.locator("mayday-help .solved").is_hidden()
+        assert await solved_stored(), "the comment did not take the answer back"
         assert await page.locator("mayday-help .detail").inner_text() == "Your comment was sent."
         await customer.shot("desktop-8-comment")
     customer.assert_clean()
@@ -375,6 +399,16 @@ async def test_on_a_phone_in_german_waiting_cancelling_and_a_session(
         await customer.press(".star:nth-child(5)")
         await customer.phase("rated")
         assert await customer.status() == "Danke für Ihre Rückmeldung!"
+        solved = customer.page.locator("mayday-help .solved")
+        assert await solved.locator("legend").inner_text() == "Wurde Ihr Problem gelöst?"
+        assert await solved.locator(".answer").all_inner_texts() == ["Ja", "Nein"]
+        box = await customer.page.locator("mayday-help .panel").bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= PHONE["width"]
+        await customer.press('.solved [data-solved="no"]')
+        no = solved.locator('[data-solved="no"]')
+        assert await no.get_attribute("aria-pressed") == "true"
+        await customer.shot("phone-7-solved")
     customer.assert_clean()
 
 

@@ -82,7 +82,9 @@ def paint_peek(c: Canvas, ov: Overlay, view: CustomerView, agent: str) -> None:
     card = Rect(x, y, width, h)
     ov.surfaces.append(card)
     ov.controls.append(Control("customer.chat_peek", card, "chat_open"))
-    title = fit(i18n.text(view.locale, "chat_new", agent=agent), 14, inner - 40)
+    # Who wrote the newest line: the agent, or a supervisor who joined (§19.3).
+    writer = theirs[-1].name or agent
+    title = fit(i18n.text(view.locale, "chat_new", agent=writer), 14, inner - 40)
     c.text(x + _PAD, y + _PAD + 8, title, 14, PRIMARY, "lm", bold=True)
     for index, text in enumerate(lines):
         c.text(x + _PAD, y + _PAD + 22 + _LINE_H * index + 11, text, _SIZE, TEXT_COLOR, "lm")

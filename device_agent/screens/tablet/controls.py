@@ -1,4 +1,5 @@
-"""The customer's own session controls, drawn over the apps: Help, queue card, dock, consent, rating.
+"""The customer's own session controls, drawn over the apps: Help, queue card, dock, consent, rating
+(the rating card itself is :mod:`.rating`'s).
 
 A mixin for :class:`SimulatedTablet`, which owns the state it reads (the customer view and the
 rating); it records each control in the :class:`Overlay` so input can be checked against them.
@@ -13,18 +14,16 @@ from PIL import Image
 from ... import i18n
 from ...customer import CustomerAction, CustomerView
 from ..base import Key, Rect, Text
-from .art import glyph
 from .canvas import Canvas, button_width, dim_lut
 from .chat import paint_panel, paint_peek
-from .keyboard import BACKSPACE, Typing, keyboard_height, paint_field, paint_keyboard
+from .keyboard import BACKSPACE, Typing
+from .rating import RatingCard
 from .text import fit, text_width, wrap
 from .theme import (
-    AMBER,
     BRAND,
     BRAND_LIGHT,
     GREEN,
     HEIGHT,
-    OUTLINE,
     OVERLAY_TOP,
     PRIMARY,
     RED,
@@ -42,7 +41,7 @@ from .widgets import Control, LocalAction, Overlay
 LOCAL_ACTIONS: frozenset[str] = frozenset({"key", "end_ask", "end_no", "comment_open"})
 
 
-class CustomerControls:
+class CustomerControls(RatingCard):
     """Paints the customer's controls and answers the customer's own taps and keys on them;
     mixed into :class:`SimulatedTablet`, which holds the lock around both."""
 
@@ -167,7 +166,7 @@ class CustomerControls:
                 c,
                 ov,
                 "clock",
-                i18n.text(locale, "agent_lost"),
+                i18n.requeued_title(locale, view.transferred),
                 i18n.requeued_status(
                     locale, view.position, view.estimated_wait_s, view.agents_online
                 ),
@@ -323,8 +322,11 @@ class CustomerControls:
             title, colour = i18n.text(locale, "sharing_paused"), TEXT_COLOR
         else:
             title, colour = connected, TEXT_COLOR
+        watching = i18n.watchers_line(locale, view.watchers)
         if view.sharing_paused:
             subtitle = i18n.text(locale, "sharing_paused_detail", agent=agent)
+        elif watching is not None:  # who else sees the screen is never left unsaid
+            subtitle = watching
         elif view.talking:
             subtitle = i18n.text(locale, "talking", agent=agent)
         elif view.control_active:
@@ -423,89 +425,6 @@ class CustomerControls:
         c.button(yes, i18n.text(locale, "yes"), "filled", RED, size=19)
         ov.controls.append(Control("customer.end_no", no, "end_no"))
         ov.controls.append(Control("customer.end_yes", yes, "end"))
-
-    def _paint_rating(self, c: Canvas, ov: Overlay) -> None:
-        """The card after a session: stars; once tapped, a thank-you, a comment, Close."""
-        view = self._view
-        locale = view.locale
-        rating = self._rating
-        star, gap = 48, 14
-        stars_w = 5 * star + 4 * gap
-        prompt = i18n.text(locale, "rating_prompt")
-        if rating is None:
-            title = prompt
-        elif view.rating_comment_sent:
-            title = i18n.text(locale, "comment_thanks")
-        else:
-            title = i18n.text(locale, "rating_thanks")
-        w = max(
-            stars_w + 200, round(text_width(title, 22)) + 80, round(text_width(prompt, 22)) + 80
-        )
-        commenting = rating is not None and self._commenting and not view.rating_comment_sent
-        h = 172 + (72 if rating is not None else 0) + (60 if commenting else 0)
-        x, y = (WIDTH - w) // 2, HEIGHT - 16 - h
-        if commenting:
-            kb_w = 640
-            kb = Rect((WIDTH - kb_w) // 2 + 16, y - 16 - keyboard_height() - 16, kb_w - 32, 0)
-            kb = Rect(kb.x, kb.y, kb.width, keyboard_height())
-            c.shadow(kb.x - 16, kb.y - 16, kb_w, kb.height + 32, 22, blur=18, alpha=0.28, dy=6)
-            c.rrect(kb.x - 16, kb.y - 16, kb_w, kb.height + 32, 22, SURFACE)
-            ov.surfaces.append(Rect(kb.x - 16, kb.y - 16, kb_w, kb.height + 32))
-            paint_keyboard(c, ov, kb, locale, self._typing.shift)
-        c.shadow(x, y, w, h, 24, blur=18, alpha=0.28, dy=6)
-        c.rrect(x, y, w, h, 24, SURFACE)
-        ov.surfaces.append(Rect(x, y, w, h))
-        c.text(WIDTH / 2, y + 26, i18n.text(locale, "session_ended"), 15, TEXT_MUTED, "mm")
-        if rating is not None:
-            c.circle(WIDTH // 2 - round(text_width(title, 22)) // 2 - 20, y + 56, 12, GREEN)
-            c.glyph("check", 16, WHITE, WIDTH // 2 - round(text_width(title, 22)) // 2 - 20, y + 56)
-            c.text(WIDTH / 2 + 12, y + 56, title, 22, TEXT_COLOR, "mm", bold=True)
-        else:
-            c.text(WIDTH / 2, y + 56, title, 22, TEXT_COLOR, "mm", bold=True)
-        sx = (WIDTH - stars_w) // 2
-        sy = y + 80
-        for i in range(1, 6):
-            filled = rating is not None and i <= rating
-            rect = Rect(sx + (i - 1) * (star + gap), sy, star, star)
-            c.sprite(
-                glyph("star" if filled else "star_outline", star, AMBER if filled else OUTLINE),
-                rect.x,
-                rect.y,
-            )
-            if rating is None:
-                ov.controls.append(Control(f"customer.rate.{i}", rect, "rate", i))
-        c.text(sx, sy + star + 16, i18n.text(locale, "rating_low"), 14, TEXT_MUTED, "lm")
-        c.text(sx + stars_w, sy + star + 16, i18n.text(locale, "rating_high"), 14, TEXT_MUTED, "rm")
-        if rating is None:
-            return
-        by = y + 172
-        if commenting:
-            send_label = i18n.text(locale, "comment_send")
-            send_w = round(text_width(send_label, 17)) + 40
-            field = Rect(x + 24, by, w - 48 - send_w - 10, 48)
-            send = Rect(x + w - 24 - send_w, by, send_w, 48)
-            paint_field(c, field, self._typing.draft, i18n.text(locale, "comment_prompt"))
-            c.button(send, send_label, "filled", PRIMARY, size=17)
-            ov.controls.append(Control("customer.comment_send", send, "rate_comment"))
-            by += 60
-        close_label = i18n.text(locale, "close")
-        close_w = button_width(close_label, 17, 24)
-        buttons: list[tuple[Control, str, Literal["filled", "outlined", "tonal"]]] = []
-        if not commenting and not view.rating_comment_sent:
-            label = i18n.text(locale, "comment_prompt")
-            comment_w = button_width(label, 17, 22)
-            total = comment_w + 12 + close_w
-            bx = (WIDTH - total) // 2
-            rect = Rect(bx, by, comment_w, 48)
-            buttons.append((Control("customer.comment", rect, "comment_open"), label, "tonal"))
-            bx += comment_w + 12
-        else:
-            bx = x + w - 24 - close_w if commenting else (WIDTH - close_w) // 2
-        close = Rect(bx, by, close_w, 48)
-        buttons.append((Control("customer.rate_done", close, "rate_done"), close_label, "outlined"))
-        for control, label, style in buttons:
-            c.button(control.rect, label, style, PRIMARY, size=17)
-            ov.controls.append(control)
 
 
 def _modal_card(c: Canvas, ov: Overlay, w: int, h: int) -> tuple[int, int]:
