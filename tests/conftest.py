@@ -38,6 +38,12 @@ def _logging_as_it_was() -> Iterator[None]:
     structlog.configure(**before)
 
 
+MEMORY_ONLY = pytest.mark.parametrize("live_store", ["memory"], indirect=True)
+"""For a server test whose subject is the same on both stores (a refusal, a query's parsing) and
+whose main flow runs on both elsewhere in its file: once, in memory and SQLite, to keep the suite
+within its time."""
+
+
 @pytest.fixture(params=["memory", "redis"])
 def live_store(request: pytest.FixtureRequest) -> str | None:
     """Every server test runs in both configurations: one process (live state in memory,

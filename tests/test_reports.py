@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 
 FORMULA_NAME = "=HYPERLINK(1)"
 FORMULA_COMMENT = "@SUM(A1:A9) was great"
@@ -104,6 +104,7 @@ async def test_a_supervisor_exports_the_day_as_json_and_csv(make_desk: DeskFacto
     assert empty["figures"]["service_level"] is None
 
 
+@MEMORY_ONLY
 async def test_an_agent_may_not_export(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     await desk.add_agent("alice")
@@ -112,6 +113,7 @@ async def test_an_agent_may_not_export(make_desk: DeskFactory) -> None:
     assert body["error"]["code"] == "forbidden"
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     "query",
     [
@@ -134,6 +136,7 @@ async def test_a_bad_query_is_answered_400(make_desk: DeskFactory, query: str) -
     assert body["error"]["message"]
 
 
+@MEMORY_ONLY
 @pytest.mark.parametrize(
     "query",
     [

@@ -9,7 +9,7 @@ from typing import Any
 
 from server.appkeys import RECORDS
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .support import Client
 
 NOTE = "Wi-Fi fixed; the printer still refuses. <b>not html</b>"
@@ -128,6 +128,7 @@ async def test_back_to_the_queue_for_another_language(make_desk: DeskFactory) ->
     assert started["agent"]["name"] == "dora"
 
 
+@MEMORY_ONLY
 async def test_a_colleague_who_declines_lets_the_desk_take_over(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     _device, alice, _, session_id = await desk.session("alice")
@@ -144,6 +145,7 @@ async def test_a_colleague_who_declines_lets_the_desk_take_over(make_desk: DeskF
     assert again["ticket"]["ticket_id"] == ack["ticket_id"]
 
 
+@MEMORY_ONLY
 async def test_a_transfer_that_cannot_be_done_changes_nothing(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     device, alice, _, session_id = await desk.session("alice")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .support import Client, agent_auth
 
 
@@ -79,6 +79,7 @@ async def test_the_wallboard_follows_a_help_request_from_the_queue_to_the_figure
     assert board["today"]["answered"] == 1
 
 
+@MEMORY_ONLY
 async def test_an_agent_account_may_not_watch_the_wallboard(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     alice = await desk.agent("alice", available=False)
@@ -89,6 +90,7 @@ async def test_an_agent_account_may_not_watch_the_wallboard(make_desk: DeskFacto
     assert body["error"]["code"] == "forbidden"
 
 
+@MEMORY_ONLY
 async def test_unsubscribing_stops_the_pushes(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     sue = await supervisor(desk, "sue")

@@ -11,7 +11,7 @@ from typing import Any
 
 from server.appkeys import RECORDS
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .support import Client, agent_auth
 
 
@@ -118,6 +118,7 @@ async def test_a_watcher_who_drops_off_is_no_longer_shown(make_desk: DeskFactory
     assert (await sue.next("session.ended"))["session_id"] == session_id
 
 
+@MEMORY_ONLY
 async def test_only_supervisors_watch_and_only_running_sessions(make_desk: DeskFactory) -> None:
     desk = await make_desk()
     _device, alice, _, session_id = await desk.session("alice")
