@@ -352,6 +352,11 @@ function startConsole() {
       if (views.current !== "wallboard") return;
       (wallboard.watchButton(detail.agentId ?? "") ?? $("#wallboard-title")).focus({ preventScroll: true });
     });
+    // Back at their own work, a supervisor stops watching: the customer is never told that
+    // someone looks on who does not (§19.3).
+    views.addEventListener("change", ({ detail }) => {
+      if (detail.view === "work" && watch.isOpen) watch.leave();
+    });
     ring.addEventListener("ringing", () => views.select("work"));
     session.addEventListener("started", () => views.select("work"));
     views.restore();

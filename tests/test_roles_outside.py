@@ -21,6 +21,7 @@ import pytest
 import socketio
 
 from .services import free_port
+from .test_cobrowse_outside import mayday
 
 ROOT = Path(__file__).resolve().parents[1]
 MAYDAY = str(ROOT / ".venv" / "bin" / "mayday")
@@ -58,20 +59,6 @@ def documented_events() -> list[tuple[str, str]]:
         if len(cells) == 4 and cells[1] == "agent":
             events += [(name, cells[2]) for name in re.findall(r"`([a-z.]+)`", cells[0])]
     return events
-
-
-async def mayday(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    process = await asyncio.create_subprocess_exec(
-        MAYDAY,
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate(None if stdin is None else stdin.encode())
-    assert process.returncode == 0, f"mayday {' '.join(args)}: {err.decode()}"
-    return out.decode()
 
 
 @dataclass
