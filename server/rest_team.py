@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from signaling import models as m
 from signaling.models import rest as r
 
 from .appkeys import STORE
+from .desk.wallboard import agent_state
 from .live.records import AgentPresence
 from .rest import AGENT, json_response
 
@@ -20,15 +22,20 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 
 
+_COLLEAGUE_STATES: dict[m.AgentDeskState, r.ColleagueState] = {
+    "available": "available",
+    "ringing": "busy",
+    "in_session": "busy",
+    "wrapup": "wrapup",
+    "away": "away",
+    "offline": "away",
+}
+
+
 def colleague_state(presence: AgentPresence) -> r.ColleagueState:
-    """What the colleague can do now: ``available`` means a transfer to it is accepted."""
-    if not presence.connected:
-        return "away"
-    if presence.session_id is not None or presence.ring_id is not None:
-        return "busy"
-    if presence.wrapup_until is not None:
-        return "wrapup"
-    return "available" if presence.status == "available" else "away"
+    """What the colleague can do now, the wallboard's state in fewer words: ``available`` means a
+    transfer to it is accepted."""
+    return _COLLEAGUE_STATES[agent_state(presence)]
 
 
 @routes.get("/api/colleagues")

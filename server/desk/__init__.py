@@ -53,7 +53,7 @@ from .rings import Rings
 from .sessions import Sessions
 from .sweeper import Sweeper
 from .wallboard import LiveWallboard
-from .watching import Watching, watcher_of
+from .watching import Watching, session_of_party_or_watcher
 
 __all__ = ["HelpDesk"]
 
@@ -317,20 +317,14 @@ class HelpDesk:
         self, party: Identity, session_id: str
     ) -> tuple[LiveSession, Literal["device", "agent", "supervisor"]]:
         """The session a chat line is for, and who writes it: a party, or a joined supervisor."""
-        try:
-            return await self.session_of_party(party, session_id), party.role
-        except ProtocolError as exc:
-            if exc.code is not ErrorCode.NOT_PARTY or not isinstance(party, AgentIdentity):
-                raise
-            session = await self.context.store.get_session(session_id)
-            watcher = watcher_of(session, party.id) if session is not None else None
-            if session is None or watcher is None:
-                raise
-            if watcher.mode != "join":
-                raise ProtocolError(
-                    ErrorCode.FORBIDDEN, "you watch this session; join it to write in its chat"
-                ) from None
-            return session, "supervisor"
+        session, watcher = await session_of_party_or_watcher(self.context, party, session_id)
+        if watcher is None:
+            return session, party.role
+        if watcher.mode != "join":
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, "you watch this session; join it to write in its chat"
+            )
+        return session, "supervisor"
 
     async def note(self, agent: AgentIdentity, payload: m.SessionNote) -> None:
         """The agent's notes replace the previous ones; kept with the session's record."""

@@ -31,7 +31,7 @@ from .control import RemoteControl
 from .queue import QueuePublisher
 from .rings import Rings
 from .sweeper import Sweeper
-from .watching import watcher_of
+from .watching import session_of_party_or_watcher
 
 __all__ = ["Sessions"]
 
@@ -93,7 +93,7 @@ class Sessions:
         the device marked with the watcher's own id, whatever it wrote, so nobody can speak for
         another's connection.
         """
-        session = await self._session_of_sender(sender, payload.session_id)
+        session, _ = await session_of_party_or_watcher(self.context, sender, payload.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             raise ProtocolError(
                 ErrorCode.CONFLICT,
@@ -114,25 +114,13 @@ class Sessions:
                     ErrorCode.BAD_REQUEST, "watcher_id is for a watching supervisor's connection"
                 )
             target = ("device", session.device_id)
-        else:  # a watcher (checked by _session_of_sender)
+        else:  # a watcher (session_of_party_or_watcher let it past)
             data["watcher_id"] = sender.id
             target = ("device", session.device_id)
         await self.context.emit.send_raw(target[0], target[1], event, data)
 
-    async def _session_of_sender(self, sender: Identity, session_id: str) -> LiveSession:
-        """The session of a party, or of a supervisor watching it."""
-        try:
-            return await self.context.session_of_party(sender, session_id)
-        except ProtocolError as exc:
-            if exc.code is not ErrorCode.NOT_PARTY or not isinstance(sender, AgentIdentity):
-                raise
-            session = await self.context.store.get_session(session_id)
-            if session is None or watcher_of(session, sender.id) is None:
-                raise
-            return session
-
     async def rtc_state(self, sender: Identity, report: m.RtcState) -> None:
-        session = await self._session_of_sender(sender, report.session_id)
+        session, _ = await session_of_party_or_watcher(self.context, sender, report.session_id)
         if session.state not in (SessionState.CONNECTING, SessionState.ACTIVE):
             return
         if isinstance(sender, AgentIdentity) and session.agent_id != sender.id:

@@ -17,13 +17,13 @@ from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
 
 from ..ice import ice_servers
-from ..identity import AgentIdentity
+from ..identity import AgentIdentity, Identity
 from ..live.records import AgentPresence, LiveSession, SessionState
 from ..live.store import StaleRead
 from ..live.watch import leave_session, watch_session
 from .context import DeskContext
 
-__all__ = ["Watching", "watcher_of"]
+__all__ = ["Watching", "session_of_party_or_watcher", "watcher_of"]
 
 log = structlog.get_logger("mayday.desk")
 
@@ -33,6 +33,26 @@ _RETRIES = 8
 def watcher_of(session: LiveSession, agent_id: str) -> m.Watcher | None:
     """The supervisor ``agent_id`` as a watcher of ``session``, if it is one."""
     return session.watchers.get(agent_id)
+
+
+async def session_of_party_or_watcher(
+    context: DeskContext, sender: Identity, session_id: str
+) -> tuple[LiveSession, m.Watcher | None]:
+    """The session ``sender`` is a party of, or watches: (the session, the watcher or ``None``).
+
+    The one place a watcher is let past the party check (media relay, connection reports, chat):
+    anyone else gets the party check's own refusal.
+    """
+    try:
+        return await context.session_of_party(sender, session_id), None
+    except ProtocolError as exc:
+        if exc.code is not ErrorCode.NOT_PARTY or not isinstance(sender, AgentIdentity):
+            raise
+        session = await context.store.get_session(session_id)
+        watcher = watcher_of(session, sender.id) if session is not None else None
+        if session is None or watcher is None:
+            raise
+        return session, watcher
 
 
 @dataclass(eq=False)
