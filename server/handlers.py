@@ -134,6 +134,17 @@ HANDLERS: Mapping[Event, Handler] = {
         m.HelpCancel,
         lambda desk, device, _sid, cancel: desk.cancel_help(device, cancel.ticket_id),
     ),
+    Event.CALLBACK_REQUEST: handler(
+        DEVICE,
+        m.CallbackRequest,
+        lambda desk, device, _sid, request: desk.callbacks.request(device, request.ticket_id),
+        dumped("ticket"),
+    ),
+    Event.CALLBACK_ANSWER: handler(
+        DEVICE,
+        m.CallbackAnswer,
+        lambda desk, device, _sid, answer: desk.callbacks.answer(device, answer),
+    ),
     Event.CONTROL_GRANT: handler(
         DEVICE,
         m.ControlAnswer,

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, ProcessCollector, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -35,6 +42,18 @@ class Metrics:
             "mayday_time_to_accept_seconds",
             "Ring to the agent's accept.",
             buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.callback_answer_time = Histogram(
+            "mayday_callback_answer_seconds",
+            "A free agent held for a callback to the customer's answer (protocol §20.3).",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.callbacks = Counter(
+            "mayday_callbacks_total",
+            "Callbacks by outcome: requested, answered, missed (let pass or not now).",
+            ["outcome"],
             registry=r,
         )
         self.sockets = Gauge(

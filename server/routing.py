@@ -12,6 +12,9 @@ Rules, in the order a support desk expects them:
   otherwise wait forever;
 * an agent wrapping up a session is not rung (``AgentPresence.routable``);
 * a customer whose device is disconnected (inside its grace period) is not rung;
+* a customer whom no signed-in agent can serve (language or topic) is rung, once they have waited
+  ``MAYDAY_OVERFLOW_S`` since the press, at any free agent: one who speaks their language first,
+  then anyone (*widened* routing, told to the customer: protocol §20.1);
 * a customer an agent handed on to a named colleague (``session.transfer``) is rung only at that
   colleague while the reservation holds (whatever its languages and skills: the handing agent
   chose them); after a decline, a missed ring or the reservation's end, at whoever matches.
@@ -22,18 +25,32 @@ made from a stale snapshot can lose a race but never double-book anyone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from .live.records import AgentPresence, LiveSession, SessionState
 
-__all__ = ["can_serve", "declined_lately", "matches", "plan_rings", "reserved"]
+__all__ = ["can_serve", "declined_lately", "matches", "plan_rings", "reserved", "widens_at"]
 
 
 def can_serve(agent: AgentPresence, session: LiveSession) -> bool:
     """The agent speaks the customer's language and knows the topic."""
-    speaks = not agent.languages or session.language in agent.languages
     knows = not agent.skills or session.topic in agent.skills
-    return speaks and knows
+    return speaks(agent, session) and knows
+
+
+def speaks(agent: AgentPresence, session: LiveSession) -> bool:
+    return not agent.languages or session.language in agent.languages
+
+
+def widens_at(
+    session: LiveSession, agents: Sequence[AgentPresence], *, overflow_s: float
+) -> float | None:
+    """When routing widens for this customer: ``MAYDAY_OVERFLOW_S`` after the press while no
+    signed-in agent can serve them; ``None`` while one can (they wait for that agent)."""
+    if any(agent.staffed and can_serve(agent, session) for agent in agents):
+        return None
+    return session.pressed_at + overflow_s
 
 
 def declined_lately(
@@ -53,12 +70,17 @@ def reserved(session: LiveSession, now: float) -> str | None:
 
 
 def matches(
-    agent: AgentPresence, session: LiveSession, *, now: float, decline_hold_s: float
+    agent: AgentPresence,
+    session: LiveSession,
+    *,
+    now: float,
+    decline_hold_s: float,
+    widened: bool = False,
 ) -> bool:
     kept_for = reserved(session, now)
     if kept_for is not None:
         return agent.agent_id == kept_for
-    return can_serve(agent, session) and not declined_lately(
+    return (widened or can_serve(agent, session)) and not declined_lately(
         agent, session, now=now, decline_hold_s=decline_hold_s
     )
 
@@ -69,6 +91,7 @@ def plan_rings(
     *,
     now: float,
     decline_hold_s: float,
+    overflow_s: float = math.inf,
 ) -> list[tuple[str, str]]:
     """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
@@ -78,9 +101,16 @@ def plan_rings(
             break
         if session.state is not SessionState.QUEUED or not session.device_connected:
             continue
-        for agent in free:
-            if matches(agent, session, now=now, decline_hold_s=decline_hold_s):
-                plan.append((session.id, agent.agent_id))
-                free.remove(agent)
-                break
+        widen_at = widens_at(session, agents, overflow_s=overflow_s)
+        widened = widen_at is not None and now >= widen_at
+        candidates = [
+            agent
+            for agent in free
+            if matches(agent, session, now=now, decline_hold_s=decline_hold_s, widened=widened)
+        ]
+        if widened:  # the customer's language first; then whoever has waited longest
+            candidates.sort(key=lambda agent: not speaks(agent, session))
+        if candidates:
+            plan.append((session.id, candidates[0].agent_id))
+            free.remove(candidates[0])
     return plan

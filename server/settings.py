@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from opening_hours import OpeningHours
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -85,6 +87,22 @@ class Settings(BaseSettings):
     service_level_s: float = Field(default=15.0, gt=0)
     """The desk's service level target: a help request counts as answered in time when an agent
     accepted it within this many seconds of the press (``server/figures.py``, the wallboard)."""
+    overflow_s: float = Field(default=30.0, ge=0)
+    """A customer whom no signed-in agent matches (language or topic) is told so at once; this
+    long after the press, routing widens to any free agent, one who speaks the customer's
+    language first (``server/routing.py``, protocol §20.1)."""
+    opening_hours: str | None = None
+    """When the desk is open, in OpenStreetMap's ``opening_hours`` syntax (``Mo-Fr 08:00-20:00;
+    Sa 09:00-14:00``), in ``time_zone``. Outside them a customer is told at once when the desk
+    opens and may ask for a callback (§20.2). Unset: always open."""
+    time_zone: str = "UTC"
+    """The desk's time zone (an IANA name such as ``Europe/Berlin``): of the opening hours, and of
+    the hours in the wallboard's chart and the staffing forecast."""
+    callback_ring_s: float = Field(default=30.0, gt=0)
+    """How long the server rings a customer who asked for a callback (holding a free agent)."""
+    callback_retries: int = Field(default=2, ge=0)
+    """Missed callbacks a ticket survives: each goes back to the queue with its place; the next
+    miss ends the ticket (``callback_missed``) and the customer is told."""
     default_handling_time_s: float = Field(default=300.0, gt=0)
     """Prior for the wait estimate until the first sessions have been handled."""
     organisation: str = "Mayday Support"
@@ -111,6 +129,28 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError("'*' is not allowed: list the console's origins explicitly")
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name: Europe/Berlin)"
+            ) from error
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _parsable_hours(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            try:
+                OpeningHours(value)
+            except Exception as error:  # opening_hours.ParserError, missing from its stubs
+                raise ValueError(f"opening hours {value!r} do not parse: {error}") from error
+            return value.strip()
+        return None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL: SQLite in ``data_dir`` unless ``DATABASE_URL`` says otherwise."""

@@ -61,6 +61,11 @@ class Event(StrEnum):
     WALLBOARD_SUBSCRIBE = "wallboard.subscribe"
     WALLBOARD_UNSUBSCRIBE = "wallboard.unsubscribe"
     WALLBOARD_UPDATE = "wallboard.update"
+    CALLBACK_REQUEST = "callback.request"
+    CALLBACK_RING = "callback.ring"
+    CALLBACK_ANSWER = "callback.answer"
+    CALLBACK_CANCELLED = "callback.cancelled"
+    CALLBACK_CALLING = "callback.calling"
 
 
 _MEDIA: dict[Event, type[BaseModel]] = {
@@ -81,6 +86,8 @@ INBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.CONTROL_DROPPED: m.ControlDropped,
         Event.SESSION_RATE: m.SessionRate,
         Event.CHAT_SEND: m.ChatSend,
+        Event.CALLBACK_REQUEST: m.CallbackRequest,
+        Event.CALLBACK_ANSWER: m.CallbackAnswer,
     },
     "agent": {
         Event.PRESENCE_SET: m.PresenceSet,
@@ -117,6 +124,8 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.CONTROL_STATE: m.ControlState,
         Event.CHAT_MESSAGE: m.ChatMessage,
         Event.SESSION_WATCHERS: m.SessionWatchers,
+        Event.CALLBACK_RING: m.CallbackRing,
+        Event.CALLBACK_CANCELLED: m.CallbackCancelled,
     },
     "agent": {
         Event.QUEUE_UPDATE: m.QueueUpdate,
@@ -133,6 +142,7 @@ OUTBOUND: dict[Role, dict[Event, type[BaseModel]]] = {
         Event.SESSION_RATED: m.SessionRated,
         Event.SESSION_WATCHERS: m.SessionWatchers,
         Event.WALLBOARD_UPDATE: m.Wallboard,
+        Event.CALLBACK_CALLING: m.CallbackCalling,
     },
 }
 """What the server sends to each role (documentation and schema export)."""

@@ -81,6 +81,9 @@ REFUSALS: dict[Event, Expect] = {
     Event.CONTROL_DENY: "not_party",
     Event.CONTROL_REVOKE: "not_party",
     Event.CONTROL_DROPPED: "not_party",
+    Event.CALLBACK_REQUEST: "not_party",
+    # A callback rings only its own customer; any other ring is over for them (§20.3).
+    Event.CALLBACK_ANSWER: "not_found",
     # Supervisors' events (signaling.EVENT_ROLES): an agent account is refused.
     Event.WALLBOARD_SUBSCRIBE: "forbidden",
     Event.WALLBOARD_UNSUBSCRIBE: "forbidden",
@@ -110,6 +113,7 @@ EXAMPLES: dict[str, Callable[[World], Any]] = {
     "reason": lambda _w: "no_consent",
     "rating": lambda _w: 1,
     "to": lambda _w: "queue",
+    "accept": lambda _w: True,
 }
 """A value for each field an inbound payload model has, by field name."""
 

@@ -23,6 +23,8 @@ SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"
 VALID: dict[Event, dict[str, Any]] = {
     Event.HELP_REQUEST: {"topic": "kindle", "locale": "de-DE"},
     Event.HELP_CANCEL: {"ticket_id": "t_1"},
+    Event.CALLBACK_REQUEST: {"ticket_id": "t_1"},
+    Event.CALLBACK_ANSWER: {"ring_id": "r1", "accept": True},
     Event.SESSION_END: {"session_id": "s-1", "reason": "resolved"},
     Event.PRESENCE_SET: {"status": "available"},
     Event.RING_ACCEPT: {"ring_id": "r1"},

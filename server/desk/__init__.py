@@ -14,6 +14,7 @@ the parts, each in a module of its own that sees a :class:`~server.desk.context.
 
 * :mod:`.devices` and :mod:`.agents`: each party's lifecycle (connect, lose, grace, come back);
 * :mod:`.rings`: the routing loop and each ring's life;
+* :mod:`.callbacks`: callback instead of waiting, rung at the customer when an agent is free;
 * :mod:`.sessions`: media relay, connection state and the end of a session;
 * :mod:`.control`: remote control with the customer's consent;
 * :mod:`.queue`: queue and ticket pushes;
@@ -44,6 +45,7 @@ from ..settings import Settings
 from ..tasks import Background
 from ..writer import RecordWriter
 from .agents import Agents
+from .callbacks import Callbacks
 from .context import DeskContext
 from .control import RemoteControl
 from .devices import Devices
@@ -119,6 +121,10 @@ class HelpDesk:
             sessions=self._sessions,
             sweeper=self.sweeper,
         )
+        self._rings.end_ticket = self._sessions.finish
+        self.queue.on_wake = self._rings.request_route
+        self.callbacks = Callbacks(context, queue=self.queue, rings=self._rings)
+        """Callback instead of waiting (``server/desk/callbacks.py``, protocol §20.3)."""
         self._watching = Watching(context)
         self._agents = Agents(
             context,

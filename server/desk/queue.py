@@ -8,15 +8,17 @@ of changes costs one push and an unchanged queue costs none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
 
 from .. import estimate
+from ..hours import DeskHours
 from ..live import ops
 from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
-from ..routing import can_serve
+from ..routing import can_serve, widens_at
 from .context import DeskContext
 
 __all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
@@ -32,9 +34,11 @@ QUEUE_ENTRIES_SHOWN = 200
 class QueuePublisher:
     context: DeskContext
     _pending: bool = field(default=False, init=False)
-    _last_ticket: dict[str, _TicketKey] = field(default_factory=dict, init=False)
+    _last_ticket: dict[str, str] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
     _held: set[str] = field(default_factory=set, init=False)
+    on_wake: Callable[[], None] | None = None
+    """Asks for a routing pass (set by the desk): at a wake-up, routing may ring someone new."""
 
     def hold(self, session_id: str) -> None:
         """Push nothing for this ticket until :meth:`release`: its first ``ticket.update`` is
@@ -62,10 +66,11 @@ class QueuePublisher:
         waiting = await self.context.store.waiting()
         agents = await self.context.store.agents()
         stats = await self.context.store.stats()
-        tickets = _tickets(waiting, agents, stats)
+        tickets = _tickets(waiting, agents, stats, self._routing())
         for session, ticket in zip(waiting, tickets, strict=True):
             if session.device_node != self.context.node or ticket.id in self._held:
                 continue  # the process holding that device's socket tells it
+            self._arm_wakes(ticket)
             key = _ticket_key(ticket)
             if self._last_ticket.get(ticket.id) != key:
                 self._last_ticket[ticket.id] = key
@@ -79,7 +84,7 @@ class QueuePublisher:
         waiting_ids = {s.id for s in waiting}
         for stale in [k for k in self._last_ticket if k not in waiting_ids]:
             del self._last_ticket[stale]
-        update = _queue_update(waiting, agents, stats, self.context.clock())
+        update = _queue_update(waiting, agents, stats, self._routing())
         if update != self._last_queue_update:
             self._last_queue_update = update
             await self.context.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
@@ -90,8 +95,37 @@ class QueuePublisher:
             waiting,
             await self.context.store.agents(),
             await self.context.store.stats(),
-            self.context.clock(),
+            self._routing(),
         )
+
+    def _routing(self) -> _Routing:
+        """What a push needs to know of the clock, the overflow and the opening hours."""
+        settings, now = self.context.settings, self.context.clock()
+        opens_at = DeskHours.of(settings.opening_hours, settings.time_zone).opens_at(now)
+        return _Routing(
+            now=now,
+            overflow_s=settings.overflow_s,
+            callback_retries=settings.callback_retries,
+            opens_at=opens_at,
+        )
+
+    def _arm_wakes(self, ticket: m.Ticket) -> None:
+        """The ticket changes by itself when routing widens or the desk opens: push then."""
+        if ticket.widens_at is not None:
+            self.wake_at(ticket.widens_at, f"{ticket.id}:widens")
+        if ticket.opens_at is not None:
+            self.wake_at(ticket.opens_at, f"{ticket.id}:opens")
+
+    def wake_at(self, at: float, key: str) -> None:
+        """Route and push again at ``at``: routing widens, or the desk opens, then."""
+        delay = max(0.0, at - self.context.clock()) + WAKE_MARGIN_S
+
+        async def wake() -> None:
+            self.request()
+            if self.on_wake is not None:
+                self.on_wake()
+
+        self.context.background.call_later(("wake", key), delay, wake)
 
     async def refresh_gauges(self) -> None:
         """Set the state gauges from the store; called when /metrics is scraped."""
@@ -114,20 +148,32 @@ class QueuePublisher:
         if session is None or position is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
         agents = await self.context.store.agents()
-        ticket = _ticket(session, position, agents, await self.context.store.stats())
+        routing = self._routing()
+        ticket = _tickets([session], agents, await self.context.store.stats(), routing, position)[0]
+        self._arm_wakes(ticket)
         self._last_ticket[ticket.id] = _ticket_key(ticket)
         return ticket
 
 
-_TicketKey = tuple[str, int, float | None, int]
+WAKE_MARGIN_S = 0.05
+"""A wake-up timer fires this much after its moment, so the clock has surely passed it."""
 
 
-def _ticket_key(ticket: m.Ticket) -> _TicketKey:
+@dataclass(frozen=True)
+class _Routing:
+    now: float
+    overflow_s: float
+    callback_retries: int
+    opens_at: float | None
+    """When the desk opens next, while it is closed (``server/hours.py``)."""
+
+
+def _ticket_key(ticket: m.Ticket) -> str:
     """What the customer sees of a ticket: a push only when it changed."""
-    return (ticket.state, ticket.position, ticket.estimated_wait_s, ticket.agents_online)
+    return ticket.model_dump_json()
 
 
-def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
+def queue_entry(session: LiveSession, position: int, *, widened: bool = False) -> m.QueueEntry:
     return m.QueueEntry(
         ticket_id=session.id,
         topic=session.topic,
@@ -138,13 +184,9 @@ def queue_entry(session: LiveSession, position: int) -> m.QueueEntry:
         waiting_since=session.pressed_at,
         kind=session.device_kind,
         handed_on=session.handed_on,
+        callback=session.callback_at is not None,
+        widened=widened,
     )
-
-
-def _ticket(
-    session: LiveSession, position: int, agents: list[AgentPresence], stats: Stats
-) -> m.Ticket:
-    return _tickets([session], agents, stats, first_position=position)[0]
 
 
 MIN_HANDLED_FOR_ESTIMATE = 3
@@ -153,13 +195,21 @@ customers are told the wait is unknown rather than a made-up number."""
 
 
 def _tickets(
-    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, first_position: int = 1
+    waiting: list[LiveSession],
+    agents: list[AgentPresence],
+    stats: Stats,
+    routing: _Routing,
+    first_position: int = 1,
 ) -> list[m.Ticket]:
     """Each customer's ticket: the wait counts only the agents who can serve that customer
-    (language and topic), and is unknown while nobody can or too little has been observed."""
+    (language and topic; every agent once routing widened), and is unknown while nobody can or
+    too little has been observed."""
     tickets = []
+    staffed = [a for a in agents if a.staffed]
     for index, session in enumerate(waiting):
-        serving = [a for a in agents if a.staffed and can_serve(a, session)]
+        widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s)
+        widened = widen_at is not None and routing.now >= widen_at
+        serving = staffed if widened else [a for a in staffed if can_serve(a, session)]
         position = index + first_position
         # An agent being rung is about to take a customer: count them with the free ones.
         free = sum(1 for a in serving if a.routable or a.ring_id)
@@ -178,14 +228,31 @@ def _tickets(
                 position=index + first_position,
                 estimated_wait_s=None if wait is None else round(wait),
                 agents_online=len(serving),
+                matched=widen_at is None,
+                widens_at=None if widened else widen_at,
+                widened=widened,
+                # Closed, and nobody signed in to serve anyway (a desk working late serves on).
+                opens_at=routing.opens_at if not staffed else None,
+                callback=_callback(session, routing),
             )
         )
     return tickets
 
 
+def _callback(session: LiveSession, routing: _Routing) -> m.CallbackInfo | None:
+    if session.callback_at is None:
+        return None
+    return m.CallbackInfo(
+        requested_at=session.callback_at,
+        missed=session.callback_missed,
+        tries_left=max(0, routing.callback_retries - session.callback_missed),
+    )
+
+
 def _queue_update(
-    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, now: float
+    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, routing: _Routing
 ) -> m.QueueUpdate:
+    now = routing.now
     staffed = sum(1 for a in agents if a.staffed)
     free = sum(1 for a in agents if a.routable)
     wait = (
@@ -202,8 +269,14 @@ def _queue_update(
     return m.QueueUpdate(
         length=len(waiting),
         entries=[
-            queue_entry(s, position=i + 1) for i, s in enumerate(waiting[:QUEUE_ENTRIES_SHOWN])
+            queue_entry(s, position=i + 1, widened=_widened(s, agents, routing))
+            for i, s in enumerate(waiting[:QUEUE_ENTRIES_SHOWN])
         ],
         agents_available=free,
         estimated_wait_s=None if wait is None else round(wait, 1),
     )
+
+
+def _widened(session: LiveSession, agents: list[AgentPresence], routing: _Routing) -> bool:
+    widen_at = widens_at(session, agents, overflow_s=routing.overflow_s)
+    return widen_at is not None and routing.now >= widen_at

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
+from typing import Literal, Protocol
 
 import structlog
 
@@ -22,14 +22,20 @@ from signaling import models as m
 from ..identity import AgentIdentity
 from ..ids import new_id
 from ..live import ops
-from ..live.records import Actor, LiveSession
+from ..live.records import Actor, LiveSession, RingRecord, SessionState
 from ..live.store import StaleRead
-from ..routing import plan_rings
+from ..routing import plan_rings, widens_at
+from .callbacks import CALLBACK_MISSED, announce_callback, tell_callback_over
 from .context import DeskContext
 from .parties import send_session_started
 from .queue import QueuePublisher, queue_entry
 
-__all__ = ["ROUTING_WINDOW", "Rings"]
+__all__ = ["ROUTING_WINDOW", "EndTicket", "Rings"]
+
+
+class EndTicket(Protocol):
+    async def __call__(self, session_id: str, *, actor: Actor, reason: str) -> object: ...
+
 
 log = structlog.get_logger("mayday.desk")
 
@@ -42,6 +48,9 @@ only rung before those ahead when no agent can take any of them, which the next 
 class Rings:
     context: DeskContext
     queue: QueuePublisher
+    end_ticket: EndTicket | None = None
+    """Ends a ticket and tells everyone (``Sessions.finish``, set by the desk once it is built):
+    for a callback missed once too often."""
     _route_requested: bool = field(default=False, init=False)
     _routing: bool = field(default=False, init=False)
 
@@ -75,13 +84,22 @@ class Rings:
             return  # nobody to ring: no need to read the queue
         waiting = await store.waiting(limit=ROUTING_WINDOW)
         positions = {session.id: index + 1 for index, session in enumerate(waiting)}
-        hold = self.context.settings.decline_hold_s
-        for session_id, agent_id in plan_rings(waiting, agents, now=now, decline_hold_s=hold):
+        callbacks = {session.id for session in waiting if session.callback_at is not None}
+        settings = self.context.settings
+        plan = plan_rings(
+            waiting,
+            agents,
+            now=now,
+            decline_hold_s=settings.decline_hold_s,
+            overflow_s=settings.overflow_s,
+        )
+        for session_id, agent_id in plan:
             ring_id = new_id("rng")
             now = self.context.clock()
-            timeout = self.context.settings.ring_timeout_s
+            callback = session_id in callbacks
+            timeout = settings.callback_ring_s if callback else settings.ring_timeout_s
             try:
-                session, _agent, _ring = await store.atomically(
+                session, agent, ring = await store.atomically(
                     partial(
                         ops.open_ring,
                         session_id=session_id,
@@ -98,16 +116,19 @@ class Rings:
                 continue
             if session.rung_at == now:
                 self.context.metrics.time_to_ring.observe(now - session.created_at)
-            await self.context.emit.send(
-                "agent",
-                agent_id,
-                Event.RING,
-                m.Ring(
-                    ring_id=ring_id,
-                    ticket=queue_entry(session, position=positions[session_id]),
-                    timeout_s=timeout,
-                ),
-            )
+            widen_at = widens_at(session, agents, overflow_s=settings.overflow_s)
+            widened = widen_at is not None and now >= widen_at
+            entry = queue_entry(session, position=positions[session_id], widened=widened)
+            if ring.callback:
+                who = m.AgentInfo(id=agent.agent_id, name=agent.name)
+                await announce_callback(self.context, session, ring, who, entry)
+            else:
+                await self.context.emit.send(
+                    "agent",
+                    agent_id,
+                    Event.RING,
+                    m.Ring(ring_id=ring_id, ticket=entry, timeout_s=timeout),
+                )
             self.context.background.call_later(
                 ("ring", ring_id), timeout, partial(self.ring_timed_out, ring_id)
             )
@@ -125,16 +146,31 @@ class Rings:
             )
         if ring.agent_id != agent.id:
             raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
+        if ring.callback:
+            raise ProtocolError(
+                ErrorCode.CONFLICT,
+                f"ring {ring_id} is a callback: the customer answers it (ring.decline withdraws)",
+            )
+        return await self.connect(ring, agent.actor())
+
+    async def connect(self, ring: RingRecord, by: Actor) -> LiveSession:
+        """The ring is answered (by its agent, or by the customer of a callback): the session
+        starts connecting and both parties are told."""
+        ring_id = ring.ring_id
         now = self.context.clock()
         session = await self.context.store.atomically(
-            lambda txn: ops.accept_ring(txn, ring_id, agent.id, now=now),
+            lambda txn: ops.accept_ring(txn, ring_id, ring.agent_id, now=now, by=by),
             rings=[ring_id],
             sessions=[ring.session_id],
-            agents=[agent.id],
+            agents=[ring.agent_id],
         )
         self.context.background.cancel(("ring", ring_id))
-        self.context.metrics.time_to_accept.observe(now - ring.started_at)
-        log.info("ring.accepted", agent_id=agent.id, session_id=session.id, ring_id=ring_id)
+        if ring.callback:
+            self.context.metrics.callback_answer_time.observe(now - ring.started_at)
+            self.context.metrics.callbacks.labels(outcome="answered").inc()
+        else:
+            self.context.metrics.time_to_accept.observe(now - ring.started_at)
+        log.info("ring.accepted", agent_id=ring.agent_id, session_id=session.id, ring_id=ring_id)
         await send_session_started(self.context, session, to=("device", "agent"), resumed=False)
         self.context.writer.save(session)
         self.queue.request()
@@ -223,7 +259,9 @@ class Rings:
                 ("ring", ring_id), remaining, lambda: self.ring_timed_out(ring_id)
             )
             return
-        if await self.close_ring(ring_id, reason="timeout", actor=Actor.system()):
+        if await self.close_ring(ring_id, reason="timeout", actor=Actor.system()) and (
+            not ring.callback
+        ):
             await self.context.emit.send(
                 "agent",
                 ring.agent_id,
@@ -235,10 +273,13 @@ class Rings:
         self,
         ring_id: str,
         *,
-        reason: Literal["timeout", "declined", "peer_lost"],
+        reason: Literal["timeout", "declined", "peer_lost", "callback_declined"],
         actor: Actor,
     ) -> bool:
-        """Close a ring unless it is already over; ``True`` if this call closed it."""
+        """Close a ring unless it is already over; ``True`` if this call closed it.
+
+        A callback's ring tells the customer too; a missed callback past the retries ends the
+        ticket (``callback_missed``) through :attr:`end_ticket`."""
         ring = await self.context.store.get_ring(ring_id)
         if ring is None:
             return False
@@ -254,14 +295,26 @@ class Rings:
             return False
         self.context.background.cancel(("ring", ring_id))
         log.info("ring.closed", ring_id=ring_id, agent_id=ring.agent_id, reason=reason)
-        await self.context.emit.send(
-            "agent",
-            ring.agent_id,
-            Event.RING_CANCELLED,
-            m.RingCancelled(ring_id=ring_id, reason=reason),
-        )
+        if ring.callback:
+            await tell_callback_over(self.context, ring, reason, session)
+        else:
+            await self.context.emit.send(
+                "agent",
+                ring.agent_id,
+                Event.RING_CANCELLED,
+                m.RingCancelled(
+                    ring_id=ring_id, reason="declined" if reason == "callback_declined" else reason
+                ),
+            )
         if session is not None:
             self.context.writer.save(session)
+            if (
+                ring.callback
+                and session.state is SessionState.QUEUED
+                and session.callback_missed > self.context.settings.callback_retries
+                and self.end_ticket is not None
+            ):
+                await self.end_ticket(session.id, actor=Actor.system(), reason=CALLBACK_MISSED)
         self.request_route()
         self.queue.request()
         return True

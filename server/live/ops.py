@@ -28,6 +28,7 @@ from .store import StaleRead, Txn
 __all__ = [
     "AGENT_LOST",
     "ARRIVAL_TAU_S",
+    "CALLBACK_MISSES",
     "HANDLING_TIME_WEIGHT",
     "REQUEUE_PRIORITY_S",
     "accept_ring",
@@ -38,6 +39,7 @@ __all__ = [
     "note_arrival",
     "note_handling_time",
     "open_ring",
+    "request_callback",
     "requeue_session",
     "take_ticket",
 ]
@@ -49,6 +51,8 @@ HANDLING_TIME_WEIGHT = 0.2
 """Weight of the newest session in the handling-time average."""
 AGENT_LOST = "agent_lost"
 """End reason of a session whose agent did not come back within the grace period."""
+CALLBACK_MISSES = frozenset({"timeout", "callback_declined"})
+"""How a callback's ring ends when the customer lets it pass or says "not now"."""
 REQUEUE_PRIORITY_S = 1e9
 """How far ahead of its first press a requeued ticket is scored (about 32 years): ahead of every
 customer not yet served, and requeued customers among themselves in the order they first pressed."""
@@ -63,7 +67,9 @@ def open_ring(
         raise ProtocolError(ErrorCode.CONFLICT, f"session {session_id} is not waiting to be rung")
     if not agent.routable:
         raise ProtocolError(ErrorCode.CONFLICT, f"agent {agent_id} cannot take a ring now")
-    transition(session, S.RINGING, actor=Actor.system(), at=now, reason=f"ringing {agent.name}")
+    callback = session.callback_at is not None
+    reason = f"calling the customer back for {agent.name}" if callback else f"ringing {agent.name}"
+    transition(session, S.RINGING, actor=Actor.system(), at=now, reason=reason)
     session.ring_id = ring_id
     agent.ring_id = ring_id
     agent.status_since = now
@@ -73,13 +79,17 @@ def open_ring(
         agent_id=agent_id,
         started_at=now,
         expires_at=now + timeout_s,
+        callback=callback,
     )
     txn.rings[ring_id] = ring
     return session, agent, ring
 
 
-def accept_ring(txn: Txn, ring_id: str, agent_id: str, *, now: float) -> LiveSession:
-    """The agent takes the ring: the session starts connecting and the agent is busy."""
+def accept_ring(
+    txn: Txn, ring_id: str, agent_id: str, *, now: float, by: Actor | None = None
+) -> LiveSession:
+    """The agent takes the ring (or, for a callback, the customer ``by`` answers it): the session
+    starts connecting and the agent is busy."""
     ring = txn.ring(ring_id)
     if ring.agent_id != agent_id:
         raise ProtocolError(ErrorCode.FORBIDDEN, f"ring {ring_id} was offered to another agent")
@@ -88,7 +98,8 @@ def accept_ring(txn: Txn, ring_id: str, agent_id: str, *, now: float) -> LiveSes
     session, agent = txn.session(ring.session_id), txn.agent(agent_id)
     if session.ring_id != ring_id or agent.ring_id != ring_id:
         raise ProtocolError(ErrorCode.CONFLICT, f"ring {ring_id} is no longer current")
-    transition(session, S.CONNECTING, actor=_agent_actor(agent), at=now, reason="ring accepted")
+    reason = "callback answered" if ring.callback else "ring accepted"
+    transition(session, S.CONNECTING, actor=by or _agent_actor(agent), at=now, reason=reason)
     session.ring_id = None
     session.agent_id = agent.agent_id
     session.agent_name = agent.name
@@ -106,6 +117,10 @@ def close_ring(
 
     An agent who let a ring time out is set ``away``: they are not at their desk, and ringing
     them again would only keep the next customer waiting for another timeout.
+
+    A callback's ring (§20.3) rings the customer while the agent is held: its ``timeout`` and
+    ``callback_declined`` are the customer's, counted in ``callback_missed`` (the desk ends the
+    ticket past the retries), and leave the agent available.
     """
     ring = txn.ring(ring_id)
     if ring.session_id not in txn.sessions or ring.agent_id not in txn.agents:
@@ -116,6 +131,8 @@ def close_ring(
         session.ring_id = None
         if reason == "declined":
             session.declined_at[ring.agent_id] = now
+        if ring.callback and reason in CALLBACK_MISSES:
+            session.callback_missed += 1
         if session.reserved_for == ring.agent_id:  # a handed-on customer: now anyone's
             session.reserved_for = session.reserved_until = None
         audit(
@@ -131,10 +148,27 @@ def close_ring(
     if agent is not None and agent.ring_id == ring_id:
         agent.ring_id = None
         agent.status_since = now
-        if reason == "timeout":
+        if reason == "timeout" and not ring.callback:
             agent.status = "away"
     txn.rings[ring_id] = None
     return ring, session, agent
+
+
+def request_callback(txn: Txn, session_id: str, *, actor: Actor, now: float) -> LiveSession:
+    """The waiting customer chose "Call me back": off the line, with the place kept (the ticket
+    stays in the queue; routing rings the customer instead of an agent). Asking twice changes
+    nothing."""
+    session = txn.session(session_id)
+    if session.state is S.RINGING and session.callback_at is None:
+        raise ProtocolError(
+            ErrorCode.CONFLICT, f"an agent is being connected to ticket {session_id} right now"
+        )
+    if session.state not in (S.QUEUED, S.RINGING):
+        raise ProtocolError(ErrorCode.CONFLICT, f"ticket {session_id} is no longer waiting")
+    if session.callback_at is None:
+        session.callback_at = now
+        audit(session, "callback.requested", actor=actor, at=now)
+    return session
 
 
 def take_ticket(txn: Txn, session_id: str, agent_id: str, *, now: float) -> LiveSession:
@@ -151,6 +185,12 @@ def take_ticket(txn: Txn, session_id: str, agent_id: str, *, now: float) -> Live
         )
     if session.state is not S.QUEUED:
         raise ProtocolError(ErrorCode.CONFLICT, f"ticket {session_id} is no longer waiting")
+    if session.callback_at is not None:
+        raise ProtocolError(
+            ErrorCode.CONFLICT,
+            f"ticket {session_id} asked for a callback: the server rings the customer for the "
+            "next free agent, who may be you",
+        )
     if not session.device_connected:
         raise ProtocolError(
             ErrorCode.CONFLICT, f"the customer of ticket {session_id} is disconnected right now"

@@ -112,6 +112,11 @@ class LiveSession(BaseModel):
     """A ticket handed on to one agent: only that agent is rung for it, until it declines or lets
     the ring pass, or ``reserved_until``; then whoever matches (``server/routing.py``)."""
     reserved_until: float | None = None
+    callback_at: float | None = None
+    """When the customer chose "Call me back" (``callback.request``): routing then rings the
+    customer, holding the free agent (``server/desk/callbacks.py``); the place is kept."""
+    callback_missed: int = 0
+    """Callbacks the customer did not answer; past ``MAYDAY_CALLBACK_RETRIES`` the ticket ends."""
     watchers: dict[str, Watcher] = Field(default_factory=dict)
     """Supervisors watching (or joined to) the session, by account id (``server/live/watch.py``)."""
     # What the session gathers on its way, each ``None`` (or empty) until it gets there: plain
@@ -209,6 +214,8 @@ class RingRecord(BaseModel):
     agent_id: str
     started_at: float
     expires_at: float
+    callback: bool = False
+    """A callback: the customer's device is rung while the agent is held (§20.3)."""
 
 
 class Stats(BaseModel):

@@ -27,6 +27,13 @@ from .admin import (
     AdminSites,
 )
 from .base import PROTOCOL_VERSION, Id, Inbound, Locale, Name, Outbound, Sdp, Slug, Timestamp
+from .callback import (
+    CallbackAnswer,
+    CallbackCalling,
+    CallbackCancelled,
+    CallbackRequest,
+    CallbackRing,
+)
 from .control import (
     ControlAnswer,
     ControlDropped,
@@ -75,6 +82,7 @@ from .rest import (
 from .session import (
     AgentAuth,
     AgentInfo,
+    CallbackInfo,
     ChatMessage,
     ChatSend,
     CustomerKind,
@@ -135,6 +143,12 @@ __all__ = [
     "AgentInfo",
     "AgentLoginRequest",
     "AgentLoginResponse",
+    "CallbackAnswer",
+    "CallbackCalling",
+    "CallbackCancelled",
+    "CallbackInfo",
+    "CallbackRequest",
+    "CallbackRing",
     "ChatMessage",
     "ChatSend",
     "ControlAnswer",

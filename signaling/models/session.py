@@ -83,6 +83,9 @@ class _Customer(Outbound):
             del data["kind"]
         if "handed_on" in data and data["handed_on"] is None:  # likewise: only when handed on
             del data["handed_on"]
+        for flag in ("callback", "widened"):  # and only when true (§20)
+            if data.get(flag) is False:
+                del data[flag]
         return data
 
 
@@ -90,6 +93,19 @@ class DeviceInfo(_Customer):
     id: Id
     name: str
     kind: CustomerKind = Field(default="device", description=_KIND)
+
+
+class CallbackInfo(Outbound):
+    """A ticket whose customer chose "Call me back" (``callback.request``, §20.3): it is off the
+    line but keeps its place, and the server rings the customer when an agent is free."""
+
+    requested_at: Timestamp
+    missed: int = Field(ge=0, description="Callbacks the customer did not answer so far.")
+    tries_left: int = Field(
+        ge=0,
+        description="Missed callbacks the ticket survives: at the next miss with 0 left it ends "
+        "(``session.ended`` with reason ``callback_missed``).",
+    )
 
 
 class Ticket(Outbound):
@@ -107,6 +123,31 @@ class Ticket(Outbound):
         ge=0,
         description="Agents signed in (available, ringing, in a session or wrapping up) who can "
         "serve this customer; 0 means nobody is available: say so rather than a wait.",
+    )
+    matched: bool = Field(
+        default=True,
+        description="Whether an agent signed in speaks the customer's language and knows the "
+        "topic. ``false``: say so at once (§20.1); routing widens at ``widens_at``.",
+    )
+    widens_at: Timestamp | None = Field(
+        default=None,
+        description="While ``matched`` is false and routing has not widened yet: when it will "
+        "(``MAYDAY_OVERFLOW_S`` after the press). Null otherwise.",
+    )
+    widened: bool = Field(
+        default=False,
+        description="Routing has widened (§20.1): the next free agent answers, one who speaks "
+        "the customer's language first; tell the customer they may not speak it.",
+    )
+    opens_at: Timestamp | None = Field(
+        default=None,
+        description="Outside opening hours (``MAYDAY_OPENING_HOURS``, §20.2): when the desk opens "
+        "next; null while it is open (or never opens again). Offer a callback.",
+    )
+    callback: CallbackInfo | None = Field(
+        default=None,
+        description='The customer chose "Call me back" (§20.3); ``estimated_wait_s`` is then '
+        "the estimated time until the callback. Null for a customer waiting on the line.",
     )
 
 
@@ -138,6 +179,15 @@ class QueueEntry(_Customer):
     kind: CustomerKind = Field(default="device", description=_KIND)
     handed_on: HandOn | None = Field(
         default=None, description="When an agent handed this customer on (§19.4); else left out."
+    )
+    callback: bool = Field(
+        default=False,
+        description='The customer chose "Call me back" (§20.3); left out when false.',
+    )
+    widened: bool = Field(
+        default=False,
+        description="No agent signed in matches the customer's language or topic and routing "
+        "has widened to every agent (§20.1); left out when false.",
     )
 
 
@@ -297,7 +347,10 @@ class Ring(Outbound):
 
 class RingCancelled(Outbound):
     ring_id: Id
-    reason: Literal["timeout", "cancelled", "declined", "peer_lost"]
+    reason: Literal["timeout", "cancelled", "declined", "peer_lost", "callback_missed"] = Field(
+        description="``callback_missed``: the customer of a callback (§20.3) did not answer; "
+        "the agent stays available."
+    )
 
 
 class PresenceUpdate(Outbound):
