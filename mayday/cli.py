@@ -1,6 +1,6 @@
 """The ``mayday`` command: ``mayday server``, ``mayday agents add|set|set-role|unlock|list|remove``,
 ``mayday sites add|list|remove``, ``mayday canned add|list|remove``, ``mayday device``,
-``mayday db upgrade``.
+``mayday db upgrade``, ``mayday forecast``.
 
 Each subcommand lives in a small function; heavy imports happen inside them so that
 ``mayday --help`` stays instant.
@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", help="migrate to the newest schema (servers also do this when they start)"
     )
     upgrade.add_argument("--data-dir")
+
+    forecast = commands.add_parser(
+        "forecast", help="agents needed per hour of a coming week, from the recorded history"
+    )
+    from .forecast.cli import add_arguments as add_forecast_arguments
+
+    add_forecast_arguments(forecast)
 
     sim = commands.add_parser("sim", help="run support sessions from scenario files, measure them")
     from sim.cli import add_arguments as add_sim_arguments
@@ -435,6 +442,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.host, args.port, preview_port, shop_port, Path(args.data_dir), args.locale
             )
         )
+    if args.command == "forecast":
+        from .forecast.cli import run as run_forecast
+
+        return run_forecast(args)
     if args.command == "sim":
         from sim.cli import run as run_sim
 

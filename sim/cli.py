@@ -152,6 +152,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no live progress bar (e.g. in CI logs)"
     )
+    replay = parser.add_argument_group(
+        "replaying a forecast hour (docs/forecast.md): Poisson arrivals against embedded agents"
+    )
+    replay.add_argument(
+        "--arrivals", type=Path, metavar="FORECAST.json", help="a `mayday forecast --json` file"
+    )
+    replay.add_argument("--hour", metavar="H", help="its hour: 0-167, peak, or 2027-01-19T10")
+    replay.add_argument(
+        "--speed", type=_seconds, default=60.0, metavar="K", help="time runs K times faster (60)"
+    )
+    replay.add_argument(
+        "--scale",
+        type=_seconds,
+        metavar="F",
+        help="agents x F, at most 1 (default: down to 6 agents)",
+    )
+    replay.add_argument(
+        "--warmup", type=float, metavar="S", help="forecast seconds before the hour (2 AHT)"
+    )
+    replay.add_argument("--seed", type=int, help="the arrivals' random seed (default: random)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +197,10 @@ def run(args: argparse.Namespace) -> int:
 
     out = Console(width=_width(), soft_wrap=False, highlight=False)
     err = Console(stderr=True, width=_width(), highlight=False)
+    if getattr(args, "arrivals", None) is not None:
+        from .arrivals_cli import run_arrivals
+
+        return run_arrivals(args)
     if args.print_schema:
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
