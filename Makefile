@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests drive for real: Chromium (browser tests), Xvfb and Tk (the X11
 # source and the customer's window), Redis and PostgreSQL (scale-out), coturn (TURN), fonts,
 # PortAudio and PulseAudio (the desktop's voice, tested against a null sink).
-SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core redis-server postgresql coturn \
+SYSTEM_PACKAGES := chromium xvfb python3-tk fonts-dejavu-core fonts-dejavu-extra redis-server \
+	postgresql coturn \
 	libportaudio2 pulseaudio pulseaudio-utils
 
 .PHONY: run test lint bench schema clean system-deps
@@ -19,9 +20,11 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# The customer's web widget, bundled from customer_web/ (built, never committed).
+# The customer's web widget, bundled from customer_web/ with its gettext catalogues compiled in
+# (customer_web/locales/build.mjs; built, never committed).
 WIDGET := customer_web/dist/widget.js
-$(WIDGET): $(STAMP) $(wildcard customer_web/*.js)
+$(WIDGET): $(STAMP) $(wildcard customer_web/*.js) customer_web/locales/build.mjs \
+		$(wildcard customer_web/locales/*/LC_MESSAGES/*.po)
 	npm run build --silent
 
 run: $(STAMP) $(WIDGET)

@@ -6,6 +6,7 @@
 
 import { Annotator } from "./annotate.js";
 import { Api, needsSignIn } from "./api.js";
+import { CallbackCard } from "./callback.js";
 import { CannedPicker } from "./canned.js";
 import { ChatPanel } from "./chat.js";
 import { CobrowseView } from "./cobrowse.js";
@@ -145,6 +146,7 @@ function startConsole() {
   const presence = new Presence({ root: $("#presence"), signaling, toasts });
   const queue = new QueuePanel({ root: $("#queue"), signaling, api, toasts });
   const ring = new RingCard({ root: $("#ring"), signaling, api, toasts });
+  const callback = new CallbackCard({ root: $("#callback"), signaling, toasts });
   const chat = new ChatPanel({ root: $("#panel-chat"), signaling, toasts });
   const notes = new NotesPanel({ root: $("#panel-notes"), signaling, toasts });
   const timeline = new TimelinePanel({ list: $(".session-timeline"), status: $(".timeline-status"), api });
@@ -190,7 +192,7 @@ function startConsole() {
   // on it. `cobrowse.stats` has the co-browsing timings (epoch ms: channelOpenAt, helloAt,
   // firstEventAt, firstSnapshotAt, firstPaintAt, lastEventAt) and counts (events, snapshots,
   // frames, chars, gaps, snapshotRequests, lastSeq); `cobrowse.replay.document` is the mirrored page.
-  window.mayday = { api, signaling, session, presence, queue, ring, stage, tools, consent, talk, cobrowse };
+  window.mayday = { api, signaling, session, presence, queue, ring, callback, stage, tools, consent, talk, cobrowse };
 
   // Connection state in the top bar.
   const conn = $("#conn");
@@ -249,10 +251,24 @@ function startConsole() {
   ring.addEventListener("over", () => {
     document.title = session.active ? `In session · ${TITLE}` : TITLE;
   });
+  // A callback: the desk holds this agent while the customer is asked to connect (callback.js).
+  callback.addEventListener("calling", ({ detail }) => {
+    document.title = `Calling a customer back · ${TITLE}`;
+    clearTimeout(preload); // the replay, loaded ahead as for a ring
+    if (detail.ticket?.kind === "web" && !session.active) {
+      preload = setTimeout(() => {
+        if (!session.active) cobrowse.replay.preload();
+      }, REPLAY_PRELOAD_DELAY_MS);
+    }
+  });
+  callback.addEventListener("over", () => {
+    document.title = session.active ? `In session · ${TITLE}` : TITLE;
+  });
 
   session.addEventListener("started", () => {
     wrapUp.close({ clean: false });
     ring.dismiss();
+    callback.dismiss();
     showCentre("session");
     tabs.select("chat");
     document.title = `In session · ${TITLE}`;
@@ -358,6 +374,7 @@ function startConsole() {
       if (detail.view === "work" && watch.isOpen) watch.leave();
     });
     ring.addEventListener("ringing", () => views.select("work"));
+    callback.addEventListener("calling", () => views.select("work"));
     session.addEventListener("started", () => views.select("work"));
     views.restore();
     window.mayday.wallboard = wallboard;

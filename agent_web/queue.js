@@ -2,8 +2,11 @@
 //
 // queue.update carries the whole queue (first 200 entries) after every change; waiting times are
 // counted up locally once a second from `waiting_since` (server time, see Api.now()). A customer an
-// agent handed on (`handed_on`) wears a small "handed on" badge.
+// agent handed on (`handed_on`) wears a small "handed on" badge; a callback (`callback`) and a
+// customer routed past their language (`widened`) wear theirs (callback.js). A callback has no
+// Take: the server rings the customer for the next free agent (docs §20.3).
 
+import { entryMarks } from "./callback.js";
 import { clear, formatDuration, formatLocale, formatWait, h, parts } from "./dom.js";
 
 // Entry layout: position | device name, topic and language | waiting time and state.
@@ -69,6 +72,7 @@ export class QueuePanel {
           h("span", { class: "tag", text: entry.topic }),
           h("span", { class: "queue-locale", title: formatLocale(entry.locale), text: entry.locale }),
           entry.handed_on ? this._handedOnBadge(entry.handed_on) : null,
+          ...entryMarks(entry),
         ),
       ),
       h(
@@ -76,7 +80,7 @@ export class QueuePanel {
         { class: "queue-side" },
         waited,
         h("span", { class: `state state-${ringing ? "ringing" : "queued"}`, text: ringing ? "ringing" : "waiting" }),
-        ringing ? null : this._takeButton(entry),
+        ringing || entry.callback ? null : this._takeButton(entry),
       ),
     );
   }

@@ -5,8 +5,10 @@
 // than hiding itself when the bar runs out.
 //
 // A customer a colleague handed on (ticket.handed_on) says so on the card: by whom, to this agent
-// or from the queue, and the colleague's note (text, never HTML).
+// or from the queue, and the colleague's note (text, never HTML). A customer whom nobody with
+// their language or topic could serve (`widened`, docs §20.1) is marked so (callback.js).
 
+import { entryMarks } from "./callback.js";
 import { $, clear, formatDuration, formatLocale, h, parts } from "./dom.js";
 import { handedOnNodes } from "./transfer.js";
 
@@ -31,7 +33,8 @@ export class RingCard extends EventTarget {
     this.handedOnWho = h("p", { class: "ring-handon-who" });
     this.handedOnNote = h("blockquote", { class: "ring-handon-note" });
     this.handedOn = h("div", { class: "ring-handon", hidden: true }, this.handedOnWho, this.handedOnNote);
-    $(".ring-details", root).after(this.handedOn);
+    this.marks = h("div", { class: "ring-marks" });
+    $(".ring-details", root).after(this.marks, this.handedOn);
     this.acceptButton.addEventListener("click", () => this.accept());
     this.declineButton.addEventListener("click", () => this.decline());
     signaling.on("ring", (ring) => this.show(ring));
@@ -44,6 +47,7 @@ export class RingCard extends EventTarget {
     this.device.textContent = ticket.device_name ?? "A customer";
     this.topic.textContent = ticket.topic ?? "";
     this.locale.textContent = formatLocale(ticket.locale);
+    this.marks.replaceChildren(...entryMarks(ticket));
     this._showHandedOn(ticket.handed_on);
     this._busy(false);
     this.root.hidden = false;

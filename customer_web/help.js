@@ -1,15 +1,19 @@
 // The customer's help flow: Help → a visitor identity → the /device socket → help.request → the
 // ticket → the session → its end and a rating (docs/protocol.md §3–§9, as the Python device in
-// device_agent/agent.py does it), with remote control under the customer's consent (control.js). It keeps the facts in `state`; present.js turns them into what
-// the panel shows, and cobrowse.js carries the page once an agent has accepted.
+// device_agent/agent.py does it), with remote control under the customer's consent (control.js).
+// It keeps the facts in `state`; present.js turns them into what the panel shows, and cobrowse.js
+// carries the page once an agent has accepted. "Call me back" and its ring are callback.js's,
+// the rating after a session feedback.js's.
 //
 // A reload or same-origin navigation during a ticket or session loses this page's JavaScript,
 // not the visit: the credentials and an `active` mark stay in sessionStorage, the next page
 // reconnects with them, and the server answers with `ticket.update` or a resumed
 // `session.started` (§4.2), on which the page is offered and recorded afresh.
 
+import { Callbacks } from "./callback.js";
 import { Cobrowse } from "./cobrowse.js";
 import { PageControl } from "./control.js";
+import { answerSolved, rate, sendComment } from "./feedback.js";
 import { present } from "./present.js";
 import { DeviceSocket } from "./signaling.js";
 import { createVisitor, VisitorError } from "./visitor.js";
@@ -21,7 +25,6 @@ const OVER = new Set(["idle", "ended", "rated", "over", "error", "elsewhere"]);
 // The chat lines kept for the tab (sessionStorage), so that a reload still shows the history.
 const CHAT_KEPT = 200;
 const CHAT_MAX = 2000; // characters in one line (chat.send, docs/protocol.md §6.3)
-const COMMENT_MAX = 1000; // characters in a rating's comment (session.rate)
 
 export class HelpFlow {
   /** `config` {server, siteKey}; `store`: a VisitorStore; `render(model, options)`: the view's. */
@@ -37,6 +40,7 @@ export class HelpFlow {
     this.state = { phase: "idle", open: false, canShareScreen: canCaptureScreen(), chat: [], unread: 0, watchers: [] };
     this._resumeTimer = null;
     this._fresh = false; // the credentials in use were created by this Help press
+    this.callbacks = new Callbacks(this); // "Call me back" and its ring (callback.js)
   }
 
   /** On page load: resume an open ticket or session of this tab, if there is one. */
@@ -62,6 +66,12 @@ export class HelpFlow {
         return this._start();
       case "cancel":
         return this._cancel();
+      case "callback":
+        return this.callbacks.request();
+      case "callbackConnect":
+        return this.callbacks.answer(true);
+      case "callbackNotNow":
+        return this.callbacks.answer(false);
       case "end":
         return this.set({ confirming: true });
       case "keepGoing":
@@ -69,11 +79,11 @@ export class HelpFlow {
       case "confirmEnd":
         return this._end();
       case "rate":
-        return this._rate(value);
+        return rate(this, value);
       case "solved":
-        return this._solved(value);
+        return answerSolved(this, value);
       case "comment":
-        return this._comment(value);
+        return sendComment(this, value);
       case "chatSend":
         return this._chatSend(value);
       case "close":
@@ -111,6 +121,7 @@ export class HelpFlow {
   }
 
   render(options) {
+    this.callbacks.sync();
     this._render({ ...present(this.state, this.t), ...this._requeuedModel(), control: this._controlModel() }, options);
   }
 
@@ -194,57 +205,6 @@ export class HelpFlow {
     } catch (error) {
       console.warn("mayday widget: session.end", error.message);
     }
-  }
-
-  /**
-   * The stars go at once; the card then thanks the customer, asks "Was your problem solved?" and
-   * offers a comment (§6.1).
-   */
-  async _rate(rating) {
-    const sessionId = this.state.lastSessionId;
-    this.set({ phase: "rated", rating, solved: null, comment: "ask", commentError: "" });
-    try {
-      await this.socket?.request("session.rate", { session_id: sessionId, rating });
-    } catch (error) {
-      console.warn("mayday widget: session.rate", error.message);
-    }
-  }
-
-  /**
-   * The optional Yes / No to "Was your problem solved?": the rating again, with the answer (the
-   * server keeps an answer until another one comes). It may be changed until the comment is sent.
-   */
-  async _solved(answer) {
-    const { phase, rating, lastSessionId } = this.state;
-    if (typeof answer !== "boolean" || phase !== "rated" || !this.socket || this.state.comment !== "ask") return;
-    this.set({ solved: answer });
-    try {
-      await this.socket.request("session.rate", { session_id: lastSessionId, rating, solved: answer });
-    } catch (error) {
-      console.warn("mayday widget: session.rate", error.message);
-    }
-  }
-
-  /**
-   * The optional comment: the rating again, with the text (and the solved answer, if given, so the
-   * agent's wrap-up keeps it). The socket stays for it until Close.
-   * Returns whether it was sent, so that the view keeps the text when it was not.
-   */
-  async _comment(text) {
-    const comment = String(text ?? "").trim().slice(0, COMMENT_MAX);
-    const { phase, rating, solved, lastSessionId } = this.state;
-    if (!comment || phase !== "rated" || !this.socket || this.state.comment !== "ask") return false;
-    const answer = typeof solved === "boolean" ? { solved } : {};
-    try {
-      await this.socket.request("session.rate", { session_id: lastSessionId, rating, comment, ...answer });
-    } catch (error) {
-      console.warn("mayday widget: session.rate", error.message);
-      this.set({ commentError: this.t("commentFailed") });
-      return false;
-    }
-    this.set({ comment: "sent", commentError: "" });
-    this._disconnect(); // nothing more to say to the server until the next Help
-    return true;
   }
 
   /** The customer's chat line; it shows when the server's chat.message comes back (§6.3). */
@@ -341,6 +301,8 @@ export class HelpFlow {
       "session.started": (data) => this._started(data),
       "session.ended": (data) => this._ended(data),
       "session.peer": (data) => this._peer(data),
+      "callback.ring": (data) => this.callbacks.ring(data),
+      "callback.cancelled": (data) => this.callbacks.cancelled(data),
       "chat.message": (data) => this._chat(data),
       "session.watchers": (data) => this._watchers(data),
       "rtc.answer": (data) => this.cobrowse.answer(data),

@@ -5,6 +5,9 @@
 // exits over (the ticket ended without a session), error (refused or unreachable) and elsewhere
 // (another tab took the visitor over). `resuming` is a page load reconnecting an open ticket.
 
+import { callbackMissed } from "./strings.js";
+import { presentWaiting } from "./waiting.js";
+
 const LIVE = new Set(["connecting", "active"]);
 
 // Nobody online who could help (`agents_online` 0): said at once, never a wait; a wait the server
@@ -24,9 +27,11 @@ function waitText(t, ticket) {
  * `chat` (live sessions only): the lines and the texts around them; `comment`: the rating's
  * optional comment form, `{error}` while it is offered; `solved`: "Was your problem solved?" with
  * Yes / No, `{answer}` (true, false or null: not answered yet) while it may be answered (until the
- * comment is sent: the socket goes with it); `unread`: the collapsed button's count.
+ * comment is sent: the socket goes with it); `unread`: the collapsed button's count; `offer` and
+ * `ring` (waiting only): "Call me back" and the callback's prompt (waiting.js). `now`: epoch ms,
+ * for the countdowns.
  */
-export function present(state, t) {
+export function present(state, t, now = Date.now()) {
   const agent = state.session?.agent?.name || t("title");
   const model = {
     phase: state.phase,
@@ -41,6 +46,8 @@ export function present(state, t) {
     comment: null,
     solved: null,
     unread: state.open ? 0 : (state.unread ?? 0),
+    offer: null,
+    ring: null,
   };
   switch (state.phase) {
     case "idle":
@@ -50,14 +57,14 @@ export function present(state, t) {
       model.status = t("starting");
       break;
     case "queued":
-      model.status = t("queued", { position: state.ticket?.position ?? 1 });
-      model.detail = waitText(t, state.ticket);
-      model.actions = ["cancel"];
+    case "ringing": {
+      // Overflow, opening hours and the callback (waiting.js); Cancel always, but not while the
+      // callback's prompt asks (it is all the panel offers then, as the consent dialog is).
+      const waiting = presentWaiting(state, t, waitText, now);
+      Object.assign(model, waiting);
+      model.actions = waiting.ring ? [] : ["cancel"];
       break;
-    case "ringing":
-      model.status = t("ringing");
-      model.actions = ["cancel"];
-      break;
+    }
     case "connecting":
     case "active":
       model.watchers = (state.watchers ?? []).map(({ name, mode }) =>
@@ -106,6 +113,7 @@ export function present(state, t) {
       break;
     case "over":
       model.status = state.endReason === "cancelled" ? t("cancelled") : t("endedLost");
+      if (state.endReason === "callback_missed") model.status = callbackMissed(t, 0);
       model.actions = ["close"];
       break;
     case "error":

@@ -230,7 +230,11 @@ button:focus-visible {
   display: flex;
   align-items: center;
   gap: 12px;
+  /* As wide as its text up to the viewport: centred by left 50%, it would otherwise shrink to
+     half the viewport and push Stop control off a phone's screen. */
+  width: max-content;
   max-width: calc(100vw - 24px);
+  box-sizing: border-box;
   padding: 8px 8px 8px 16px;
   border-radius: 14px;
   background: #7c2d12;
@@ -239,12 +243,17 @@ button:focus-visible {
   box-shadow: 0 6px 20px rgba(15, 23, 42, 0.35);
 }
 .controlbar[data-state="suspended"] { background: #57606a; }
+/* While Stop control's bar shows at the top (up to three lines on a phone), the panel ends below it. */
+:host([data-control="granted"]) .panel,
+:host([data-control="suspended"]) .panel { max-height: calc(100vh - 190px); }
 .stop { background: #fff; color: #991b1b; font-weight: 600; flex: none; }
 .stop:hover { background: #fee2e2; }
 @media (max-width: 480px) {
   .help { right: 12px; bottom: 12px; }
   .panel { right: 12px; bottom: 76px; width: calc(100vw - 24px); }
   .actions button { flex: 1 1 auto; }
+  /* Long words (German, Czech, Polish) wrap inside Stop control rather than push it away. */
+  .stop { flex: 0 1 auto; max-width: 50%; padding: 4px 12px; }
 }
 @media (prefers-reduced-motion: no-preference) {
   .panel { animation: rise 140ms ease-out; }

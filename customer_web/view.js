@@ -15,7 +15,12 @@
 //
 // Supervisors watching the session (docs/cobrowse.md §2.3) are named in the panel, a line each,
 // as text like everything else, for as long as they watch.
+//
+// While the customer waits, "Call me back" and, when the callback comes, its prompt are
+// callback-view.js's parts of the panel (docs/protocol.md §20.3).
 
+import { adoptCallbackStyles } from "./callback-styles.js";
+import { createCallbackView } from "./callback-view.js";
 import { WIDGET_TAG } from "./masking.js";
 import { adoptStyles, isolateHost } from "./styles.js";
 
@@ -40,13 +45,15 @@ function el(tag, attributes = {}, ...children) {
 
 /**
  * `t`: the translator; `onAction(id, value)`: a button was pressed ("help", "minimize", an
- * ACTIONS id, "rate" with 1–5, or "solved" with true / false). Returns `{host, render(model)}`; the host is not yet in the page.
+ * ACTIONS id, "rate" with 1–5, "solved" with true / false, or a callback-view.js one).
+ * Returns `{host, render(model)}`; the host is not yet in the page.
  */
 export function createView(t, locale, onAction) {
   const host = document.createElement(WIDGET_TAG);
   isolateHost(host);
   const shadow = host.attachShadow({ mode: "open" });
   adoptStyles(shadow);
+  adoptCallbackStyles(shadow);
 
   const help = el("button", { type: "button", class: "help", "aria-expanded": "false", "aria-controls": "panel" });
   const badge = el("span", { class: "badge", "aria-hidden": "true" });
@@ -140,6 +147,7 @@ export function createView(t, locale, onAction) {
     buttons[id] = el("button", { type: "button", class: kind }, t(label));
     buttons[id].addEventListener("click", () => onAction(id));
   }
+  const callback = createCallbackView(t, onAction); // "Call me back" and its prompt
   const consentTitle = el("h3", { class: "consent-title", id: "consent-title" });
   const consentBody = el("p", { class: "consent-body", id: "consent-body" });
   const allow = el("button", { type: "button", class: "allow", "data-control": "allow" }, t("allow"));
@@ -171,8 +179,10 @@ export function createView(t, locale, onAction) {
     },
     el("div", { class: "head" }, title, minimize),
     consent,
+    callback.prompt,
     status,
     detail,
+    callback.offer,
     watchers,
     chat,
     rating,
@@ -273,6 +283,7 @@ export function createView(t, locale, onAction) {
     bar.hidden = !(control?.state === "granted" || control?.state === "suspended");
     bar.dataset.state = control?.state ?? "none";
     barText.textContent = bar.hidden ? "" : control.bar;
+    const rung = callback.render(asking ? {} : model);
     rating.hidden = !model.rating || asking;
     renderChat(asking ? null : model.chat);
     solved.hidden = !model.solved;
@@ -294,12 +305,14 @@ export function createView(t, locale, onAction) {
     // customer can do now, so keyboard users are never left on <body>.
     // Focus on the panel itself (opened before it had buttons) moves on to them too.
     const onPanel = shadow.activeElement === panel;
+    if (rung) return callback.focusTarget().focus(); // a callback is ringing: answer it from here
     if ((opening && takeFocus) || onPanel || (focusInPanel && !visible(shadow.activeElement))) {
       // The rating first when it is asked for: it is what the panel is asking.
       // The consent dialog before anything else, Deny first: a stray Enter must not grant control.
       // After the stars, the question that follows them.
       const asked = [...(model.rating ? stars.children : []), ...(model.solved ? [solvedYes, solvedNo] : [])];
-      const first = [deny, allow, ...asked, ...actions.children].find(visible);
+      const offered = model.offer?.prominent ? [callback.offer.firstChild] : [];
+      const first = [deny, allow, callback.focusTarget(), ...asked, ...offered, ...actions.children].find(visible);
       (first ?? panel).focus();
     }
   }

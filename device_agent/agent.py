@@ -29,7 +29,7 @@ from signaling.annotations import Clear
 from .chat import CHAT_PEEK_S, CustomerChat
 from .consent import Consent, ConsentState
 from .control import RemoteControl
-from .customer import ChatState, CustomerAction, CustomerView, Phase
+from .customer import CustomerAction, CustomerView, Phase
 from .media import ScreenTrack
 from .overlay import AnnotationLayer, camera_tile
 from .peer import DEFAULT_CODEC, DevicePeer
@@ -37,6 +37,7 @@ from .rating import RatingCard
 from .screens.base import Frame, ScreenSource
 from .signaling_client import SignalingClient
 from .voice import Voice
+from .waiting import WAITING_ACTIONS, Waiting
 from .watchers import WatcherConnections
 
 __all__ = ["DeviceAgent"]
@@ -107,6 +108,8 @@ class DeviceAgent:
         """The screen to supervisors watching the session (:mod:`.watchers`)."""
         self.voice = Voice()
         """The agent's voice to the customer and, after "Talk", the customer's back (:mod:`.voice`)."""
+        self.waiting = Waiting(self.client, lambda: self.ticket, self._show, self.voice.listeners)
+        """What the wait says: overflow, opening hours and the callback (:mod:`.waiting`)."""
         self.started = asyncio.Event()
         self.ended = asyncio.Event()
         self.media_connected = asyncio.Event()
@@ -137,6 +140,8 @@ class DeviceAgent:
             (Event.CONTROL_INPUT, self._on_control_input),
             (Event.CHAT_MESSAGE, self._on_chat),
             (Event.SESSION_WATCHERS, self._on_watchers),
+            (Event.CALLBACK_RING, self.waiting.on_ring),
+            (Event.CALLBACK_CANCELLED, self.waiting.on_cancelled),
         ):
             self.client.on(event, handler)
         self._socket_at = self._socket_since = 0.0
@@ -152,6 +157,7 @@ class DeviceAgent:
 
     async def close(self) -> None:
         self.chat.reset()
+        self.waiting.close()
         await self._stop_media()
         await self.watchers.close()
         for task in list(self._tasks):
@@ -201,7 +207,7 @@ class DeviceAgent:
         elif action == "deny":
             await self.control.deny()
         elif action == "stop_control":
-            await self.stop_control()
+            await self.control.stop()  # input stops here now, then the server and agent are told
         elif action in ("pause", "resume"):
             self.set_paused(action == "pause")
         elif action == "end":
@@ -218,9 +224,11 @@ class DeviceAgent:
         elif action in ("talk", "talk_stop"):
             self.set_talking(action == "talk")
         elif action in ("chat_open", "chat_close"):
-            self.set_chat_state("open" if action == "chat_open" else "closed")
+            self.chat.set_state("open" if action == "chat_open" else "closed")
         elif action == "chat_send" and isinstance(value, str) and value.strip():
             await self.send_chat(value.strip())
+        elif action in WAITING_ACTIONS and (ticket := await self.waiting.action(action)):
+            await self._on_ticket({"ticket": ticket})  # "Call me back": the ack's ticket
 
     async def request_help(
         self, topic: str | None = None, locale: str | None = None
@@ -229,6 +237,7 @@ class DeviceAgent:
         self.rating.reset()
         self.requeued = False
         self.transferred = False
+        self.waiting.reset()
         ack = await self.client.call(
             Event.HELP_REQUEST,
             m.HelpRequest(topic=topic or self.topic, locale=locale or self.locale),
@@ -249,10 +258,6 @@ class DeviceAgent:
                 m.SessionEnd(session_id=self.session["session_id"], reason=reason),
             )
 
-    async def stop_control(self) -> None:
-        """ "Stop control": input stops on this device now, then the server and agent are told."""
-        await self.control.stop()
-
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         if self.peer is not None:
@@ -269,8 +274,7 @@ class DeviceAgent:
         self._show()
 
     async def rate(self, rating: int) -> None:
-        """The customer's stars: sent at once, and the card thanks them (and asks "Was your
-        problem solved?", offers a comment)."""
+        """The customer's stars: sent at once; the card thanks them, asks "Was it solved?"."""
         if self.last_session_id is not None and self.rating.give_stars(rating):
             await self._send_rating(self.last_session_id)
 
@@ -307,6 +311,7 @@ class DeviceAgent:
         self.requeued = False
         self.transferred = False
         self.last_session_id = data["session_id"]
+        self.waiting.reset()
         self.started.set()
         if not self.voice.in_session:
             self.voice.set_in_session(True)
@@ -333,9 +338,7 @@ class DeviceAgent:
         log.info(
             "device.session_ended", session_id=data.get("session_id"), reason=data.get("reason")
         )
-        had_session = self.session is not None and self.session["session_id"] == data.get(
-            "session_id"
-        )
+        had_session = self._current(data)
         # The agent was lost, or handed the customer on: the server has put the customer back in
         # line, first, and its ticket.update follows (it may have come first, from another
         # server process).
@@ -351,10 +354,8 @@ class DeviceAgent:
         await self.watchers.close()
         self.requeued = requeued
         self.transferred = data.get("reason") == TRANSFERRED
-        if requeued:
-            self.phase = "queued"
-        else:
-            self.phase = "ended" if had_session else "idle"
+        self.waiting.on_session_ended(data.get("reason"))
+        self.phase = "queued" if requeued else "ended" if had_session else "idle"
         rated = data.get("reason") not in ("cancelled", AGENT_LOST, TRANSFERRED)
         self.rating.reset(requested=had_session and rated)
         self.started.clear()
@@ -395,9 +396,6 @@ class DeviceAgent:
             await self.client.call(
                 Event.CHAT_SEND, m.ChatSend(session_id=self.session["session_id"], text=text)
             )
-
-    def set_chat_state(self, state: ChatState) -> None:
-        self.chat.set_state(state)
 
     @property
     def chat_peek_s(self) -> float:
@@ -509,7 +507,7 @@ class DeviceAgent:
         )
         if request is not None and self.consent.state is ConsentState.ASKED:
             view = replace(view, agent_name=request.agent_name, organisation=request.organisation)
-        self._surface(view)
+        self._surface(self.waiting.dress(view, self.ticket))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

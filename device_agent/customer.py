@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CallbackPrompt",
     "ChatLine",
     "ChatState",
     "CustomerAction",
@@ -41,11 +42,16 @@ CustomerAction = Literal[
     "chat_send",
     "talk",
     "talk_stop",
+    "callback",
+    "callback_accept",
+    "callback_decline",
 ]
 """What the customer did. ``end`` comes only after the customer confirmed it; ``rate`` carries the
 stars (an ``int``), ``rate_solved`` the answer to "Was your problem solved?" (``"yes"`` or
 ``"no"``), ``rate_comment`` and ``chat_send`` the text (a ``str``); ``rate_done`` closes the
-rating card; ``talk`` turns the customer's microphone on, ``talk_stop`` off again."""
+rating card; ``talk`` turns the customer's microphone on, ``talk_stop`` off again; ``callback`` is "Call me
+back" while waiting, ``callback_accept`` / ``callback_decline`` the answer to the callback's ring
+("Connect now" / "Not now")."""
 CustomerActionCallback = Callable[[CustomerAction, "int | str | None"], None]
 
 ChatState = Literal["closed", "peek", "open"]
@@ -63,6 +69,18 @@ class ChatLine:
     """Written by the customer (shown as "You")."""
     name: str
     text: str
+
+
+@dataclass(frozen=True)
+class CallbackPrompt:
+    """The callback rings (``callback.ring``): "Anna is ready to help you: connect now?", with
+    *Connect now* and *Not now*, drawn over everything until answered or over."""
+
+    agent_name: str | None
+    """Who is ready (``agent.name``); ``None``: an agent, unnamed."""
+    seconds_left: int | None
+    """Whole seconds until the ring is over unanswered (counts down); ``None``: not told."""
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -97,9 +115,9 @@ class CustomerView:
     customer is waiting again, first in line: said in plain words while waiting (no rating is
     asked for that session)."""
     transferred: bool = False
+    """Waiting again because the agent handed the customer on, not because it was lost."""
     watchers: tuple[tuple[str, str], ...] = ()
     """Supervisors who see the screen besides the agent, ``(name, mode)`` each: always shown."""
-    """Waiting again because the agent handed the customer on, not because it was lost."""
     chat: tuple[ChatLine, ...] = ()
     """The session's chat lines, oldest first."""
     chat_state: ChatState = "closed"
@@ -108,3 +126,23 @@ class CustomerView:
     talking: bool = False
     """The customer's microphone is on ("Talk" tapped): the agent hears them. Off by default, and
     at the end of every session."""
+    matched: bool = True
+    """``False``: no agent signed in speaks the customer's language or knows the topic; said at
+    once, with the countdown to :attr:`widens_in_s` (docs/protocol.md §20.1)."""
+    widens_in_s: int | None = None
+    """Whole seconds until any free agent may answer (counts down); ``None``: not waiting for it."""
+    widened: bool = False
+    """Any free agent may answer now: they may not speak the customer's language."""
+    opens_at: float | None = None
+    """Outside opening hours, with nobody to serve: when the desk opens (epoch seconds); the
+    callback is offered prominently."""
+    callback_offered: bool = False
+    """The "Call me back" button shows: waiting, not chosen yet, no agent being rung."""
+    callback: bool = False
+    """The customer chose "Call me back": the waiting card says a callback comes, and when."""
+    callback_missed: int | None = None
+    """A callback went unanswered: "We missed you", with the rings still to come (``0``: none,
+    the callback is over); ``None``: nothing missed lately."""
+    callback_given_up: bool = False
+    """The callback ended unanswered (``session.ended`` ``callback_missed``): said beside Help."""
+    callback_ring: CallbackPrompt | None = None

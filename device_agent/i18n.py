@@ -1,168 +1,125 @@
-"""What the customer reads on the device, in English and German.
+"""What the customer reads on the device (tablet, preview page, Tk window), in six languages.
+
+The texts live in gettext catalogues, one per language: ``locales/<lang>/LC_MESSAGES/device.po``
+next to this module, each entry's ``msgctxt`` the key the code asks for and its ``msgid`` the
+English text. Babel compiles them in memory on first use (no ``.mo`` file is committed or built),
+and :class:`gettext.GNUTranslations` reads the result, so a catalogue's ``Plural-Forms`` header
+picks the plural form. A language is a folder: adding one needs no code change.
 
 The language comes from a BCP 47 locale (``"de-DE"``, ``"de"``, ``"de_AT"``, ``"en-GB"``): its
 primary language subtag picks the catalogue, and anything unknown or missing falls back to
-English. Placeholders use :meth:`str.format` names, for example ``{agent}``.
+English, as does a message a catalogue lacks. Placeholders use :meth:`str.format` names, for
+example ``{agent}``; a message whose grammar depends on a number has plural forms chosen by ``n``.
 
     >>> text("de-DE", "connected", agent="Anna")
     'Verbunden mit Anna'
+    >>> plural_text("pl", "callback_eta", 3)
+    'Mniej więcej za 3 minuty.'
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
+import gettext
+import io
 import math
+import re
 import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime, match_skeleton
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 __all__ = [
     "DEFAULT_LANGUAGE",
+    "DOMAIN",
     "LANGUAGES",
+    "LOCALES",
+    "callback_missed",
+    "callback_ring",
+    "callback_status",
+    "closed_status",
     "consent_title",
+    "format_when",
     "keys",
     "language",
+    "no_match",
     "placeholders",
+    "plural_text",
     "queue_status",
     "queue_title",
     "requeued_status",
+    "requeued_title",
     "text",
+    "watchers_line",
+    "widened",
+    "widens_status",
 ]
 
 DEFAULT_LANGUAGE = "en"
+DOMAIN = "device"
+LOCALES = Path(__file__).with_name("locales")
+"""The catalogues: ``LOCALES / <lang> / "LC_MESSAGES" / "device.po"``."""
 
-_EN: dict[str, str] = {
-    # The floating button and the request that follows it.
-    "help": "Help",
-    "help_requested": "Help requested",
-    # Waiting in line.
-    "queue_position": "You are number {position} in line · about {minutes} min",
-    "queue_position_unknown_wait": "You are number {position} in line · wait time unknown",
-    "queue_waiting": "You are in line. Someone will be with you shortly.",
-    # Nobody online who could help: said at once, never a wait.
-    "nobody_available": "Nobody is available right now",
-    "nobody_available_detail": "Your request stays in line. You can cancel at any time.",
-    # The agent's connection was lost mid-session: back in line, first.
-    "agent_lost": "Your agent lost their connection.",
-    "agent_lost_first": "You are first in line for the next agent.",
-    # The agent handed the customer on to a colleague or back to the queue (session.transfer).
-    "transferred": "You are being handed to a colleague.",
-    # A supervisor watches the session, or joined it (session.watchers): always said.
-    "supervisor_watching": "{name} (supervisor) is watching",
-    "supervisor_joined": "{name} (supervisor) has joined",
-    "cancel": "Cancel",
-    # Connecting and connected.
-    "connecting": "Connecting…",
-    "connected": "Connected to {agent}",
-    "agent_sees_screen": "{agent} can see your screen",
-    "agent_fallback": "Support",
-    "sharing_paused": "Sharing paused",
-    "sharing_paused_detail": "{agent} can’t see your screen right now",
-    "pause": "Pause sharing",
-    "resume": "Resume sharing",
-    "end": "End",
-    "end_confirm": "End the session with {agent}?",
-    "end_confirm_detail": "{agent} will no longer see your screen.",
-    "yes": "Yes",
-    "no": "No",
-    # The chat with the agent.
-    "chat": "Chat",
-    "chat_title": "Chat with {agent}",
-    "chat_hide": "Hide",
-    "chat_empty": "Write to {agent} here.",
-    "chat_placeholder": "Type a message",
-    "chat_send": "Send",
-    "chat_new": "New message from {agent}",
-    "chat_paused_for_control": "Typing here is off while {agent} controls your screen.",
-    # Voice: the agent is heard; the customer's microphone is off until they tap Talk.
-    "talk": "Talk",
-    "talk_stop": "Mute",
-    "talking": "{agent} can hear you",
-    # Remote control.
-    "consent_title": "{agent} from {organisation} wants to control your screen",
-    "consent_title_no_org": "{agent} wants to control your screen",
-    "consent_body": "{agent} will be able to tap and type on your screen. You can stop this at any time.",
-    "allow": "Allow",
-    "you": "You",
-    "deny": "Deny",
-    "control_active": "{agent} is controlling your screen",
-    "stop_control": "Stop control",
-    # After the session.
-    "session_ended": "Session ended",
-    "rating_prompt": "How was your help?",
-    "rating_low": "Poor",
-    "rating_high": "Excellent",
-    "rating_star": "{stars} of 5 stars",
-    "thanks": "Thanks!",
-    "rating_thanks": "Thank you for your rating!",
-    "solved_prompt": "Was your problem solved?",
-    "comment_prompt": "Add a comment (optional)",
-    "comment_send": "Send",
-    "comment_thanks": "Thank you! Your comment was sent.",
-    "close": "Close",
-}
 
-_DE: dict[str, str] = {
-    "help": "Hilfe",
-    "help_requested": "Hilfe angefordert",
-    "queue_position": "Sie sind Nummer {position} in der Warteschlange · etwa {minutes} Min.",
-    "queue_position_unknown_wait": "Sie sind Nummer {position} in der Warteschlange · Wartezeit unbekannt",
-    "queue_waiting": "Sie sind in der Warteschlange. Gleich ist jemand für Sie da.",
-    "nobody_available": "Gerade ist niemand erreichbar",
-    "nobody_available_detail": "Ihre Anfrage bleibt in der Warteschlange. Sie können jederzeit abbrechen.",
-    "agent_lost": "Die Verbindung zu Ihrer Ansprechperson ist abgebrochen.",
-    "agent_lost_first": "Sie sind als Nächstes an der Reihe.",
-    "transferred": "Sie werden an eine Kollegin oder einen Kollegen weitergeleitet.",
-    "supervisor_watching": "{name} (Teamleitung) sieht zu",
-    "supervisor_joined": "{name} (Teamleitung) ist dazugekommen",
-    "cancel": "Abbrechen",
-    "connecting": "Verbindung wird hergestellt …",
-    "connected": "Verbunden mit {agent}",
-    "agent_sees_screen": "{agent} sieht Ihren Bildschirm",
-    "agent_fallback": "Support",
-    "sharing_paused": "Freigabe pausiert",
-    "sharing_paused_detail": "{agent} sieht Ihren Bildschirm gerade nicht",
-    "pause": "Freigabe pausieren",
-    "resume": "Freigabe fortsetzen",
-    "end": "Beenden",
-    "end_confirm": "Sitzung mit {agent} beenden?",
-    "end_confirm_detail": "{agent} sieht Ihren Bildschirm dann nicht mehr.",
-    "yes": "Ja",
-    "no": "Nein",
-    "chat": "Chat",
-    "chat_title": "Chat mit {agent}",
-    "chat_hide": "Ausblenden",
-    "chat_empty": "Schreiben Sie {agent} hier.",
-    "chat_placeholder": "Nachricht eingeben",
-    "chat_send": "Senden",
-    "chat_new": "Neue Nachricht von {agent}",
-    "chat_paused_for_control": "Schreiben ist hier aus, solange {agent} Ihren Bildschirm steuert.",
-    "talk": "Sprechen",
-    "talk_stop": "Stumm",
-    "talking": "{agent} hört Sie",
-    "consent_title": "{agent} von {organisation} möchte Ihren Bildschirm steuern",
-    "consent_title_no_org": "{agent} möchte Ihren Bildschirm steuern",
-    "consent_body": "{agent} kann dann auf Ihrem Bildschirm tippen und schreiben. Sie können das jederzeit beenden.",
-    "allow": "Erlauben",
-    "you": "Sie",
-    "deny": "Ablehnen",
-    "control_active": "{agent} steuert Ihren Bildschirm",
-    "stop_control": "Steuerung beenden",
-    "session_ended": "Sitzung beendet",
-    "rating_prompt": "Wie zufrieden waren Sie mit der Hilfe?",
-    "rating_low": "Schlecht",
-    "rating_high": "Sehr gut",
-    "rating_star": "{stars} von 5 Sternen",
-    "thanks": "Vielen Dank!",
-    "rating_thanks": "Vielen Dank für Ihre Bewertung!",
-    "solved_prompt": "Wurde Ihr Problem gelöst?",
-    "comment_prompt": "Kommentar hinzufügen (freiwillig)",
-    "comment_send": "Senden",
-    "comment_thanks": "Vielen Dank! Ihr Kommentar wurde gesendet.",
-    "close": "Schließen",
-}
+def _discover() -> tuple[str, ...]:
+    """The languages with a catalogue, English first (the fallback), then alphabetically."""
+    found = {p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    return (DEFAULT_LANGUAGE, *sorted(found - {DEFAULT_LANGUAGE}))
 
-_CATALOGUES: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}
 
-LANGUAGES: tuple[str, ...] = tuple(_CATALOGUES)
+LANGUAGES: tuple[str, ...] = _discover()
 """The languages with a catalogue, as primary language subtags."""
+
+
+@dataclass(frozen=True)
+class _English:
+    """A message as the code asks for it: the English ``msgid`` (and ``msgid_plural``)."""
+
+    singular: str
+    plural: str | None
+
+
+def _path(language_code: str) -> Path:
+    return LOCALES / language_code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def _catalog(language_code: str) -> Catalog:
+    """The parsed ``.po`` file (for the comparisons :func:`keys` and :func:`placeholders` do)."""
+    if language_code not in LANGUAGES:
+        raise KeyError(language_code)
+    with _path(language_code).open("rb") as po:
+        return read_po(po, locale=language_code, domain=DOMAIN)
+
+
+@functools.cache
+def _translations(language_code: str) -> gettext.GNUTranslations:
+    """The catalogue compiled by Babel in memory and read by :mod:`gettext`, which evaluates
+    ``Plural-Forms``: the same lookups as an installed ``.mo`` file, without a build step."""
+    compiled = io.BytesIO()
+    write_mo(compiled, _catalog(language_code), use_fuzzy=False)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+@functools.cache
+def _english() -> dict[str, _English]:
+    """Every key, with its English wording: what the code can ask for."""
+    found: dict[str, _English] = {}
+    for message in _catalog(DEFAULT_LANGUAGE):
+        if not message.id or message.context is None:
+            continue
+        if isinstance(message.id, str):
+            found[message.context] = _English(message.id, None)
+        else:
+            found[message.context] = _English(str(message.id[0]), str(message.id[1]))
+    return found
 
 
 def language(locale: str | None) -> str:
@@ -170,16 +127,34 @@ def language(locale: str | None) -> str:
     if not locale:
         return DEFAULT_LANGUAGE
     primary = locale.strip().replace("_", "-").split("-", 1)[0].lower()
-    return primary if primary in _CATALOGUES else DEFAULT_LANGUAGE
+    return primary if primary in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _template(locale: str | None, key: str, n: int | None) -> str:
+    english = _english()[key]  # an unknown key is a programming error: KeyError
+    found = _translations(language(locale))
+    if english.plural is None:
+        return found.pgettext(key, english.singular)
+    if n is None:
+        raise KeyError(f"{key} has plural forms: give n")
+    return found.npgettext(key, english.singular, english.plural, n)
 
 
 def text(locale: str | None, key: str, **params: object) -> str:
     """The string ``key`` in the locale's language, with ``params`` filled in.
 
-    An unknown key or a missing parameter is a programming error and raises ``KeyError``.
+    A message with plural forms takes its number as ``n`` (see :func:`plural_text`). An unknown
+    key or a missing parameter is a programming error and raises ``KeyError``.
     """
-    template = _CATALOGUES[language(locale)][key]
-    return template.format(**params)
+    n = params.get("n")
+    count = int(n) if isinstance(n, int | float) and not isinstance(n, bool) else None
+    return _template(locale, key, count).format(**params)
+
+
+def plural_text(locale: str | None, key: str, n: int, **params: object) -> str:
+    """The plural form of ``key`` that ``n`` calls for in the locale's language, ``{n}`` filled
+    in with ``n`` and the rest from ``params``: ``plural_text("cs", "callback_eta", 3)``."""
+    return _template(locale, key, n).format(n=n, **params)
 
 
 def queue_title(locale: str | None, agents_online: int | None) -> str:
@@ -187,6 +162,10 @@ def queue_title(locale: str | None, agents_online: int | None) -> str:
     if agents_online == 0:
         return text(locale, "nobody_available")
     return text(locale, "help_requested")
+
+
+def _unknown(seconds: float | None) -> bool:
+    return seconds is None or seconds < 0 or math.isnan(seconds)
 
 
 def queue_status(
@@ -206,7 +185,7 @@ def queue_status(
         return text(locale, "nobody_available_detail")
     if position is None:
         return text(locale, "queue_waiting")
-    if estimated_wait_s is None or estimated_wait_s < 0 or math.isnan(estimated_wait_s):
+    if estimated_wait_s is None or _unknown(estimated_wait_s):
         return text(locale, "queue_position_unknown_wait", position=position)
     minutes = max(1, math.ceil(estimated_wait_s / 60))
     return text(locale, "queue_position", position=position, minutes=minutes)
@@ -249,12 +228,102 @@ def consent_title(locale: str | None, agent: str, organisation: str | None) -> s
     return text(locale, "consent_title_no_org", agent=agent)
 
 
+# --- overflow, opening hours, callback (issue 16) ---------------------------------------------
+
+
+def no_match(locale: str | None) -> str:
+    """Said at once when no online agent speaks the customer's language or knows the topic."""
+    return text(locale, "no_match")
+
+
+def widens_status(locale: str | None, seconds: float) -> str:
+    """How long until routing widens to any free agent, in whole seconds (rounded up, at least 1)."""
+    n = max(1, math.ceil(seconds)) if not _unknown(seconds) else 1
+    return plural_text(locale, "widens_in", n)
+
+
+def widened(locale: str | None) -> str:
+    """Routing has widened: the next free agent, who may not speak the customer's language."""
+    return text(locale, "widened")
+
+
+def format_when(locale: str | None, epoch_s: float) -> str:
+    """A moment as weekday and time in the locale's language and the device's local time zone
+    ("Monday 06:00", "pondělí 6:00"): the locale's own pattern for the CLDR skeleton ``EHm``
+    with the weekday spelt out, as ICU widens a skeleton's fields."""
+    lang = language(locale)
+    moment = datetime.datetime.fromtimestamp(epoch_s).astimezone()
+    patterns = Locale.parse(lang).datetime_skeletons
+    skeleton = match_skeleton("EHm", patterns) or "EHm"
+    pattern = re.sub(r"(?<!E)E(?!E)", "EEEE", patterns[skeleton].pattern)
+    return format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=lang)
+
+
+def closed_status(locale: str | None, opens_at: float | None) -> str:
+    """Outside opening hours: closed, and when it opens again if known (``opens_at`` in epoch
+    seconds, shown as weekday and time in the device's local time)."""
+    closed = text(locale, "closed")
+    if opens_at is None or _unknown(opens_at):
+        return closed
+    return f"{closed} {text(locale, 'closed_opens', when=format_when(locale, opens_at))}"
+
+
+def callback_status(locale: str | None, estimated_wait_s: float | None) -> str:
+    """While waiting for a callback: that one comes, and roughly when ("In about 3 minutes.",
+    rounded up to whole minutes; under a minute said so; unknown: as soon as an agent is free)."""
+    waiting = text(locale, "callback_waiting")
+    if estimated_wait_s is None or _unknown(estimated_wait_s):
+        return f"{waiting} {text(locale, 'callback_eta_unknown')}"
+    if estimated_wait_s < 60:
+        return f"{waiting} {text(locale, 'callback_eta_soon')}"
+    minutes = math.ceil(estimated_wait_s / 60)
+    return f"{waiting} {plural_text(locale, 'callback_eta', minutes)}"
+
+
+def callback_ring(locale: str | None, agent: str | None) -> str:
+    """The question when the callback comes: an agent (by name when known) is ready."""
+    if agent:
+        return text(locale, "callback_ring_agent", agent=agent)
+    return text(locale, "callback_ring")
+
+
+def callback_missed(locale: str | None, tries_left: int) -> str:
+    """A missed callback: the place is kept and how many more tries come; with none left, that
+    the callback was closed and Help asks again."""
+    if tries_left <= 0:
+        return text(locale, "callback_given_up")
+    return plural_text(locale, "callback_missed", tries_left)
+
+
+# --- for tests that compare catalogues --------------------------------------------------------
+
+
+@functools.cache
+def _by_key(language_code: str) -> dict[str, tuple[str, ...]]:
+    """A catalogue's translations by key, each as its plural forms (one for a plain message)."""
+    return {
+        m.context: _forms(m.string)
+        for m in _catalog(language_code)
+        if m.id and m.context is not None
+    }
+
+
+def _forms(value: object) -> tuple[str, ...]:
+    if isinstance(value, tuple | list):
+        return tuple(str(v or "") for v in value)
+    return (str(value or ""),)
+
+
 def keys(language_code: str) -> frozenset[str]:
-    """The string keys a language has (for tests that compare catalogues)."""
-    return frozenset(_CATALOGUES[language_code])
+    """The string keys a language translates (an empty translation does not count)."""
+    return frozenset(key for key, forms in _by_key(language_code).items() if all(forms))
 
 
 def placeholders(language_code: str, key: str) -> frozenset[str]:
-    """The parameter names a string expects (for tests that compare catalogues)."""
-    template = _CATALOGUES[language_code][key]
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    """The parameter names a string expects, over all its plural forms."""
+    return frozenset(
+        name
+        for form in _by_key(language_code)[key]
+        for _, name, _, _ in string.Formatter().parse(form)
+        if name
+    )

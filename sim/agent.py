@@ -56,6 +56,7 @@ class HeadlessAgent:
         :attr:`frames_received`, so a reader can go through every frame after one it has seen."""
         self._reader: asyncio.Task[None] | None = None
         self.client.on(Event.RING, self._on_ring)
+        self.client.on(Event.CALLBACK_CALLING, self._on_callback_calling)
         self.client.on(Event.SESSION_STARTED, self._on_session_started)
         self.client.on(Event.SESSION_ENDED, self._on_session_ended)
         self.client.on(Event.RTC_OFFER, self._on_offer)
@@ -93,6 +94,13 @@ class HeadlessAgent:
         return await asyncio.wait_for(self.rings.get(), timeout)
 
     async def accept(self, ring_id: str) -> str:
+        self.prepare()
+        ack = await self.client.call(Event.RING_ACCEPT, m.RingAccept(ring_id=ring_id))
+        return str(ack["session_id"])
+
+    def prepare(self) -> None:
+        """Forget the last session's frames and control: a new one is about to start (accepted
+        here, or connected by the customer answering a callback)."""
         if self.first_frame.done():
             self.first_frame = self._new_future()
         self.frame_times = []
@@ -101,8 +109,6 @@ class HeadlessAgent:
         while not self.control_states.empty():  # left over from an earlier session
             self.control_states.get_nowait()
         self.control = "none"
-        ack = await self.client.call(Event.RING_ACCEPT, m.RingAccept(ring_id=ring_id))
-        return str(ack["session_id"])
 
     async def decline(self, ring_id: str) -> None:
         await self.client.call(Event.RING_DECLINE, m.RingDecline(ring_id=ring_id))
@@ -233,6 +239,12 @@ class HeadlessAgent:
 
     async def _on_ring(self, data: dict[str, Any]) -> None:
         data["_received_at"] = time.perf_counter()
+        self.rings.put_nowait(data)
+
+    async def _on_callback_calling(self, data: dict[str, Any]) -> None:
+        """Held for a callback: offered like a ring, marked, for the customer to answer."""
+        data["_received_at"] = time.perf_counter()
+        data["_callback"] = True
         self.rings.put_nowait(data)
 
     async def _on_session_started(self, data: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ __all__ = ["element_catalogue", "unknown_element"]
 @lru_cache(maxsize=1)
 def element_catalogue() -> frozenset[str]:
     """Every element name the simulated tablet can show, found by visiting its screens."""
-    from device_agent.customer import CustomerView
+    from device_agent.customer import CallbackPrompt, CustomerView
     from device_agent.screens.base import Text
     from device_agent.screens.tablet import DEVICES, SimulatedTablet
 
@@ -49,6 +49,8 @@ def element_catalogue() -> frozenset[str]:
     names.update(tablet.elements())
     for view in (
         CustomerView(phase="queued"),
+        CustomerView(phase="queued", callback_offered=True),
+        CustomerView(phase="queued", callback=True, callback_ring=CallbackPrompt("Ada", 30)),
         CustomerView(phase="connecting"),
         CustomerView(phase="connected", consent_requested=True),
         CustomerView(phase="connected", control_active=True),

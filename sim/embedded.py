@@ -45,8 +45,11 @@ class EmbeddedServer:
         password: str,
         settings: dict[str, str] | None = None,
         supervisors: list[str] | None = None,
+        languages: list[str] | None = None,
     ) -> None:
         self.agents = agents
+        self.languages = languages or ["en"]
+        """What the agents speak: the languages of the run's scenarios (``agent_languages``)."""
         self.supervisors = supervisors or []
         self.password = password
         self.settings = settings or {}
@@ -82,9 +85,9 @@ class EmbeddedServer:
             await records.create_schema()
             hashed = await asyncio.to_thread(hash_password, self.password)
             for name in self.agents:
-                await records.add_agent(name, hashed, ["en"], [])
+                await records.add_agent(name, hashed, self.languages, [])
             for name in self.supervisors:
-                await records.add_agent(name, hashed, ["en"], [], role="supervisor")
+                await records.add_agent(name, hashed, self.languages, [], role="supervisor")
         finally:
             await records.close()
 

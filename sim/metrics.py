@@ -81,6 +81,24 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo(
             "watch_to_first_frame", "s", "A supervisor asks to watch → its first decoded frame."
         ),
+        MetricInfo(
+            "time_to_overflow",
+            "s",
+            "Help tapped → routing widens to any free agent (nobody signed in matched the "
+            "customer's language or topic; MAYDAY_OVERFLOW_S).",
+        ),
+        MetricInfo(
+            "callback_answer",
+            "s",
+            "An agent becomes free and is held for a callback → the customer connects (the "
+            "customer's own delay included).",
+        ),
+        MetricInfo(
+            "callback_answered",
+            "%",
+            "Callbacks rung at the customer that were answered (mean = the share answered).",
+            higher_is_better=True,
+        ),
         MetricInfo("session_duration", "s", "Accept → end of the session (handling time)."),
         MetricInfo(
             "fps",

@@ -73,6 +73,8 @@ class RingOffer:
     received_at: float
     ticket: dict[str, Any] = field(default_factory=dict)
     """The ring's ``ticket`` as the agent received it (``handed_on`` and its note, …)."""
+    callback: bool = False
+    """``callback.calling``: the agent is held while the server rings the customer back."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class AgentPool:
                 ticket_id=str(ticket.get("ticket_id", "")),
                 received_at=float(ring.get("_received_at", time.perf_counter())),
                 ticket=dict(ticket),
+                callback=bool(ring.get("_callback")),
             )
             board = self._boards.get(device)
             if board is None:

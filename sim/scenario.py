@@ -30,6 +30,7 @@ from .source import Problem, ScenarioError, YamlMap, YamlSeq, parse_yaml
 from .steps import STEP_TYPES
 from .steps.base import Step, StepSpec, Strict
 from .steps.expect import STATE_KEYS
+from .steps.session import PressHelp
 from .steps.supervisor import SupervisorJoin, watching_problems
 from .steps.transfer import Transfer
 from .validate import element_problems, flow_problems, pydantic_problems, read_step
@@ -46,6 +47,7 @@ __all__ = [
     "Step",
     "StepSpec",
     "TabletSetup",
+    "agent_languages",
     "element_catalogue",
     "load_scenario",
     "load_scenarios",
@@ -111,6 +113,10 @@ class CustomerCount:
         return f"agents{self.op or ''}{self.operand if self.op else ''}"
 
 
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+"""A primary language subtag (``de``), as agents list theirs."""
+
+
 class Header(Strict):
     """A scenario file's own fields; its steps are read one by one (:func:`~sim.validate.read_step`)."""
 
@@ -119,6 +125,12 @@ class Header(Strict):
     customers: int | str = Field(default=1, description='a number, or "agents+N" / "agents*N"')
     tablet: TabletSetup = Field(default_factory=lambda: TabletSetup())
     expect: GroupExpect = Field(default_factory=lambda: GroupExpect())
+    agent_languages: list[Language] | None = Field(
+        default=None,
+        description="the embedded server's agents speak only these languages; by default they "
+        "speak every language the run's scenarios use, so every customer is matched (an "
+        "overflow scenario names languages its customers do not speak)",
+    )
     steps: Annotated[list[Any], Field(min_length=1)]
 
     @field_validator("customers")
@@ -139,6 +151,17 @@ class Scenario:
     steps: tuple[StepSpec, ...] = field(default_factory=tuple)
     expect_line: int | None = None
     """Where ``expect:`` is, for group failures."""
+    agent_languages: tuple[str, ...] | None = None
+    """``agent_languages:``: what the embedded agents speak, if the scenario says."""
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages this scenario's customers ask for help in (tablet and press_help)."""
+        locales = [
+            self.tablet.locale,
+            *(s.step.locale for s in self.steps if isinstance(s.step, PressHelp) and s.step.locale),
+        ]
+        return frozenset(locale.replace("_", "-").split("-")[0].lower() for locale in locales)
 
     @property
     def hands_to_colleagues(self) -> bool:
@@ -206,7 +229,19 @@ def parse_scenario(
         expect=header.expect,
         steps=tuple(specs),
         expect_line=data.key_lines.get("expect"),
+        agent_languages=None if header.agent_languages is None else tuple(header.agent_languages),
     )
+
+
+def agent_languages(scenarios: list[Scenario]) -> list[str]:
+    """What the embedded agents speak: each scenario's ``agent_languages`` where it names them,
+    else the languages its customers use; together over the run (English at least)."""
+    wanted: set[str] = set()
+    for scenario in scenarios:
+        wanted.update(
+            scenario.languages if scenario.agent_languages is None else scenario.agent_languages
+        )
+    return sorted(wanted or {"en"})
 
 
 def scenario_files(path: Path) -> list[Path]:

@@ -34,7 +34,7 @@ from .embedded import EmbeddedServer
 from .metrics import METRICS, RunRecord, ServerSampler, summarise
 from .pool import AgentPool, DeviceSlot, register_devices
 from .runner import SimContext, run_scenario
-from .scenario import Scenario
+from .scenario import Scenario, agent_languages
 from .slo import Slo, SloResult, check_slos
 
 __all__ = ["NullObserver", "Observer", "SimConfig", "SimResult", "simulate"]
@@ -263,7 +263,13 @@ async def simulate(config: SimConfig, observer: Observer | None = None) -> SimRe
     async with contextlib.AsyncExitStack() as stack:
         if config.server is None:
             server = await stack.enter_async_context(
-                EmbeddedServer(names, password, config.server_settings, supervisors)
+                EmbeddedServer(
+                    names,
+                    password,
+                    config.server_settings,
+                    supervisors,
+                    languages=agent_languages(config.scenarios),
+                )
             )
             url = server.url
         else:

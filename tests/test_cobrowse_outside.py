@@ -128,7 +128,9 @@ async def mayday(env: dict[str, str], *args: str, stdin: str | None = None) -> s
 def widget_bundle() -> Path:
     """The widget the server serves as /widget.js, built by `npm run build` (cobrowse.md §4.1)."""
     bundle = ROOT / "customer_web" / "dist" / "widget.js"
-    newest = max(p.stat().st_mtime for p in (ROOT / "customer_web").glob("*.js"))
+    web = ROOT / "customer_web"
+    sources = [*web.glob("*.js"), *web.glob("locales/*/LC_MESSAGES/*.po")]
+    newest = max(p.stat().st_mtime for p in sources)
     if not bundle.is_file() or bundle.stat().st_mtime < newest:
         npm = shutil.which("npm")
         if npm is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from pydantic import ValidationError
 
 from server.settings import Settings
@@ -48,7 +49,8 @@ async def test_a_customer_nobody_speaks_for_is_told_and_served_after_the_overflo
 
     # Not before the overflow time: the ring came after the moment the customer was told.
     rung = [e for e in await _events(desk, ticket["id"], "alice") if e.get("to_state") == "ringing"]
-    assert rung and float(str(rung[0]["at"])) >= ticket["widens_at"]
+    assert rung
+    assert float(str(rung[0]["at"])) >= ticket["widens_at"]
 
 
 @MEMORY_ONLY
@@ -118,10 +120,7 @@ async def test_outside_opening_hours_the_customer_is_told_when_the_desk_opens(
 
 
 def test_hours_that_do_not_parse_are_refused_at_start() -> None:
-    for setting in ({"opening_hours": "whenever we feel like it"}, {"time_zone": "Mars/Olympus"}):
-        try:
-            Settings(**setting)
-        except ValidationError as error:
-            assert "opening hours" in str(error) or "time zone" in str(error)
-        else:
-            raise AssertionError(f"{setting} was accepted")
+    with pytest.raises(ValidationError, match="opening hours 'whenever we feel like it'"):
+        Settings(opening_hours="whenever we feel like it")
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        Settings(time_zone="Mars/Olympus")

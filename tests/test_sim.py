@@ -64,6 +64,7 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
         "--scenario", "scenarios", "--devices", "3", "--agents", "2", "--concurrency", "3",
         "--runs", "1", "--json", str(out_json), "--report", str(report),
         "--slo", "time_to_first_frame_p95=10", "--slo", "pass_rate=1",
+        "--server-setting", "overflow_s=2",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS" in result.stdout
@@ -85,6 +86,9 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
         "reconnect_time",
         "resume_time",
         "session_duration",
+        "time_to_overflow",
+        "callback_answer",
+        "callback_answered",
         "fps",
         "server_cpu_percent",
         "server_rss_mb",
@@ -102,6 +106,8 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
     happy = next(r for r in data["runs"] if r["scenario"] == "happy_path_control")["sessions"][0]
     end = next(step for step in happy["steps"] if step["kind"] == "end")
     assert end["detail"] == {"rating": 5, "solved": True}, "rated, and Yes was recorded"
+    # Every callback customer said "Not now" once and connected the second time (§20.3).
+    assert data["metrics"]["callback_answered"]["mean"] == 50
     blip = next(r for r in data["runs"] if r["scenario"] == "network_blip")["sessions"][0]
     assert any(i["kind"] == "network_down" for i in blip["intervals"])
     assert [s["ok"] for s in data["slos"]] == [True, True]

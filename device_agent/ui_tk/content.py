@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import i18n
 from ..customer import ChatLine, CustomerAction, CustomerView
+from ..waiting_text import given_up_text, ring_text, waiting_text
 from .style import (
     AMBER,
     BIG_FONT,
@@ -52,6 +53,8 @@ OnAction = Callable[[CustomerAction | LocalAction, "int | str | None"], None]
 """What a button does when pressed: report the action (and the stars, for ``rate``)."""
 CHAT_LINES_SHOWN = 200
 """Lines in the open chat's history (it scrolls)."""
+ATTENTION = "#b06000"
+"""The waiting title's colour when nobody can help yet or the desk is closed (the tablet's)."""
 
 
 @dataclass
@@ -109,22 +112,13 @@ class _Content:
             self._consent(content, agent)
         elif view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
             self._big_button(content, "help", "?  " + i18n.text(locale, "help"), "brand")
-        elif view.phase == "queued" and view.requeued:
-            self._label(content, i18n.requeued_title(locale, view.transferred), TITLE_FONT)
-            self._label(
-                content,
-                i18n.requeued_status(
-                    locale, view.position, view.estimated_wait_s, view.agents_online
-                ),
-            )
-            self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
+            note = given_up_text(view)
+            if note is not None:
+                self._label(content, note)
+        elif view.phase == "queued" and view.callback_ring is not None:
+            self._ring(content)
         elif view.phase == "queued":
-            self._label(content, i18n.queue_title(locale, view.agents_online), TITLE_FONT)
-            self._label(
-                content,
-                i18n.queue_status(locale, view.position, view.estimated_wait_s, view.agents_online),
-            )
-            self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
+            self._waiting(content)
         elif view.phase == "connecting":
             self._label(content, i18n.text(locale, "connecting"), TITLE_FONT)
             self._row(content, [("cancel", i18n.text(locale, "cancel"), "outlined")])
@@ -134,6 +128,51 @@ class _Content:
             self._session(content, agent)
 
     # ---------------------------------------------------------------- the cards
+
+    def _waiting(self, parent: tk.Frame) -> None:
+        """The queue's words (:mod:`device_agent.waiting_text`), "Call me back" with its
+        explanation while it can be chosen, and Cancel."""
+        view = self.view
+        words = waiting_text(view)
+        self._label(
+            parent, words.title, TITLE_FONT, color=ATTENTION if words.tone == "attention" else TEXT
+        )
+        for line in words.lines:
+            self._label(parent, line)
+        if view.callback_offered:
+            style = "filled" if words.callback_prominent else "tonal"
+            self._button(parent, "callback", words.callback_label, style).pack(
+                fill="x", pady=(10, 2)
+            )
+            self._label(parent, words.callback_detail, color=MUTED)
+        self._row(parent, [("cancel", i18n.text(view.locale, "cancel"), "outlined")])
+
+    def _ring(self, parent: tk.Frame) -> None:
+        """The callback rings: the question, the seconds left (a bare number: nothing to
+        translate) and Not now / Connect now; the window also takes Return and Escape."""
+        import tkinter
+
+        view = self.view
+        ring = view.callback_ring
+        assert ring is not None
+        self._label(parent, ring_text(view) or "", TITLE_FONT)
+        if ring.seconds_left is not None:
+            tkinter.Label(
+                parent,
+                text=str(ring.seconds_left),
+                font=BUTTON_FONT,
+                foreground=TEXT,
+                background=AMBER,
+                padx=8,
+                pady=2,
+            ).pack(anchor="w", pady=(0, 4))
+        self._row(
+            parent,
+            [
+                ("callback_decline", i18n.text(view.locale, "callback_not_now"), "outlined"),
+                ("callback_accept", i18n.text(view.locale, "callback_connect"), "filled"),
+            ],
+        )
 
     def _session(self, parent: tk.Frame, agent: str) -> None:
         view = self.view

@@ -234,6 +234,8 @@ class CustomerWindow:
                 self._local.commenting = False
             elif view.rating is not None:
                 self._rating = view.rating
+            if view.callback_ring is not None and self._view.callback_ring is None:
+                root.bell()  # the callback rings: the one sound Tk makes by itself
             self._view = view
             self._render()
         root.after(POLL_MS, self._poll)
@@ -326,8 +328,19 @@ class CustomerWindow:
         self._content = content
         root.title(i18n.text(self._view.locale, "help"))
         self._buttons = build(content, self._view, self._rating, self._action, local=self._local)
+        self._ring_keys(root)
         root.update_idletasks()
         self._place(root)
+
+    def _ring_keys(self, root: tk.Tk) -> None:
+        """While the callback rings, Return connects and Escape says "Not now" (when the window
+        has the keyboard). Only then: no session runs, so no agent's keys can reach it."""
+        if self._view.phase == "queued" and self._view.callback_ring is not None:
+            root.bind("<Return>", lambda _event: self._action("callback_accept"))
+            root.bind("<Escape>", lambda _event: self._action("callback_decline"))
+        else:
+            root.unbind("<Return>")
+            root.unbind("<Escape>")
 
     def _place(self, root: tk.Tk) -> None:
         """Keep the bottom-right corner where it was (first: near the screen's corner)."""

@@ -13,7 +13,7 @@ ring timers, the sweeper and a lost party all work as they do for a ring at an a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import structlog
 
@@ -22,14 +22,37 @@ from signaling import models as m
 
 from ..identity import DeviceIdentity
 from ..live import ops
-from ..live.records import LiveSession, RingRecord
+from ..live.records import Actor, LiveSession, RingRecord
 from .context import DeskContext
 
 if TYPE_CHECKING:
     from .queue import QueuePublisher
-    from .rings import Rings
 
-__all__ = ["CALLBACK_MISSED", "Callbacks", "announce_callback", "tell_callback_over"]
+
+class Ringing(Protocol):
+    """What callbacks need of :class:`~server.desk.rings.Rings` (which announces callbacks
+    through this module, hence a protocol and not an import)."""
+
+    def request_route(self) -> None: ...
+
+    async def connect(self, ring: RingRecord, by: Actor) -> LiveSession: ...
+
+    async def close_ring(
+        self,
+        ring_id: str,
+        *,
+        reason: Literal["timeout", "declined", "peer_lost", "callback_declined"],
+        actor: Actor,
+    ) -> bool: ...
+
+
+__all__ = [
+    "CALLBACK_MISSED",
+    "Callbacks",
+    "Ringing",
+    "announce_callback",
+    "tell_callback_over",
+]
 
 log = structlog.get_logger("mayday.desk")
 
@@ -111,7 +134,7 @@ class Callbacks:
 
     context: DeskContext
     queue: QueuePublisher
-    rings: Rings
+    rings: Ringing
 
     async def request(self, device: DeviceIdentity, ticket_id: str) -> m.Ticket:
         """``callback.request``: the customer's waiting ticket becomes a callback."""

@@ -207,7 +207,8 @@ def _tickets(
     tickets = []
     staffed = [a for a in agents if a.staffed]
     for index, session in enumerate(waiting):
-        widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s)
+        # Nobody signed in at all is "nobody available" (agents_online 0), not a mismatch.
+        widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s) if staffed else None
         widened = widen_at is not None and routing.now >= widen_at
         serving = staffed if widened else [a for a in staffed if can_serve(a, session)]
         position = index + first_position

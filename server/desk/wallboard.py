@@ -207,7 +207,7 @@ class LiveWallboard:
                     locale=entry.locale,
                     language=session.language,
                     topic=entry.topic,
-                    kind="live",
+                    kind="callback" if entry.callback else "live",
                     state=entry.state,
                     customer=m.WallboardCustomer(
                         id=session.device_id, name=entry.device_name, kind=entry.kind

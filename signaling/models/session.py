@@ -126,8 +126,9 @@ class Ticket(Outbound):
     )
     matched: bool = Field(
         default=True,
-        description="Whether an agent signed in speaks the customer's language and knows the "
-        "topic. ``false``: say so at once (§20.1); routing widens at ``widens_at``.",
+        description="``false``: agents are signed in, but none speaks the customer's language "
+        "and knows the topic: say so at once (§20.1); routing widens at ``widens_at``. With "
+        "nobody signed in at all it stays ``true`` (``agents_online`` 0).",
     )
     widens_at: Timestamp | None = Field(
         default=None,

@@ -20,9 +20,16 @@ from .base import Flow, Json, Seconds, Step
 
 if TYPE_CHECKING:
     from ..customer import CustomerRun
-    from ..pool import RingOffer
+    from ..pool import PooledAgent, RingOffer
 
-__all__ = ["AgentDeclines", "CustomerCancels", "PressHelp", "WaitForAgent"]
+__all__ = [
+    "AgentDeclines",
+    "CustomerCancels",
+    "PressHelp",
+    "WaitForAgent",
+    "bind_session",
+    "next_ring",
+]
 
 _NEEDS_WAITING = "needs a waiting customer: put press_help before it"
 DECLINE_HELD_AT_LEAST_S = 1.0
@@ -82,7 +89,12 @@ class WaitForAgent(Step):
         pool = customer.ctx.pool
         deadline = time.perf_counter() + self.timeout
         while True:
-            offer = await _next_ring(customer, max(0.01, deadline - time.perf_counter()))
+            offer = await next_ring(customer, max(0.01, deadline - time.perf_counter()))
+            if offer.callback:
+                raise StepFailed(
+                    f"{offer.agent.name} is held for a callback to this customer, who asked for "
+                    "one: answer it with answer_callback, not wait_for_agent"
+                )
             pooled = offer.agent
             declined = customer.declined_by.get(pooled.name)
             if declined is not None and offer.received_at - declined < DECLINE_HELD_AT_LEAST_S:
@@ -105,33 +117,44 @@ class WaitForAgent(Step):
                 raise StepFailed(
                     f"{pooled.name} could not accept the ring: {exc.code.value}: {exc.message}"
                 ) from None
-        customer.bound = pooled
-        pooled.sessions += 1
-        customer.accepted_at = accepted
-        customer.frame_times = pooled.agent.frame_times
-        customer.record.agents.append(pooled.name)
-        customer.record.session_id = session_id
-        customer.close("queue", accepted)
-        customer.begin("connecting", accepted, f"{pooled.name} accepted")
-        customer.mark("accept", f"{pooled.name} accepted", accepted)
-        detail.update(agent=pooled.name, session_id=session_id)
-        try:
-            at, _ = await pooled.agent.wait_first_frame(timeout=self.first_frame_timeout)
-        except TimeoutError:
-            raise StepFailed(
-                f"no video frame reached {pooled.name} within {self.first_frame_timeout:g} s of "
-                "accepting"
-            ) from None
-        customer.first_frame_at = at
-        customer.record.add("time_to_first_frame", at - accepted)
-        await customer.until(
-            customer.device.media_connected.is_set,
-            self.first_frame_timeout,
-            "the device seeing its media connection up",
-        )
-        customer.close("connecting", at)
-        customer.begin("session", at, f"with {pooled.name}")
-        customer.mark("first_frame", "first video frame", at)
+        await bind_session(customer, pooled, session_id, accepted, self.first_frame_timeout, detail)
+
+
+async def bind_session(
+    customer: CustomerRun,
+    pooled: PooledAgent,
+    session_id: str,
+    accepted: float,
+    first_frame_timeout: float,
+    detail: Json,
+) -> None:
+    """The session started with ``pooled``: bind them and wait for the first frame both ways."""
+    customer.bound = pooled
+    pooled.sessions += 1
+    customer.accepted_at = accepted
+    customer.frame_times = pooled.agent.frame_times
+    customer.record.agents.append(pooled.name)
+    customer.record.session_id = session_id
+    customer.close("queue", accepted)
+    customer.begin("connecting", accepted, f"{pooled.name} accepted")
+    customer.mark("accept", f"{pooled.name} accepted", accepted)
+    detail.update(agent=pooled.name, session_id=session_id)
+    try:
+        at, _ = await pooled.agent.wait_first_frame(timeout=first_frame_timeout)
+    except TimeoutError:
+        raise StepFailed(
+            f"no video frame reached {pooled.name} within {first_frame_timeout:g} s of accepting"
+        ) from None
+    customer.first_frame_at = at
+    customer.record.add("time_to_first_frame", at - accepted)
+    await customer.until(
+        customer.device.media_connected.is_set,
+        first_frame_timeout,
+        "the device seeing its media connection up",
+    )
+    customer.close("connecting", at)
+    customer.begin("session", at, f"with {pooled.name}")
+    customer.mark("first_frame", "first video frame", at)
 
 
 class AgentDeclines(Step):
@@ -141,7 +164,7 @@ class AgentDeclines(Step):
     timeout: Seconds = Field(default=60.0, description="for the ring")
 
     async def execute(self, customer: CustomerRun, detail: Json) -> None:
-        offer = await _next_ring(customer, self.timeout)
+        offer = await next_ring(customer, self.timeout)
         try:
             await offer.agent.agent.decline(offer.ring_id)
         except ProtocolError as exc:
@@ -174,7 +197,7 @@ class CustomerCancels(Step):
         detail.update(seconds=round(done - at, 4))
 
 
-async def _next_ring(customer: CustomerRun, timeout: float) -> RingOffer:
+async def next_ring(customer: CustomerRun, timeout: float) -> RingOffer:
     """The next ring for this customer's current ticket (the first one is ``time_to_ring``)."""
     pool = customer.ctx.pool
     deadline = time.perf_counter() + timeout

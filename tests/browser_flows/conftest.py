@@ -103,7 +103,12 @@ async def tablets() -> AsyncIterator[TabletFactory]:
 def built_widget() -> Path:
     """customer_web/dist/widget.js, rebuilt when a source is newer (as `make` does after npm ci)."""
     bundle = ROOT / "customer_web" / "dist" / "widget.js"
-    sources = list((ROOT / "customer_web").glob("*.js"))
+    web = ROOT / "customer_web"
+    sources = [
+        *web.glob("*.js"),
+        *web.glob("locales/*/LC_MESSAGES/*.po"),  # compiled in by locales/build.mjs
+        web / "locales" / "build.mjs",
+    ]
     stale = not bundle.is_file() or max(s.stat().st_mtime for s in sources) > bundle.stat().st_mtime
     if stale:
         npm = shutil.which("npm")

@@ -21,8 +21,9 @@ comparing pixels. :meth:`SimulatedTablet.capture` returns the cached frame as a 
 array (no copy); callers that want to draw on it must copy it first. A warm render takes
 5–20 ms; the first one in a process about 150 ms while sprites and the wallpaper are cached.
 
-Pillow's bundled font (Aileron) has no umlauts or ``ß``; text drawing composes accented letters
-from the base letter and a drawn mark, and writes ``ß`` as ``ss``.
+Text is drawn in DejaVu Sans Condensed, which has every letter of the customer's six languages;
+without it (no ``fonts-dejavu-extra``), in Pillow's bundled font, composing accented letters from
+the base letter and a drawn mark (``text``).
 
 The package is split into small modules, each with one job: ``theme`` (geometry and colours),
 ``model`` (state types and app content), ``apps`` (the apps' state and its changes), ``text``

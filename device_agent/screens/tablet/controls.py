@@ -1,5 +1,6 @@
 """The customer's own session controls, drawn over the apps: Help, queue card, dock, consent, rating
-(the rating card itself is :mod:`.rating`'s).
+(the rating card itself is :mod:`.rating`'s; the waiting card and the callback's ring are
+:mod:`.waiting`'s).
 
 A mixin for :class:`SimulatedTablet`, which owns the state it reads (the customer view and the
 rating); it records each control in the :class:`Overlay` so input can be checked against them.
@@ -36,6 +37,7 @@ from .theme import (
     WHITE,
     WIDTH,
 )
+from .waiting import paint_given_up, paint_ring, paint_waiting
 from .widgets import Control, LocalAction, Overlay
 
 LOCAL_ACTIONS: frozenset[str] = frozenset({"key", "end_ask", "end_no", "comment_open"})
@@ -62,9 +64,12 @@ class CustomerControls(RatingCard):
 
     # ---------------------------------------------------------------- the customer's input
 
-    def _typing_for(self) -> Literal["chat", "comment"] | None:
-        """Where the customer's keys go now: the open chat, the rating comment, or the apps."""
+    def _typing_for(self) -> Literal["chat", "comment", "callback"] | None:
+        """Where the customer's keys go now: the open chat, the rating comment, the callback's
+        ring (Enter connects, Escape says "Not now"), or the apps."""
         view = self._view
+        if view.phase == "queued" and view.callback_ring is not None:
+            return "callback"
         if view.phase == "connected" and view.chat_state == "open" and not self._confirm_end:
             return "chat"
         if view.phase == "ended" and view.rating_requested and self._commenting:
@@ -98,7 +103,7 @@ class CustomerControls(RatingCard):
         target = self._typing_for()
         text = self._typing.take()
         self._touch()
-        if not text or target is None:
+        if not text or target in (None, "callback"):
             return None
         if target == "comment":
             self._commenting = False
@@ -107,7 +112,17 @@ class CustomerControls(RatingCard):
         return Control(control.name, control.rect, "chat_send", text)
 
     def _customer_keys(self, event: Key | Text) -> tuple[bool, Control | None]:
-        """A physical key (the preview page) while the customer types in the chat or comment."""
+        """A physical key (the preview page) while the customer types in the chat or comment,
+        or answers the callback's ring."""
+        if self._typing_for() == "callback":
+            keys: dict[str, CustomerAction] = {
+                "Enter": "callback_accept",
+                "Escape": "callback_decline",
+            }
+            answer = keys.get(event.key) if isinstance(event, Key) else None
+            if answer is None:
+                return False, None
+            return True, Control(f"key.{answer}", Rect(0, 0, 1, 1), answer)
         if isinstance(event, Text):
             self._typing.insert(event.text)
         elif event.key == "Enter":
@@ -161,28 +176,10 @@ class CustomerControls(RatingCard):
             self._paint_control_marks(c, ov, i18n.text(locale, "control_active", agent=agent))
         if view.phase == "idle" or (view.phase == "ended" and not view.rating_requested):
             self._paint_help_button(c, ov, i18n.text(locale, "help"))
-        elif view.phase == "queued" and view.requeued:
-            self._paint_card(
-                c,
-                ov,
-                "clock",
-                i18n.requeued_title(locale, view.transferred),
-                i18n.requeued_status(
-                    locale, view.position, view.estimated_wait_s, view.agents_online
-                ),
-                [("customer.cancel", "cancel", i18n.text(locale, "cancel"), "outlined", PRIMARY)],
-            )
+            if view.callback_given_up:
+                paint_given_up(c, ov, view, ov.controls[-1].rect)
         elif view.phase == "queued":
-            nobody = view.agents_online == 0
-            self._paint_card(
-                c,
-                ov,
-                "clock",
-                i18n.queue_title(locale, view.agents_online),
-                i18n.queue_status(locale, view.position, view.estimated_wait_s, view.agents_online),
-                [("customer.cancel", "cancel", i18n.text(locale, "cancel"), "outlined", PRIMARY)],
-                icon_colours=((255, 243, 214), (176, 96, 0)) if nobody else (BRAND_LIGHT, BRAND),
-            )
+            paint_waiting(c, ov, view, i18n.text(locale, "cancel"))
         elif view.phase == "connecting":
             self._paint_card(
                 c,
@@ -202,7 +199,13 @@ class CustomerControls(RatingCard):
                 )
             elif view.phase == "connected" and view.chat_state == "peek":
                 paint_peek(c, ov, view, agent)
-        if view.consent_requested:
+        if view.phase == "queued" and view.callback_ring is not None:
+            c = Canvas(c.image.point(dim_lut(SCRIM)))
+            connect, not_now = (
+                i18n.text(locale, k) for k in ("callback_connect", "callback_not_now")
+            )
+            paint_ring(c, ov, view, connect, not_now)
+        elif view.consent_requested:
             c = Canvas(c.image.point(dim_lut(SCRIM)))
             self._paint_consent(c, ov, agent)
         elif self._confirm_end and view.phase == "connected":

@@ -1,14 +1,20 @@
-"""Text with Pillow's bundled font: shaping, width, fitting, wrapping and drawing.
+"""Text on the tablet: the font, shaping, width, fitting, wrapping and drawing.
 
-The bundled font (Aileron) has no umlauts or ``ß``, so text is first shaped into glyphs the font
-has (substitutes such as ``ß`` → ``ss``) plus accent marks that :func:`draw_text` draws over the
-base letter. Widths, fits and wraps are cached because the same strings are drawn every frame.
+The customer reads six languages (``device_agent/locales``), Polish, Czech and Turkish among
+them, so the tablet draws with DejaVu Sans Condensed (Debian's ``fonts-dejavu-extra``, a
+``make system-deps`` package), which has every letter they use at about the widths the layout was
+made for; else DejaVu Sans (``fonts-dejavu-core``). Without either, Pillow's bundled font
+(Aileron) is the fallback: it has no umlauts or ``ß``, so text is first shaped into glyphs it has
+(substitutes such as ``ß`` → ``ss``) plus accent marks that :func:`draw_text` draws over the base
+letter; letters beyond that come out as ``?``. Widths, fits and wraps are cached because the same
+strings are drawn every frame.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 from PIL import ImageDraw, ImageFont
 
@@ -46,8 +52,23 @@ _MARKS = {
 }
 
 
+FONT_FILES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+)
+"""The fonts with every letter of the customer's languages, the first one found is used."""
+
+
+@lru_cache(maxsize=1)
+def _font_file() -> Path | None:
+    return next((path for path in FONT_FILES if path.is_file()), None)
+
+
 @lru_cache(maxsize=64)
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    file = _font_file()
+    if file is not None:
+        return ImageFont.truetype(str(file), size)
     font = ImageFont.load_default(size=size)
     assert isinstance(font, ImageFont.FreeTypeFont), "Pillow without FreeType"
     return font
@@ -56,6 +77,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=8192)
 def _shape(text: str) -> tuple[str, tuple[tuple[int, str], ...]]:
     """The string in glyphs the font has, and the accents to draw: (index, mark)."""
+    if _font_file() is not None:
+        return text, ()  # a full font: every letter as it is
     out: list[str] = []
     marks: list[tuple[int, str]] = []
     length = 0
@@ -128,7 +151,8 @@ def draw_text(
     *,
     bold: bool = False,
 ) -> None:
-    """Text with the bundled font; accented letters get their marks drawn over the base letter."""
+    """Text in the tablet's font; with the bundled fallback, accented letters get their marks
+    drawn over the base letter."""
     font = _font(size)
     display, marks = _shape(text)
     stroke = 0.45 if bold and size >= 16 else 0.0
