@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, create_model
 
-from .scenario import GroupExpect, Header, TabletSetup
+from .scenario import GroupExpect, Header, Language, TabletSetup
 from .steps import STEP_TYPES
 
 __all__ = ["json_schema"]
@@ -51,6 +51,10 @@ def json_schema() -> dict[str, Any]:
         ),
         tablet=(TabletSetup, Field(default_factory=lambda: TabletSetup())),
         expect=(GroupExpect, Field(default_factory=lambda: GroupExpect())),
+        agent_languages=(
+            list[Language] | None,
+            Field(default=None, description=Header.model_fields["agent_languages"].description),
+        ),
         steps=(list[step_union], Field(min_length=1)),
     )
     schema: dict[str, Any] = document.model_json_schema(by_alias=True)

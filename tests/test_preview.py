@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
+import re
 import shutil
 import statistics
 import time
@@ -16,9 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from device_agent import i18n
 from device_agent.preview import MAX_MESSAGE_BYTES, PreviewServer
+from device_agent.preview.page import SCRIPT, SCRIPT_HASH
 from device_agent.screens.base import InputEvent, Key, Rect, Tap
 from device_agent.screens.tablet import CustomerAction, SimulatedTablet
+from device_agent.voice import Voice
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -145,6 +150,63 @@ async def test_page_is_self_contained_and_locked_down(
     assert "default-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
+
+
+def lang_preview(
+    customer: Customer, locale: str | None, title: str = "Test tablet"
+) -> PreviewServer:
+    tablet = customer.tablet
+    return PreviewServer(
+        render=tablet.capture,
+        inject=customer.inject,
+        revision=lambda: tablet.revision,
+        size=tablet.size,
+        title=title,
+        voice=Voice(),
+        locale=locale,
+    )
+
+
+async def test_page_speaks_the_devices_language(
+    customer: Customer, http: aiohttp.ClientSession
+) -> None:
+    """``<html lang>``, the page's words and the script's later words in the device's language,
+    all escaped, the script untouched (its CSP hash is the one the server sends); an unknown
+    locale falls back to English."""
+    title = 'Küche <b>&"1"</b>'
+    for locale, lang in [("de-DE", "de"), ("tr", "tr"), ("fr-FR", "en"), (None, "en")]:
+        server = lang_preview(customer, locale, title)
+        url = await server.start()
+        try:
+            async with http.get(url) as response:
+                page = await response.text()
+                csp = response.headers["Content-Security-Policy"]
+        finally:
+            await server.stop()
+        assert f'<html lang="{lang}">' in page
+        assert f"'{SCRIPT_HASH}'" in csp
+        assert f"<script>{SCRIPT}</script>" in page
+        assert "<b>&" not in page  # the title is text, not markup
+        wanted = i18n.text(lang, "preview_title", title=title)
+        assert f"<title>{html.escape(wanted)}</title>" in page
+        for key in ("preview_caption", "preview_sound_ask", "preview_mic_off", "connecting"):
+            assert f">{html.escape(i18n.text(lang, key))}<" in page, (lang, key)
+        label = html.escape(i18n.text(lang, "preview_screen_label"))
+        assert f'aria-label="{label}"' in page
+        found = re.search(r'data-texts="([^"]*)"', page)
+        assert found is not None
+        texts = json.loads(html.unescape(found.group(1)))
+        assert texts["live"] == i18n.text(lang, "preview_live")
+        assert texts["micOn"] == i18n.text(lang, "preview_mic_on")
+        assert texts["micUnavailable"] == i18n.text(
+            lang, "preview_mic_unavailable", error="{error}"
+        )
+        assert "{error}" in texts["micUnavailable"]
+        if lang != "en":  # no English words outside the script (its comments quote some)
+            words = page.replace(SCRIPT, "")
+            assert "customer's view" not in words
+            assert "Tap to hear the agent" not in words
+            assert "Microphone" not in words
 
 
 async def test_tap_on_help_reaches_the_customer_controls(
@@ -386,6 +448,45 @@ async def test_real_browser_shows_the_screen_and_clicks_as_the_customer(
             assert errors == []
         finally:
             await browser.close()
+
+
+LIVE = "(text) => document.getElementById('status').textContent === text"
+SHOWN = "() => !document.getElementById('voice').hidden"
+
+
+async def test_real_browser_shows_the_page_in_the_devices_language(customer: Customer) -> None:
+    """Polish: the words the script writes once connected (live, the voice row, Sound on) are the
+    catalogue's, and the document says which language it is in."""
+    require_chromium()
+    from playwright.async_api import async_playwright
+
+    server = lang_preview(customer, "pl-PL", "Tablet w kuchni")
+    assert server.voice is not None
+    server.voice.set_in_session(True)
+    url = await server.start()
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1366, "height": 768})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(url)
+                await page.wait_for_function(LIVE, arg=i18n.text("pl", "preview_live"))
+                await page.wait_for_function(SHOWN)
+                assert await page.get_attribute("html", "lang") == "pl"
+                assert await page.title() == "Tablet w kuchni – widok klienta"
+                assert await page.inner_text("#mic") == i18n.text("pl", "preview_mic_off")
+                assert await page.inner_text("#sound") == i18n.text("pl", "preview_sound_ask")
+                await page.click("#sound")
+                assert await page.inner_text("#sound") == i18n.text("pl", "preview_sound_on")
+                label = await page.get_attribute("#screen", "aria-label")
+                assert label == i18n.text("pl", "preview_screen_label")
+                assert errors == []
+            finally:
+                await browser.close()
+    finally:
+        await server.stop()
 
 
 def test_voice_messages_are_checked_like_input() -> None:

@@ -17,6 +17,8 @@ from device_agent import i18n
 from device_agent.customer import CustomerAction, CustomerView
 from device_agent.screens.base import Drag, InputEvent, Key, Scroll, Tap, Text
 from device_agent.screens.tablet import SimulatedTablet
+from device_agent.screens.tablet.controls import _title_lines
+from device_agent.screens.tablet.theme import OVERLAY_TOP
 
 from .tablet import Recorder, centre, region, snapshot, tap
 from .tablet import actions as actions
@@ -286,3 +288,25 @@ def test_consent_title_names_the_organisation_when_known() -> None:
     )
     assert i18n.consent_title("en", "Ada", None) == "Ada wants to control your screen"
     assert i18n.consent_title("de", "Ada", "") == "Ada möchte Ihren Bildschirm steuern"
+
+
+def test_a_long_dock_title_takes_two_lines_instead_of_an_ellipsis() -> None:
+    """German "… steuert Ihren Bildschirm" with a 21-character name does not fit beside five
+    buttons: it wraps to two whole lines and the dock grows upwards; a short title keeps the
+    one-line dock exactly where it was."""
+    name = "Maximiliane Grünewald"
+    assert len(name) == 21
+    screen = SimulatedTablet()
+    short = CustomerView(locale="de", phase="connected", agent_name="Ada", control_active=True)
+    screen.set_customer_view(short)
+    stop_short = screen.elements()["customer.stop_control"]
+    assert stop_short.y == OVERLAY_TOP + (72 - 44) // 2  # centred in the one-line dock
+    long = CustomerView(locale="de", phase="connected", agent_name=name, control_active=True)
+    screen.set_customer_view(long)
+    stop_long = screen.elements()["customer.stop_control"]
+    assert stop_long.y == stop_short.y - 24 // 2  # centred in a dock one line taller
+    title = i18n.text("de", "control_active", agent=name)
+    lines = _title_lines(title, 380)
+    assert len(lines) == 2
+    assert " ".join(lines) == title  # every word, no ellipsis
+    assert _title_lines("Mit Ada verbunden", 380) == ("Mit Ada verbunden",)

@@ -28,7 +28,7 @@ from .services import free_port
 from .test_cobrowse_outside import MAYDAY, mayday
 
 PASSWORD = "a-long-password-for-anna"
-OVERFLOW_S = 2.0
+OVERFLOW_S = 1.0
 TIMEOUT_S = 30
 
 

@@ -6,6 +6,11 @@ named keys are filled in from Python when this module loads (:data:`SCRIPT`), so
 the server cannot disagree about them. The page is served with a strict Content-Security-Policy
 that allows only this script and this style, by their hashes (:data:`SCRIPT_HASH`,
 :data:`STYLE_HASH`); nothing is fetched from elsewhere.
+
+The page speaks the device's language (the ``preview_*`` messages of :mod:`device_agent.i18n`):
+the HTML's own words are filled in, escaped, when :func:`page` builds it, and the words the script
+shows later travel as escaped JSON in the body's ``data-texts`` attribute. So the script is the
+same for every language and its CSP hash never changes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from .. import i18n
 from ..voice import SAMPLE_RATE
 from .messages import AUDIO_TAG, MAX_SCROLL_PX, MAX_TEXT, NAMED_KEYS
 
@@ -67,7 +73,8 @@ body.offline #screen{opacity:.5;filter:grayscale(1)}
   background:#9aa0a6;vertical-align:1px}
 body.live #dot{background:#34a853}
 body.offline #dot{background:#ea4335}
-#voice{display:inline-flex;gap:8px;align-items:center}
+#voice{display:inline-flex;gap:8px;align-items:center;justify-content:center;flex-basis:100%}
+#caption>#voice::before{content:none}
 #voice[hidden]{display:none}
 #voice button{font:inherit;color:#e8eaed;background:#3c4043;border:1px solid #5f6368;
   border-radius:16px;padding:4px 12px;cursor:pointer}
@@ -86,6 +93,8 @@ _SCRIPT_TEMPLATE = """
   const NAMED = new Set(__NAMED_KEYS__);
   const AUDIO_TAG = __AUDIO_TAG__, RATE = __RATE__, WORKLET_PATH = "__WORKLET_PATH__";
   const body = document.body;
+  // The words shown later, in the device's language (page.py's _SCRIPT_TEXTS), as plain text.
+  const T = JSON.parse(body.dataset.texts || "{}");
   const stage = document.getElementById("stage");
   const canvas = document.getElementById("screen");
   const statusText = document.getElementById("status");
@@ -113,7 +122,7 @@ _SCRIPT_TEMPLATE = """
     ctx.textBaseline = "middle";
     ctx.fillText(text, canvas.width / 2, canvas.height / 2);
   }
-  placeholder("Connecting\\u2026");
+  placeholder(T.connecting);
 
   function setStatus(state, text) {
     body.classList.toggle("live", state === "live");
@@ -128,7 +137,7 @@ _SCRIPT_TEMPLATE = """
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/ws");
     socket.binaryType = "arraybuffer";
-    socket.onopen = () => { retries = 0; setStatus("live", "live"); };
+    socket.onopen = () => { retries = 0; setStatus("live", T.live); };
     socket.onmessage = (ev) => {
       if (typeof ev.data === "string") onText(ev.data);
       else if (new Uint8Array(ev.data, 0, 1)[0] === AUDIO_TAG) onVoice(ev.data);
@@ -137,7 +146,7 @@ _SCRIPT_TEMPLATE = """
     socket.addEventListener("open", () => { if (sound.on) send({type: "listen", on: true}); });
     socket.onclose = () => {
       if (ws === socket) ws = null;
-      setStatus("offline", "disconnected \\u2014 reconnecting\\u2026");
+      setStatus("offline", T.offline);
       setTimeout(connect, Math.min(5000, 250 * 2 ** retries++));
     };
     ws = socket;
@@ -249,7 +258,8 @@ _SCRIPT_TEMPLATE = """
       stats.micOpen = true;
     } catch (error) {
       mic.wanted = false;
-      micText.textContent = "Microphone unavailable: " + (error && error.name || error);
+      const reason = String(error && error.name || error);
+      micText.textContent = T.micUnavailable.replace("{error}", () => reason);
       return;
     }
     renderVoice();
@@ -265,14 +275,10 @@ _SCRIPT_TEMPLATE = """
   function renderVoice() {
     voiceBox.hidden = !voice.session;
     soundButton.classList.toggle("ask", !sound.on && !sound.off);
-    soundButton.textContent = sound.on
-      ? "Sound on"
-      : sound.off ? "Sound off" : "Tap to hear the agent";
+    soundButton.textContent = sound.on ? T.soundOn : sound.off ? T.soundOff : T.soundAsk;
     soundButton.setAttribute("aria-pressed", String(sound.on));
     micText.classList.toggle("on", voice.talking);
-    micText.textContent = voice.talking
-      ? "\\u25cf Microphone on \u2014 the agent hears you"
-      : "Microphone off \u2014 tap Talk on the screen to speak";
+    micText.textContent = voice.talking ? "\\u25cf " + T.micOn : T.micOff;
   }
   soundButton.addEventListener("click", () => setSound(!sound.on));
   // Any gesture on the screen is allowed to start sound, unless the person turned it off.
@@ -367,22 +373,22 @@ _SCRIPT_TEMPLATE = """
 """
 
 _BODY = """<!doctype html>
-<html lang="en">
+<html lang="__LANG__">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="dark">
-<title>__TITLE__ \u2014 customer's view</title>
+<title>__PAGE_TITLE__</title>
 <style>__STYLE__</style>
 </head>
-<body data-width="__W__" data-height="__H__">
+<body data-width="__W__" data-height="__H__" data-texts="__TEXTS__">
 <main id="stage"><canvas id="screen" width="__W__" height="__H__" tabindex="0"
- aria-label="The device's screen. Click, drag, scroll and type to act as the customer."></canvas></main>
+ aria-label="__SCREEN_LABEL__"></canvas></main>
 <footer id="caption"><span><span id="dot"></span><b>__TITLE__</b></span>
-<span>customer's view: clicks, drags, wheel and keys act as the customer</span>
-<span id="status">connecting\u2026</span>
-<span id="voice" hidden><button id="sound" type="button" aria-pressed="false">Tap to hear the agent</button>
-<span id="mic" role="status">Microphone off</span></span></footer>
+<span>__CAPTION__</span>
+<span id="status">__CONNECTING__</span>
+<span id="voice" hidden><button id="sound" type="button" aria-pressed="false">__SOUND_ASK__</button>
+<span id="mic" role="status">__MIC_OFF__</span></span></footer>
 <script>__SCRIPT__</script>
 </body>
 </html>
@@ -414,11 +420,41 @@ SCRIPT_HASH: Final = _csp_hash(SCRIPT)
 STYLE_HASH: Final = _csp_hash(STYLE)
 
 
-def page(title: str, width: int, height: int) -> str:
-    """The page for a screen of ``width`` × ``height`` pixels, its title HTML-escaped."""
-    # Script and style go in verbatim, so their CSP hashes hold.
+_SCRIPT_TEXTS: Final = {
+    "connecting": "connecting",
+    "live": "preview_live",
+    "offline": "preview_offline",
+    "soundAsk": "preview_sound_ask",
+    "soundOn": "preview_sound_on",
+    "soundOff": "preview_sound_off",
+    "micOn": "preview_mic_on",
+    "micOff": "preview_mic_off",
+    "micUnavailable": "preview_mic_unavailable",
+}
+"""The script's names for the words it shows later, and their message keys. A message with a
+placeholder keeps it (``{error}``): the script fills it in with the browser's reason."""
+
+
+def _texts(locale: str | None) -> dict[str, str]:
+    """The script's words in the locale's language, placeholders left for the script."""
+    return {name: i18n.text(locale, key, error="{error}") for name, key in _SCRIPT_TEXTS.items()}
+
+
+def page(title: str, width: int, height: int, locale: str | None = None) -> str:
+    """The page for a screen of ``width`` × ``height`` pixels, in the language of ``locale``
+    (English if unknown), the device's ``title`` and every word HTML-escaped."""
+    # Script and style go in verbatim, so their CSP hashes hold; the words are attribute or
+    # element text, escaped, never markup or script.
     values = {
+        "LANG": html.escape(i18n.language(locale)),
+        "PAGE_TITLE": html.escape(i18n.text(locale, "preview_title", title=title)),
         "TITLE": html.escape(title),
+        "TEXTS": html.escape(json.dumps(_texts(locale), ensure_ascii=False)),
+        "SCREEN_LABEL": html.escape(i18n.text(locale, "preview_screen_label")),
+        "CAPTION": html.escape(i18n.text(locale, "preview_caption")),
+        "CONNECTING": html.escape(i18n.text(locale, "connecting")),
+        "SOUND_ASK": html.escape(i18n.text(locale, "preview_sound_ask")),
+        "MIC_OFF": html.escape(i18n.text(locale, "preview_mic_off")),
         "W": str(width),
         "H": str(height),
         "STYLE": STYLE,

@@ -80,6 +80,7 @@ class PreviewServer:
         size: tuple[int, int],
         title: str = "mayday device",
         voice: Voice | None = None,
+        locale: str | None = None,
     ) -> None:
         width, height = size
         if width <= 0 or height <= 0:
@@ -89,7 +90,9 @@ class PreviewServer:
         self._revision = revision
         self.size = (width, height)
         self.title = title
-        self._page = page(title, width, height).encode()
+        self.locale = locale
+        """The customer's locale: the page's own words are in its language (English if unknown)."""
+        self._page = page(title, width, height, locale).encode()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._bound_host = ""
@@ -123,7 +126,8 @@ class PreviewServer:
 
     @classmethod
     def of_device(cls, device: DeviceAgent, source: ScreenSource, title: str) -> PreviewServer:
-        """The customer's view of ``device``: what it shows them, and their input on ``source``."""
+        """The customer's view of ``device``: what it shows them, their input on ``source``, and
+        the page's words in the device's language."""
 
         def inject(event: InputEvent) -> None:
             source.inject(event, "customer")
@@ -135,6 +139,7 @@ class PreviewServer:
             size=source.size,
             title=title,
             voice=device.voice,
+            locale=device.locale,
         )
 
     @property

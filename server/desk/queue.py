@@ -279,5 +279,7 @@ def _queue_update(
 
 
 def _widened(session: LiveSession, agents: list[AgentPresence], routing: _Routing) -> bool:
-    widen_at = widens_at(session, agents, overflow_s=routing.overflow_s)
+    """As the customer's ticket says it (:func:`_tickets`): never while nobody is signed in."""
+    staffed = [a for a in agents if a.staffed]
+    widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s) if staffed else None
     return widen_at is not None and routing.now >= widen_at

@@ -41,6 +41,31 @@ from .waiting import paint_given_up, paint_ring, paint_waiting
 from .widgets import Control, LocalAction, Overlay
 
 LOCAL_ACTIONS: frozenset[str] = frozenset({"key", "end_ask", "end_no", "comment_open"})
+_CARD_H = 72
+"""The floating card's height for up to two lines (title and subtitle); its bottom stays there."""
+_LINE_H = 24
+"""One more line of the card (a title that takes two)."""
+_TITLE_SIZE = 19
+
+
+def _title_lines(title: str, max_width: float) -> tuple[str, ...]:
+    """The card's title as one line if it fits, else two of about equal width (the narrowest
+    width that still needs only two lines), the second cut with an ellipsis only if even two
+    lines of ``max_width`` cannot hold it."""
+    if text_width(title, _TITLE_SIZE) <= max_width:
+        return (title,)
+    lines = wrap(title, _TITLE_SIZE, max_width)
+    if len(lines) > 2:
+        rest = " ".join(lines[1:])
+        return (fit(lines[0], _TITLE_SIZE, max_width), fit(rest, _TITLE_SIZE, max_width))
+    lo, hi = max_width / 2, max_width  # two lines at hi; find about the narrowest width that does
+    while hi - lo > 4:
+        mid = (lo + hi) / 2
+        if len(wrap(title, _TITLE_SIZE, mid)) <= 2:
+            hi = mid
+        else:
+            lo = mid
+    return tuple(fit(line, _TITLE_SIZE, max_width) for line in wrap(title, _TITLE_SIZE, hi))
 
 
 class CustomerControls(RatingCard):
@@ -241,17 +266,24 @@ class CustomerControls(RatingCard):
         title_colour: RGB = TEXT_COLOR,
         icon_colours: tuple[RGB, RGB] = (BRAND_LIGHT, BRAND),
     ) -> None:
-        """A floating card at the bottom centre: icon, one or two lines, buttons on the right."""
-        h, pad, bh, gap = 72, 14, 44, 10
+        """A floating card at the bottom centre: icon, title and subtitle lines, buttons on the
+        right. A title too wide for one line takes two (a longer language, a long agent name)
+        rather than losing its end; the card then grows upwards, its bottom edge where it was."""
+        pad, bh, gap = 14, 44, 10
         widths = [button_width(label, 17, 20) for _, _, label, _, _ in buttons]
         buttons_w = sum(widths) + gap * (len(buttons) - 1)
         max_text = WIDTH - 48 - pad * 2 - 44 - 14 - 24 - buttons_w
-        title = fit(title, 19, max_text)
+        titles = _title_lines(title, max_text)
         subtitle = fit(subtitle, 16, max_text) if subtitle else None
-        text_w = max(text_width(title, 19), text_width(subtitle, 16) if subtitle else 0)
+        lines = len(titles) + (1 if subtitle else 0)
+        h = _CARD_H + _LINE_H * max(0, lines - 2)
+        text_w = max(
+            *(text_width(line, _TITLE_SIZE) for line in titles),
+            text_width(subtitle, 16) if subtitle else 0,
+        )
         w = round(pad + 44 + 14 + text_w + 28 + buttons_w + pad)
         w = max(w, 460)
-        x, y = (WIDTH - w) // 2, OVERLAY_TOP
+        x, y = (WIDTH - w) // 2, OVERLAY_TOP + _CARD_H - h
         c.shadow(x, y, w, h, 22, blur=18, alpha=0.28, dy=6)
         c.rrect(x, y, w, h, 22, SURFACE)
         ov.surfaces.append(Rect(x, y, w, h))
@@ -262,11 +294,14 @@ class CustomerControls(RatingCard):
         else:
             c.glyph(icon, 24, fg, x + pad + 22, y + h // 2)
         tx = x + pad + 44 + 14
+        # The lines' centres, _LINE_H apart around the card's middle (one lower with a subtitle,
+        # whose smaller type sits optically high).
+        ty = y + (h - (lines - 1) * _LINE_H) // 2 + (1 if subtitle else 0)
+        for line in titles:
+            c.text(tx, ty, line, _TITLE_SIZE, title_colour, "lm", bold=True)
+            ty += _LINE_H
         if subtitle:
-            c.text(tx, y + 25, title, 19, title_colour, "lm", bold=True)
-            c.text(tx, y + 49, subtitle, 16, TEXT_MUTED, "lm")
-        else:
-            c.text(tx, y + h // 2, title, 19, title_colour, "lm", bold=True)
+            c.text(tx, ty, subtitle, 16, TEXT_MUTED, "lm")
         bx = x + w - pad - buttons_w
         for (name, action, label, style, colour), bw in zip(buttons, widths, strict=True):
             rect = Rect(bx, y + (h - bh) // 2, bw, bh)
