@@ -30,7 +30,15 @@ from collections.abc import Sequence
 
 from .live.records import AgentPresence, LiveSession, SessionState
 
-__all__ = ["can_serve", "declined_lately", "matches", "plan_rings", "reserved", "widens_at"]
+__all__ = [
+    "Coverage",
+    "can_serve",
+    "declined_lately",
+    "matches",
+    "plan_rings",
+    "reserved",
+    "widens_at",
+]
 
 
 def can_serve(agent: AgentPresence, session: LiveSession) -> bool:
@@ -43,14 +51,42 @@ def speaks(agent: AgentPresence, session: LiveSession) -> bool:
     return not agent.languages or session.language in agent.languages
 
 
+class Coverage:
+    """Which signed-in agents can serve a customer, by language and topic, each asked once.
+
+    Customers of one language and topic share the answer, so a queue of thousands costs one scan
+    of the agents per language and topic, not one per customer."""
+
+    def __init__(self, agents: Sequence[AgentPresence]) -> None:
+        self.staffed = [agent for agent in agents if agent.staffed]
+        self._serving: dict[tuple[str, str], list[AgentPresence]] = {}
+
+    def serving(self, session: LiveSession) -> list[AgentPresence]:
+        """The signed-in agents who speak the customer's language and know the topic."""
+        key = (session.language, session.topic)
+        found = self._serving.get(key)
+        if found is None:
+            found = self._serving[key] = [a for a in self.staffed if can_serve(a, session)]
+        return found
+
+    def widens_at(self, session: LiveSession, *, overflow_s: float) -> float | None:
+        """When routing widens for this customer: ``MAYDAY_OVERFLOW_S`` after the press while
+        agents are signed in but none can serve them; ``None`` while one can (they wait for
+        that agent) or nobody is signed in at all (there is nobody to widen to)."""
+        if not self.staffed or self.serving(session):
+            return None
+        return session.pressed_at + overflow_s
+
+    def widened(self, session: LiveSession, *, now: float, overflow_s: float) -> bool:
+        at = self.widens_at(session, overflow_s=overflow_s)
+        return at is not None and now >= at
+
+
 def widens_at(
     session: LiveSession, agents: Sequence[AgentPresence], *, overflow_s: float
 ) -> float | None:
-    """When routing widens for this customer: ``MAYDAY_OVERFLOW_S`` after the press while no
-    signed-in agent can serve them; ``None`` while one can (they wait for that agent)."""
-    if any(agent.staffed and can_serve(agent, session) for agent in agents):
-        return None
-    return session.pressed_at + overflow_s
+    """:meth:`Coverage.widens_at` for one customer."""
+    return Coverage(agents).widens_at(session, overflow_s=overflow_s)
 
 
 def declined_lately(
@@ -95,22 +131,25 @@ def plan_rings(
 ) -> list[tuple[str, str]]:
     """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
+    coverage = Coverage(agents)
     plan: list[tuple[str, str]] = []
     for session in waiting:
         if not free:
             break
         if session.state is not SessionState.QUEUED or not session.device_connected:
             continue
-        widen_at = widens_at(session, agents, overflow_s=overflow_s)
-        widened = widen_at is not None and now >= widen_at
-        candidates = [
-            agent
-            for agent in free
-            if matches(agent, session, now=now, decline_hold_s=decline_hold_s, widened=widened)
-        ]
-        if widened:  # the customer's language first; then whoever has waited longest
-            candidates.sort(key=lambda agent: not speaks(agent, session))
-        if candidates:
-            plan.append((session.id, candidates[0].agent_id))
-            free.remove(candidates[0])
+        chosen = next(
+            (a for a in free if matches(a, session, now=now, decline_hold_s=decline_hold_s)), None
+        )
+        if chosen is None and coverage.widened(session, now=now, overflow_s=overflow_s):
+            # Anyone free now; the customer's language first, then whoever waited longest.
+            anyone = [
+                a
+                for a in free
+                if matches(a, session, now=now, decline_hold_s=decline_hold_s, widened=True)
+            ]
+            chosen = next((a for a in anyone if speaks(a, session)), anyone[0] if anyone else None)
+        if chosen is not None:
+            plan.append((session.id, chosen.agent_id))
+            free.remove(chosen)
     return plan

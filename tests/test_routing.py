@@ -230,3 +230,39 @@ def test_plan_does_not_touch_its_inputs() -> None:
     before = [s.model_dump() for s in waiting], [a.model_dump() for a in agents]
     plan_rings(waiting, agents)
     assert ([s.model_dump() for s in waiting], [a.model_dump() for a in agents]) == before
+
+
+# --- overflow (docs/protocol.md §20.1) -----------------------------------------------------------
+
+
+def test_nobody_matches_routing_widens_after_the_overflow_time_language_first() -> None:
+    dutch = customer("nl1", locale="nl-NL", topic="kindle")  # pressed at 3.0 (its created_at)
+    english_idle_longest = agent("a-en", idle_since=0.0, languages=["en"], skills=["printer"])
+    dutch_no_topic = agent("a-nl", idle_since=5.0, languages=["nl"], skills=["printer"])
+    agents = [english_idle_longest, dutch_no_topic]
+    early = _plan_rings([dutch], agents, now=3.0 + 29.0, decline_hold_s=HOLD_S, overflow_s=30.0)
+    assert early == []
+    late = _plan_rings([dutch], agents, now=3.0 + 30.0, decline_hold_s=HOLD_S, overflow_s=30.0)
+    assert late == [("nl1", "a-nl")]
+    # Without a Dutch speaker, whoever has been idle longest.
+    alone = _plan_rings(
+        [dutch], [english_idle_longest], now=NOW, decline_hold_s=HOLD_S, overflow_s=30.0
+    )
+    assert alone == [("nl1", "a-en")]
+
+
+def test_a_customer_someone_signed_in_can_serve_is_never_widened() -> None:
+    german = customer("de1", locale="de")
+    busy_german = agent("a-de", languages=["de"], busy=True)
+    free_english = agent("a-en", languages=["en"])
+    plan = _plan_rings(
+        [german], [busy_german, free_english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0
+    )
+    assert plan == []
+
+
+def test_widened_routing_still_respects_declines() -> None:
+    dutch = customer("nl1", locale="nl", declined_by=["a-en"])
+    english = agent("a-en", languages=["en"])
+    plan = _plan_rings([dutch], [english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0)
+    assert plan == []

@@ -18,7 +18,7 @@ from .. import estimate
 from ..hours import DeskHours
 from ..live import ops
 from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
-from ..routing import can_serve, widens_at
+from ..routing import Coverage
 from .context import DeskContext
 
 __all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
@@ -205,12 +205,12 @@ def _tickets(
     (language and topic; every agent once routing widened), and is unknown while nobody can or
     too little has been observed."""
     tickets = []
-    staffed = [a for a in agents if a.staffed]
+    coverage = Coverage(agents)
     for index, session in enumerate(waiting):
         # Nobody signed in at all is "nobody available" (agents_online 0), not a mismatch.
-        widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s) if staffed else None
+        widen_at = coverage.widens_at(session, overflow_s=routing.overflow_s)
         widened = widen_at is not None and routing.now >= widen_at
-        serving = staffed if widened else [a for a in staffed if can_serve(a, session)]
+        serving = coverage.staffed if widened else coverage.serving(session)
         position = index + first_position
         # An agent being rung is about to take a customer: count them with the free ones.
         free = sum(1 for a in serving if a.routable or a.ring_id)
@@ -233,7 +233,7 @@ def _tickets(
                 widens_at=None if widened else widen_at,
                 widened=widened,
                 # Closed, and nobody signed in to serve anyway (a desk working late serves on).
-                opens_at=routing.opens_at if not staffed else None,
+                opens_at=routing.opens_at if not coverage.staffed else None,
                 callback=_callback(session, routing),
             )
         )
@@ -267,19 +267,17 @@ def _queue_update(
             handling_time_s=stats.handling_time_s,
         )
     )
+    coverage = Coverage(agents)
     return m.QueueUpdate(
         length=len(waiting),
         entries=[
-            queue_entry(s, position=i + 1, widened=_widened(s, agents, routing))
+            queue_entry(
+                s,
+                position=i + 1,
+                widened=coverage.widened(s, now=now, overflow_s=routing.overflow_s),
+            )
             for i, s in enumerate(waiting[:QUEUE_ENTRIES_SHOWN])
         ],
         agents_available=free,
         estimated_wait_s=None if wait is None else round(wait, 1),
     )
-
-
-def _widened(session: LiveSession, agents: list[AgentPresence], routing: _Routing) -> bool:
-    """As the customer's ticket says it (:func:`_tickets`): never while nobody is signed in."""
-    staffed = [a for a in agents if a.staffed]
-    widen_at = widens_at(session, staffed, overflow_s=routing.overflow_s) if staffed else None
-    return widen_at is not None and routing.now >= widen_at

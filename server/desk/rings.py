@@ -24,7 +24,7 @@ from ..ids import new_id
 from ..live import ops
 from ..live.records import Actor, LiveSession, RingRecord, SessionState
 from ..live.store import StaleRead
-from ..routing import plan_rings, widens_at
+from ..routing import Coverage, plan_rings
 from .callbacks import CALLBACK_MISSED, announce_callback, tell_callback_over
 from .context import DeskContext
 from .parties import send_session_started
@@ -93,6 +93,7 @@ class Rings:
             decline_hold_s=settings.decline_hold_s,
             overflow_s=settings.overflow_s,
         )
+        coverage = Coverage(agents)
         for session_id, agent_id in plan:
             ring_id = new_id("rng")
             now = self.context.clock()
@@ -116,8 +117,7 @@ class Rings:
                 continue
             if session.rung_at == now:
                 self.context.metrics.time_to_ring.observe(now - session.created_at)
-            widen_at = widens_at(session, agents, overflow_s=settings.overflow_s)
-            widened = widen_at is not None and now >= widen_at
+            widened = coverage.widened(session, now=now, overflow_s=settings.overflow_s)
             entry = queue_entry(session, position=positions[session_id], widened=widened)
             if ring.callback:
                 who = m.AgentInfo(id=agent.agent_id, name=agent.name)
