@@ -34,7 +34,7 @@ QUEUE_ENTRIES_SHOWN = 200
 class QueuePublisher:
     context: DeskContext
     _pending: bool = field(default=False, init=False)
-    _last_ticket: dict[str, str] = field(default_factory=dict, init=False)
+    _last_ticket: dict[str, _TicketKey] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
     _held: set[str] = field(default_factory=set, init=False)
     on_wake: Callable[[], None] | None = None
@@ -168,9 +168,23 @@ class _Routing:
     """When the desk opens next, while it is closed (``server/hours.py``)."""
 
 
-def _ticket_key(ticket: m.Ticket) -> str:
+_TicketKey = tuple[object, ...]
+
+
+def _ticket_key(ticket: m.Ticket) -> _TicketKey:
     """What the customer sees of a ticket: a push only when it changed."""
-    return ticket.model_dump_json()
+    callback = ticket.callback
+    return (
+        ticket.state,
+        ticket.position,
+        ticket.estimated_wait_s,
+        ticket.agents_online,
+        ticket.matched,
+        ticket.widens_at,
+        ticket.widened,
+        ticket.opens_at,
+        None if callback is None else (callback.missed, callback.tries_left),
+    )
 
 
 def queue_entry(session: LiveSession, position: int, *, widened: bool = False) -> m.QueueEntry:
@@ -206,6 +220,7 @@ def _tickets(
     too little has been observed."""
     tickets = []
     coverage = Coverage(agents)
+    free_in: dict[int, int] = {}  # free agents of each list coverage hands out, by its id
     for index, session in enumerate(waiting):
         # Nobody signed in at all is "nobody available" (agents_online 0), not a mismatch.
         widen_at = coverage.widens_at(session, overflow_s=routing.overflow_s)
@@ -213,7 +228,9 @@ def _tickets(
         serving = coverage.staffed if widened else coverage.serving(session)
         position = index + first_position
         # An agent being rung is about to take a customer: count them with the free ones.
-        free = sum(1 for a in serving if a.routable or a.ring_id)
+        free = free_in.get(id(serving))
+        if free is None:
+            free = free_in[id(serving)] = sum(1 for a in serving if a.routable or a.ring_id)
         if session.state is SessionState.RINGING or 0 < position <= free:
             wait: float | None = 0.0
         elif stats.handled < MIN_HANDLED_FOR_ESTIMATE:
