@@ -124,6 +124,45 @@ async def mayday(env: dict[str, str], *args: str, stdin: str | None = None) -> s
     return out.decode()
 
 
+def outside_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `mayday` of its own: SQLite in ``data_dir``, live state in memory
+    (deploy.md §2), whatever database or Redis the tests around it use left out."""
+    env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k and "REDIS_URL" not in k}
+    env.update(MAYDAY_DATA_DIR=str(data_dir), MAYDAY_LOG_LEVEL="warning", **settings)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def mayday_server(
+    env: dict[str, str], log: Path, *, before_ready: Callable[[], Any] | None = None
+) -> AsyncIterator[str]:
+    """`mayday server` on a free port, as a process; its URL once `GET /healthz` answers
+    (protocol.md §14). ``before_ready`` runs while it starts (accounts made meanwhile)."""
+    url = f"http://127.0.0.1:{free_port()}"
+    with log.open("w") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            MAYDAY, "server", "--port", url.rpartition(":")[2], env=env, stderr=stderr
+        )
+    try:
+        if before_ready is not None:
+            await before_ready()
+        deadline = asyncio.get_running_loop().time() + TIMEOUT_S
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if process.returncode is not None:
+                    raise AssertionError(await asyncio.to_thread(log.read_text))
+                assert asyncio.get_running_loop().time() < deadline, "the server did not start"
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/healthz") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 @pytest.fixture
 def widget_bundle() -> Path:
     """The widget the server serves as /widget.js, built by `npm run build` (cobrowse.md §4.1)."""
@@ -150,34 +189,18 @@ class Deployment:
 async def deployment(tmp_path: Path, widget_bundle: Path) -> AsyncIterator[Deployment]:
     """`mayday server` on SQLite in a directory of its own, live state in memory (deploy.md §2),
     with a site and an agent account."""
-    env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k and "REDIS_URL" not in k}
-    env.update(MAYDAY_DATA_DIR=str(tmp_path / "data"), MAYDAY_LOG_LEVEL="warning")
-    url, shop = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    env = outside_env(tmp_path / "data")
+    shop = f"http://127.0.0.1:{free_port()}"
     # Before the server starts: a running one accepts a new site's origin only after its next
     # refresh of the sites (protocol.md §18.1).
     added = json.loads(await mayday(env, "sites", "add", "outsider", "--origin", shop, "--json"))
     assert added == {"name": "outsider", "key": added["key"], "origins": [shop]}
-    log = tmp_path / "server.log"
-    with log.open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            MAYDAY, "server", "--port", url.rpartition(":")[2], env=env, stderr=stderr
-        )
-    try:
+
+    async def olga() -> None:
         await mayday(env, "agents", "add", "olga", "--languages", "en", stdin=PASSWORD + "\n")
-        deadline = asyncio.get_running_loop().time() + TIMEOUT_S
-        async with aiohttp.ClientSession() as http:  # GET /healthz (protocol.md §14)
-            while True:
-                assert process.returncode is None, log.read_text()
-                assert asyncio.get_running_loop().time() < deadline, "the server did not start"
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
+
+    async with mayday_server(env, tmp_path / "server.log", before_ready=olga) as url:
         yield Deployment(url, shop, added["key"])
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -7,9 +7,6 @@ above the caller's role is `403`/`forbidden`, one at or below it is never refuse
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,8 +17,7 @@ import aiohttp
 import pytest
 import socketio
 
-from .services import free_port
-from .test_cobrowse_outside import mayday
+from .test_cobrowse_outside import mayday, mayday_server, outside_env
 
 ROOT = Path(__file__).resolve().parents[1]
 MAYDAY = str(ROOT / ".venv" / "bin" / "mayday")
@@ -69,31 +65,14 @@ class Server:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k and "REDIS_URL" not in k}
-    env.update(MAYDAY_DATA_DIR=str(tmp_path / "data"), MAYDAY_LOG_LEVEL="warning")
-    url = f"http://127.0.0.1:{free_port()}"
-    log = tmp_path / "server.log"
-    with log.open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            MAYDAY, "server", "--port", url.rpartition(":")[2], env=env, stderr=stderr
-        )
-    try:
+    env = outside_env(tmp_path / "data")
+
+    async def accounts() -> None:
         for role in LADDER:
             await mayday(env, "agents", "add", f"the-{role}", "--role", role, stdin=PASSWORD)
-        deadline = asyncio.get_running_loop().time() + TIMEOUT_S
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert process.returncode is None, log.read_text()
-                assert asyncio.get_running_loop().time() < deadline, "the server did not start"
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
+
+    async with mayday_server(env, tmp_path / "server.log", before_ready=accounts) as url:
         yield Server(url, env)
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def _sign_in(http: aiohttp.ClientSession, url: str, role: str) -> str:

@@ -9,7 +9,6 @@ with a weekly pattern it knows (docs/forecast.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import json
 import os
@@ -24,8 +23,7 @@ import aiohttp
 import pytest
 import socketio
 
-from .services import free_port
-from .test_cobrowse_outside import MAYDAY, mayday
+from .test_cobrowse_outside import mayday, mayday_server, outside_env
 
 PASSWORD = "a-long-password-for-anna"
 OVERFLOW_S = 1.0
@@ -40,34 +38,10 @@ class Server:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k and "REDIS_URL" not in k}
-    env.update(
-        MAYDAY_DATA_DIR=str(tmp_path / "data"),
-        MAYDAY_LOG_LEVEL="warning",
-        MAYDAY_OVERFLOW_S=str(OVERFLOW_S),
-    )
-    url = f"http://127.0.0.1:{free_port()}"
-    log = tmp_path / "server.log"
+    env = outside_env(tmp_path / "data", MAYDAY_OVERFLOW_S=str(OVERFLOW_S))
     await mayday(env, "agents", "add", "anna", "--languages", "en", stdin=PASSWORD)
-    with log.open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            MAYDAY, "server", "--port", url.rpartition(":")[2], env=env, stderr=stderr
-        )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert process.returncode is None, log.read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
+    async with mayday_server(env, tmp_path / "server.log") as url:
         yield Server(url, env)
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 class Events:
