@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sim import HeadlessAgent
 
-from .conftest import Desk
+from .conftest import MEMORY_ONLY, Desk
 
 
 async def _run_device(desk: Desk, config: Path, *extra: str) -> asyncio.subprocess.Process:
@@ -39,6 +39,7 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(process.wait(), 10)
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_device_registers_once_and_streams_to_the_agent(desk: Desk, tmp_path: Path) -> None:
     config = tmp_path / "device.json"
     await desk.add_agent("alice", languages=("de", "en"))

@@ -8,7 +8,7 @@ import pytest
 
 import server.desk
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .support import assert_eventually
 
 
@@ -200,6 +200,7 @@ async def test_away_agent_is_not_rung_until_available(desk: Desk) -> None:
     assert (await agent.next("ring"))["ticket"]["device_name"] == "tablet"
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_session_started_carries_ice_servers_without_nulls(make_desk: DeskFactory) -> None:
     desk = await make_desk(stun_urls=["stun:127.0.0.1:3478"])
     agent = await desk.agent("alice")

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from signaling import INBOUND
 from signaling import models as m
 
-from .conftest import Desk
+from .conftest import MEMORY_ONLY, Desk
 from .support import DEFAULT_TIMEOUT, Client, device_auth, register_device
 
 pytestmark = pytest.mark.timeout(120)
@@ -196,6 +196,7 @@ def _describe(name: str, values: list[float]) -> str:
     )
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_a_flood_is_rate_limited_then_disconnected_while_others_carry_on(
     desk: Desk, caplog: pytest.LogCaptureFixture
 ) -> None:

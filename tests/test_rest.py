@@ -13,7 +13,7 @@ import pytest
 
 from server.appkeys import WRITER
 
-from .conftest import AGENT_PASSWORD, Desk, DeskFactory
+from .conftest import AGENT_PASSWORD, MEMORY_ONLY, Desk, DeskFactory
 from .support import assert_eventually
 
 
@@ -81,6 +81,7 @@ async def test_queue_and_unknown_session(desk: Desk) -> None:
     assert (status, body["error"]["code"]) == (404, "not_found")
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_ice_servers_carry_time_limited_turn_credentials(make_desk: DeskFactory) -> None:
     desk = await make_desk(
         stun_urls=["stun:127.0.0.1:3478"],

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .conftest import Desk, DeskFactory
+from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .support import DEFAULT_TIMEOUT, agent_auth, assert_eventually
 
 pytestmark = pytest.mark.timeout(90)
@@ -96,6 +96,7 @@ async def test_a_refused_sign_in_does_not_keep_the_connection(make_desk: DeskFac
     await _until_closed(ws)
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_a_connection_is_closed_once_its_last_namespace_left(
     make_desk: DeskFactory,
 ) -> None:

@@ -39,7 +39,7 @@ from device_agent import PatternScreen
 from server.ice import turn_credentials
 from sim import HeadlessAgent
 
-from .conftest import AGENT_PASSWORD, Desk, DeskFactory
+from .conftest import AGENT_PASSWORD, MEMORY_ONLY, Desk, DeskFactory
 from .devices import registered_device
 from .support import assert_eventually, login
 
@@ -306,6 +306,7 @@ async def agent_ice_servers(desk: Desk, token: str) -> list[dict[str, Any]]:
 # --- tests -------------------------------------------------------------------------------------
 
 
+@MEMORY_ONLY  # store-independent: once, for the suite's time
 async def test_session_media_flows_through_the_relay_alone(
     make_desk: DeskFactory, turn: Turn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -159,7 +159,7 @@ async def test_in_german_on_a_phone_nobody_who_speaks_it_then_any_free_agent(
     open_customer: Callable[..., Any],
     built_widget: Path,
 ) -> None:
-    desk = await make_desk(sites_refresh_s=0.1, overflow_s=6, callback_retries=0)
+    desk = await make_desk(sites_refresh_s=0.1, overflow_s=4, callback_retries=0)
     shop: Shop = await make_shop(desk, lang="de-DE")
     await add_site(desk, shop)
     # Alice speaks English only, and is busy with a tablet: nobody free for a German customer.
