@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,10 +33,10 @@ from aiortc.sdp import candidate_from_sdp
 from playwright.async_api import Page, ViewportSize, async_playwright
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
+from .outside import mayday, mayday_server, outside_env
 from .services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-MAYDAY = Path(sys.executable).parent / "mayday"
 PASSWORD = "outsider-pass-1"
 TIMEOUT_S = 20.0
 PLAIN_TEXT = "Green tea from the outsider's own garden, 250 grams."
@@ -107,60 +105,6 @@ def text_of(snapshot: dict[str, Any]) -> str:
 
 
 # --- the site owner's side: server, site, agent account, the page -------------------------------
-
-
-async def mayday(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    """Run a `mayday` subcommand (README, protocol.md §3.2, §18.1); its standard output."""
-    process = await asyncio.create_subprocess_exec(
-        MAYDAY,
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate(None if stdin is None else stdin.encode())
-    assert process.returncode == 0, f"mayday {' '.join(args)}: {err.decode()}"
-    return out.decode()
-
-
-def outside_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a `mayday` of its own: SQLite in ``data_dir``, live state in memory
-    (deploy.md §2), whatever database or Redis the tests around it use left out."""
-    env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k and "REDIS_URL" not in k}
-    env.update(MAYDAY_DATA_DIR=str(data_dir), MAYDAY_LOG_LEVEL="warning", **settings)
-    return env
-
-
-@contextlib.asynccontextmanager
-async def mayday_server(
-    env: dict[str, str], log: Path, *, before_ready: Callable[[], Any] | None = None
-) -> AsyncIterator[str]:
-    """`mayday server` on a free port, as a process; its URL once `GET /healthz` answers
-    (protocol.md §14). ``before_ready`` runs while it starts (accounts made meanwhile)."""
-    url = f"http://127.0.0.1:{free_port()}"
-    with log.open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            MAYDAY, "server", "--port", url.rpartition(":")[2], env=env, stderr=stderr
-        )
-    try:
-        if before_ready is not None:
-            await before_ready()
-        deadline = asyncio.get_running_loop().time() + TIMEOUT_S
-        async with aiohttp.ClientSession() as http:
-            while True:
-                if process.returncode is not None:
-                    raise AssertionError(await asyncio.to_thread(log.read_text))
-                assert asyncio.get_running_loop().time() < deadline, "the server did not start"
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @pytest.fixture

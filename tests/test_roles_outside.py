@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 import socketio
 
-from .test_cobrowse_outside import mayday, mayday_server, outside_env
+from .outside import mayday, mayday_server, outside_env
 
 ROOT = Path(__file__).resolve().parents[1]
 MAYDAY = str(ROOT / ".venv" / "bin" / "mayday")

@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 import socketio
 
-from .test_cobrowse_outside import mayday, mayday_server, outside_env
+from .outside import mayday, mayday_server, outside_env
 
 PASSWORD = "a-long-password-for-anna"
 OVERFLOW_S = 1.0
