@@ -96,6 +96,12 @@ def declined_lately(
     return declined is not None and now < declined + decline_hold_s
 
 
+def retrying_later(session: LiveSession, *, now: float, callback_retry_s: float) -> bool:
+    """A callback the customer just missed: not rung again until the retry pause is over."""
+    missed = session.callback_missed_at
+    return missed is not None and now < missed + callback_retry_s
+
+
 def reserved(session: LiveSession, now: float) -> str | None:
     """The agent a handed-on ticket is kept for right now, if any."""
     if session.reserved_for is None or (
@@ -128,6 +134,7 @@ def plan_rings(
     now: float,
     decline_hold_s: float,
     overflow_s: float = math.inf,
+    callback_retry_s: float = 0.0,
 ) -> list[tuple[str, str]]:
     """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
@@ -137,6 +144,8 @@ def plan_rings(
         if not free:
             break
         if session.state is not SessionState.QUEUED or not session.device_connected:
+            continue
+        if retrying_later(session, now=now, callback_retry_s=callback_retry_s):
             continue
         chosen = next(
             (a for a in free if matches(a, session, now=now, decline_hold_s=decline_hold_s)), None

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     the hours in the wallboard's chart and the staffing forecast."""
     callback_ring_s: float = Field(default=30.0, gt=0)
     """How long the server rings a customer who asked for a callback (holding a free agent)."""
+    callback_retry_s: float = Field(default=60.0, ge=0)
+    """After a missed callback, how long before the customer is rung again: they said "not now"
+    (or were away), and a prompt straight back would be the same answer. Meanwhile the free agent
+    serves whoever is next."""
     callback_retries: int = Field(default=2, ge=0)
     """Missed callbacks a ticket survives: each goes back to the queue with its place; the next
     miss ends the ticket (``callback_missed``) and the customer is told."""

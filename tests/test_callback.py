@@ -68,7 +68,7 @@ async def test_a_free_agent_is_held_while_the_customer_is_rung_and_an_answer_con
 async def test_a_missed_callback_keeps_its_place_then_ends_after_the_retries(
     make_desk: DeskFactory,
 ) -> None:
-    desk = await make_desk(callback_ring_s=0.5, callback_retries=1)
+    desk = await make_desk(callback_ring_s=0.5, callback_retries=1, callback_retry_s=0)
     first, ticket = await _callback_ticket(desk, "first")
     second, _ = await desk.device("second")
     behind = (await second.call("help.request", {}))["ticket"]
@@ -104,6 +104,39 @@ async def test_a_missed_callback_keeps_its_place_then_ends_after_the_retries(
     ring = await alice.next("ring")
     assert ring["ticket"]["ticket_id"] == behind["id"]
     assert "callback" not in ring["ticket"]
+
+
+async def test_after_not_now_the_agent_serves_the_next_customer_until_the_retry_pause_is_over(
+    make_desk: DeskFactory,
+) -> None:
+    desk = await make_desk(callback_retries=2, callback_retry_s=1.5)
+    first, ticket = await _callback_ticket(desk, "first")
+    second, _ = await desk.device("second")
+    behind = (await second.call("help.request", {}))["ticket"]
+
+    alice = await desk.agent("alice")
+    ring = await first.next("callback.ring")
+    ack = await first.call("callback.answer", {"ring_id": ring["ring_id"], "accept": False})
+    assert ack == {"ok": True}
+    assert (await first.next("callback.cancelled"))["reason"] == "declined"
+    # Not rung straight back ("not now" would be the answer again): the free agent is rung for
+    # the customer behind, while the first keeps the head of the line.
+    other = await alice.next("ring")
+    assert other["ticket"]["ticket_id"] == behind["id"]
+    assert first.drain("callback.ring") == []
+    missed = await first.next_matching(
+        "ticket.update", lambda t: (t["ticket"]["callback"] or {}).get("missed") == 1
+    )
+    assert missed["ticket"]["position"] == 1
+    assert missed["ticket"]["callback"]["tries_left"] == 1
+
+    # The agent passes on that one; after the pause the first customer is rung again.
+    assert (await alice.call("ring.decline", {"ring_id": other["ring_id"]})) == {"ok": True}
+    again = await first.next("callback.ring", timeout=10)
+    assert again["attempt"] == 2
+    ack = await first.call("callback.answer", {"ring_id": again["ring_id"], "accept": True})
+    assert ack == {"ok": True}
+    assert (await first.next("session.started"))["session_id"] == ticket["id"]
 
 
 @MEMORY_ONLY

@@ -148,7 +148,7 @@ async def test_a_customer_who_chooses_a_callback_is_rung_and_connects(
 async def test_a_missed_callback_is_said_and_the_last_one_asks_for_help_again(
     make_desk: DeskFactory, start_tablet: Any
 ) -> None:
-    desk = await make_desk(callback_ring_s=0.5, callback_retries=1)
+    desk = await make_desk(callback_ring_s=0.5, callback_retries=1, callback_retry_s=0.5)
     live: Tablet = await start_tablet(desk)
     live.tap("customer.help")
     await live.until("offered a callback", lambda v: v.callback_offered)

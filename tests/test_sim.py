@@ -64,7 +64,7 @@ def test_the_shipped_scenarios_pass_and_report_numbers_and_pictures(tmp_path: Pa
         "--scenario", "scenarios", "--devices", "3", "--agents", "2", "--concurrency", "3",
         "--runs", "1", "--json", str(out_json), "--report", str(report),
         "--slo", "time_to_first_frame_p95=10", "--slo", "pass_rate=1",
-        "--server-setting", "overflow_s=2",
+        "--server-setting", "overflow_s=2", "--server-setting", "callback_retry_s=1",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS" in result.stdout

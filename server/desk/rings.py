@@ -92,6 +92,7 @@ class Rings:
             now=now,
             decline_hold_s=settings.decline_hold_s,
             overflow_s=settings.overflow_s,
+            callback_retry_s=settings.callback_retry_s,
         )
         coverage = Coverage(agents)
         for session_id, agent_id in plan:
@@ -315,6 +316,13 @@ class Rings:
                 and self.end_ticket is not None
             ):
                 await self.end_ticket(session.id, actor=Actor.system(), reason=CALLBACK_MISSED)
+            elif ring.callback and session.callback_missed_at == now:
+                # Missed just now: ring the customer again when the retry pause is over.
+                self.context.background.call_later(
+                    ("callback-retry", session.id),
+                    self.context.settings.callback_retry_s,
+                    self.request_route_soon,
+                )
         self.request_route()
         self.queue.request()
         return True

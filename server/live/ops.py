@@ -133,6 +133,7 @@ def close_ring(
             session.declined_at[ring.agent_id] = now
         if ring.callback and reason in CALLBACK_MISSES:
             session.callback_missed += 1
+            session.callback_missed_at = now
         if session.reserved_for == ring.agent_id:  # a handed-on customer: now anyone's
             session.reserved_for = session.reserved_until = None
         audit(

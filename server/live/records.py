@@ -117,6 +117,9 @@ class LiveSession(BaseModel):
     customer, holding the free agent (``server/desk/callbacks.py``); the place is kept."""
     callback_missed: int = 0
     """Callbacks the customer did not answer; past ``MAYDAY_CALLBACK_RETRIES`` the ticket ends."""
+    callback_missed_at: float | None = None
+    """When the last callback was missed: routing rings the customer again only
+    ``MAYDAY_CALLBACK_RETRY_S`` later (``server/routing.py``)."""
     watchers: dict[str, Watcher] = Field(default_factory=dict)
     """Supervisors watching (or joined to) the session, by account id (``server/live/watch.py``)."""
     # What the session gathers on its way, each ``None`` (or empty) until it gets there: plain

@@ -59,7 +59,9 @@ async def test_a_web_visitor_is_called_back_and_connects_from_the_keyboard(
     open_console: ConsoleFactory,
     built_widget: Path,
 ) -> None:
-    desk = await make_desk(sites_refresh_s=0.1, callback_retries=1, callback_ring_s=60)
+    desk = await make_desk(
+        sites_refresh_s=0.1, callback_retries=1, callback_ring_s=60, callback_retry_s=3
+    )
     shop: Shop = await make_shop(desk)
     await add_site(desk, shop)
     await desk.add_agent("alice")
@@ -128,7 +130,7 @@ async def test_a_web_visitor_is_called_back_and_connects_from_the_keyboard(
         await toast.wait_for()
         await console.shot("callback-3-missed")
 
-    with step("rung again: Connect now with Enter opens the session in both"):
+    with step("rung again after the retry pause: Connect now with Enter opens the session"):
         await console.page.wait_for_selector("#callback:not([hidden])")
         await page.wait_for_function(f"() => ({FOCUSED})() === 'cb-connect'")
         await page.set_viewport_size(PHONE)
