@@ -167,20 +167,15 @@ def test_sites_add_list_remove(tmp_path: Path) -> None:
     again = _mayday(tmp_path, "sites", "add", "shop", "--origin", EVIL)
     assert again.returncode == 1
     assert "exists" in again.stderr
-    for bad in (
-        "https://shop.example/path",
-        "ftp://shop.example",
-        "*",
-        "https://*.example",
-        "null",
-    ):
-        refused = _mayday(tmp_path, "sites", "add", "bad", "--origin", bad)
-        assert refused.returncode == 1, bad
-        assert "not an origin" in refused.stderr
-    assert "bad" not in _mayday(tmp_path, "sites", "list").stdout
+    # One refusal through the CLI; every kind of bad origin is refused by normalise_origin below.
+    refused = _mayday(tmp_path, "sites", "add", "bad", "--origin", "https://*.example")
+    assert refused.returncode == 1
+    assert "not an origin" in refused.stderr
 
     assert _mayday(tmp_path, "sites", "remove", "shop").returncode == 0
-    assert "shop" not in _mayday(tmp_path, "sites", "list").stdout
+    left = _mayday(tmp_path, "sites", "list").stdout
+    assert "shop" not in left
+    assert "bad" not in left
     gone = _mayday(tmp_path, "sites", "remove", "shop")
     assert gone.returncode == 1
     assert "no site 'shop'" in gone.stderr
@@ -203,6 +198,8 @@ def test_origins_are_normalised_as_browsers_write_them() -> None:
         "https://user@shop.example",
         "https://shop.example:99999",
         "wss://shop.example",
+        "ftp://shop.example",
+        "https://*.example",
         "https://shop..example",
     ):
         with pytest.raises(ValueError):  # noqa: PT011 (each bad origin has its own message)
