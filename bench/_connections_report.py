@@ -25,9 +25,31 @@ from pathlib import Path
 from bench._server import ROOT
 from bench._stats import percentile
 
-__all__ = ["TARGET_KB", "Run", "explain", "print_table"]
+__all__ = ["TARGETS", "Run", "Target", "explain", "print_table", "print_targets"]
 
-TARGET_KB = 40.0
+
+@dataclass(frozen=True)
+class Target:
+    """One of issue 17's targets: mayday's figure against the floor's of the same run."""
+
+    figure: str
+    unit: str
+    at_most: bool
+    """The ratio mayday / floor must stay at or under ``ratio`` (else at or over it)."""
+    ratio: float
+
+    def verdict(self, ours: float, floor: float) -> tuple[float, bool]:
+        ratio = ours / floor if floor else float("inf")
+        return ratio, ratio <= self.ratio if self.at_most else ratio >= self.ratio
+
+
+TARGETS = {
+    "cpu": Target("server CPU per device connect", "ms", True, 2.0),
+    "rate": Target("connect rate", "/s", False, 0.5),
+    "memory": Target("memory per idle device", "KB", True, 1.1),
+}
+"""Issue 17's targets, as ratios to the floor (2x its CPU per connect, half its connect rate,
+1.1x its memory per connection with as many idle devices as one process can hold)."""
 
 
 # --- what one run measured -----------------------------------------------------------------------
@@ -64,6 +86,8 @@ class Run:
         return (self.rss_kib[end] - self.rss_kib[start]) * 1024 / 1000 / max(1, connections)
 
     second_half: int = 0
+    requested: int = 0
+    """Devices asked for (``--devices``); ``devices`` is how many fit under the open-file limit."""
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -131,14 +155,49 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
             print(f"{run.name}: only {run.open_after_idle} of {run.connected} stayed open")
     if len(runs) == 2:
         ours, floor = runs
-        per, marginal = ours.per_connection_kb(), ours.per_connection_kb("mid", "after")
-        verdict = "under" if per < TARGET_KB else "OVER"
+        marginal = ours.per_connection_kb("mid", "after")
         print(
-            f"mayday / floor: memory per connection {per / floor.per_connection_kb():.2f}x, "
-            f"marginal {marginal / floor.per_connection_kb('mid', 'after'):.2f}x, "
-            f"connect rate {ours.rate / floor.rate:.2f}x. "
-            f"{per:.1f} KB per connection is {verdict} the {TARGET_KB:.0f} KB target."
+            f"mayday / floor: memory per connection "
+            f"{ours.per_connection_kb() / floor.per_connection_kb():.2f}x, marginal "
+            f"{marginal / floor.per_connection_kb('mid', 'after'):.2f}x, connect rate "
+            f"{ours.rate / floor.rate:.2f}x."
         )
+
+
+def print_targets(ours: Run, floor: Run) -> bool:
+    """Each target figure of mayday against the floor of the same run, PASS or MISS; all met?"""
+    figures = {
+        "cpu": (
+            1000 * ours.server_cpu_s / max(1, ours.connected),
+            1000 * floor.server_cpu_s / max(1, floor.connected),
+        ),
+        "rate": (ours.rate, floor.rate),
+        "memory": (ours.per_connection_kb(), floor.per_connection_kb()),
+    }
+    print(f"\ntargets (issue 17), mayday against the floor of this run, {ours.devices} devices:")
+    passed = True
+    for key, target in TARGETS.items():
+        mine, theirs = figures[key]
+        ratio, ok = target.verdict(mine, theirs)
+        passed &= ok
+        sign = "<=" if target.at_most else ">="
+        print(
+            f"  {target.figure:<31} mayday {mine:8.2f} {target.unit:<3} floor {theirs:8.2f} "
+            f"{target.unit:<3} {ratio:5.2f}x  target {sign} {target.ratio:.1f}x  "
+            f"{'PASS' if ok else 'MISS'}"
+        )
+    held = ours.connected == ours.devices and ours.open_after_idle == ours.connected
+    passed &= held
+    fit = (
+        f" ({ours.requested} asked for: {ours.devices} fit under the open-file limit)"
+        if ours.requested > ours.devices
+        else ""
+    )
+    print(
+        f"  {'idle devices held':<31} mayday {ours.open_after_idle} of {ours.devices} connected "
+        f"and open after the idle time{fit}  {'PASS' if held else 'MISS'}"
+    )
+    return passed
 
 
 # --- where the memory goes (tracemalloc) ----------------------------------------------------------

@@ -40,6 +40,14 @@ takes a snapshot before, mid and idle, and prints which code allocated the memor
 connections hold, per connection. Tracing slows the servers down about tenfold: its connect
 rates and RSS figures are not comparable with an untraced run.
 
+``--devices`` is bounded by the open-file hard limit of one process (each device is a socket of
+the server): asked for more, the script says how many fit (the limit less
+:data:`FD_RESERVE`) and measures those. All load workers connect from 127.0.0.1, so the server's
+per-address cap (``MAYDAY_MAX_CONNECTIONS_PER_ADDRESS``) is raised for the run. Last, it prints
+issue 17's targets (:data:`bench._connections_report.TARGETS`) with mayday's figure, the
+floor's, their ratio and PASS or MISS: CPU per connect <= 2x the floor's, connect rate >= 0.5x,
+memory per idle device <= 1.1x, and every device connected and still open after the idle time.
+
 This script starts the servers and the load and takes the measurements; what a run found
 (:class:`~bench._connections_report.Run`) is printed by :mod:`bench._connections_report`, the
 tables and the tracemalloc breakdown.
@@ -51,6 +59,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -63,7 +73,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._connections_report import Run, explain, print_table
+from bench._connections_report import Run, explain, print_table, print_targets
 from bench._server import (
     ROOT,
     ServerProcess,
@@ -78,6 +88,17 @@ from server.logs import configure_logging
 from server.records import DeviceRow, Records
 
 PROTOCOL = 1
+FD_RESERVE = 500
+"""Open files a server keeps besides its devices' sockets (database, listener, pipes), with room."""
+
+
+def devices_that_fit(requested: int) -> int:
+    """How many of the devices asked for one server process can hold under the open-file hard
+    limit (each is a socket; the warm-up's are closed before the measured ones connect)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        return requested
+    return max(1, min(requested, hard - FD_RESERVE))
 
 
 # --- devices -------------------------------------------------------------------------------------
@@ -248,7 +269,7 @@ async def measure(
     trace: bool,
 ) -> Run:
     n, warmup, parts = args.devices, args.warmup, args.workers
-    run = Run(name=name, devices=n)
+    run = Run(name=name, devices=n, requested=args.requested)
     with tempfile.TemporaryDirectory(prefix="mayday-conn-") as tmp:
         data_dir = Path(tmp)
         credentials: list[dict[str, Any]] = []
@@ -346,13 +367,26 @@ async def main() -> None:
     configure_logging(level="warning")
     if args.devices is None:
         args.devices = 1000 if args.trace else 10000
+    args.requested = args.devices
+    args.devices = devices_that_fit(args.devices)
+    if args.devices < args.requested:
+        print(
+            f"{args.requested} devices asked for; one process may hold "
+            f"{resource.getrlimit(resource.RLIMIT_NOFILE)[1]} open files here, so "
+            f"{args.devices} are measured ({FD_RESERVE} files kept for the server's own use)",
+            flush=True,
+        )
     per_worker = (args.devices + args.warmup) // args.workers + 1
-    raise_fd_limit(max(args.devices + args.warmup + 256, per_worker + 256))
+    raise_fd_limit(max(args.devices + 256, per_worker + 256))
+    # Every load worker connects from 127.0.0.1: lift the per-address cap of the server.
+    os.environ["MAYDAY_MAX_CONNECTIONS_PER_ADDRESS"] = str(args.devices + args.warmup + 1000)
 
     commands = {"mayday": ["mayday.cli", "server"], "floor": ["bench._bare_server"]}
     names = [name for name in commands if name in args.servers.split(",")]
     runs = [await measure(name, commands[name], args, trace=args.trace) for name in names]
     print_table(runs, args)
+    if len(runs) == 2:
+        print_targets(*runs)
     if args.trace:
         with removing([p for run in runs for p in run.snapshots.values()]):
             for run in runs:

@@ -13,7 +13,7 @@ from .live.records import Actor
 __all__ = ["AgentIdentity", "DeviceIdentity", "Identity"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     id: str
     name: str
@@ -25,7 +25,7 @@ class DeviceIdentity:
         return Actor(kind="device", id=self.id, name=self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentIdentity:
     id: str
     name: str

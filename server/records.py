@@ -33,6 +33,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from .attachments import AttachmentRecords
+from .batching import Coalescer
+from .device_records import DeviceRecords
 from .directory import DirectoryRecords
 from .ids import new_id
 from .live.records import AuditEvent, LiveSession
@@ -135,8 +137,12 @@ async def open_records(settings: Settings) -> Records:
     return records
 
 
-class Records(AttachmentRecords, DirectoryRecords):
-    """The durable side of the system, one instance per process."""
+class Records(DeviceRecords, AttachmentRecords, DirectoryRecords):
+    """The durable side of the system, one instance per process.
+
+    :class:`~server.device_records.DeviceRecords` comes first: its removals of devices and sites
+    replace the directory's, because they must also write the credential epoch.
+    """
 
     def __init__(self, url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
@@ -144,6 +150,9 @@ class Records(AttachmentRecords, DirectoryRecords):
             sync_engine: Engine = self.engine.sync_engine
             event.listen(sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._latest_sessions: Coalescer[str, SessionRow] = Coalescer(
+            self._latest_sessions_of, name="latest-sessions"
+        )
 
     async def create_schema(self) -> None:
         """Migrate the database to the newest schema (Alembic, see :mod:`server.migrations`).
@@ -274,34 +283,6 @@ class Records(AttachmentRecords, DirectoryRecords):
             )
             return {str(agent_id): int(generation) for agent_id, generation in rows}
 
-    # --- devices ------------------------------------------------------------------------------
-
-    async def add_device(
-        self, name: str, secret_hash: str, *, site_id: str | None = None
-    ) -> DeviceRow:
-        """A device, or with ``site_id`` a web visitor of that site."""
-        row = DeviceRow(
-            id=new_id("dev"),
-            name=name,
-            secret_hash=secret_hash,
-            created_at=time.time(),
-            kind="device" if site_id is None else "web",
-            site_id=site_id,
-        )
-        async with self._sessions.begin() as db:
-            db.add(row)
-        return row
-
-    async def device(self, device_id: str) -> DeviceRow | None:
-        async with self._sessions() as db:
-            return await db.get(DeviceRow, device_id)
-
-    async def existing_devices(self, device_ids: Sequence[str]) -> set[str]:
-        """Which of these devices (and web visitors) still have a record."""
-        async with self._sessions() as db:
-            rows = await db.execute(select(DeviceRow.id).where(DeviceRow.id.in_(device_ids)))
-            return set(rows.scalars())
-
     # --- sessions -----------------------------------------------------------------------------
 
     async def save_sessions(self, sessions: Sequence[LiveSession]) -> None:
@@ -371,15 +352,29 @@ class Records(AttachmentRecords, DirectoryRecords):
         return True
 
     async def latest_session_of_device(self, device_id: str) -> SessionRow | None:
+        """The device's newest session. Asked on every device connect (``server/desk``): the
+        connects of a reconnect storm share one query (:class:`~server.batching.Coalescer`)."""
+        return await self._latest_sessions.get(device_id)
+
+    async def _latest_sessions_of(self, device_ids: Sequence[str]) -> dict[str, SessionRow]:
+        """The newest session of each of these devices that has one, in one query."""
+        newest = (
+            select(
+                SessionRow.id,
+                func.row_number()
+                .over(partition_by=SessionRow.device_id, order_by=SessionRow.created_at.desc())
+                .label("newest"),
+            )
+            .where(SessionRow.device_id.in_(device_ids))
+            .subquery()
+        )
         async with self._sessions() as db:
-            return (
-                await db.execute(
-                    select(SessionRow)
-                    .filter_by(device_id=device_id)
-                    .order_by(SessionRow.created_at.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            rows = await db.execute(
+                select(SessionRow)
+                .join(newest, newest.c.id == SessionRow.id)
+                .where(newest.c.newest == 1)
+            )
+            return {row.device_id: row for row in rows.scalars()}
 
     async def session_events(self, session_id: str) -> list[AuditEvent]:
         async with self._sessions() as db:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     """How often each process re-checks the credentials of the sockets it holds against the
     records: an agent removed (``mayday agents remove``) or a web visitor whose site was removed
     loses its socket within this time. Sign-out and a password change close it at once."""
+    device_cache_size: int = Field(default=100_000, ge=1)
+    """Devices whose verified credentials each process keeps, so that their reconnects read no
+    device record (``server/credentials.py``); when full it is emptied and fills again. About
+    0.2 KB each. A removed device or a new secret is refused at once whatever this is."""
     metrics_token: str | None = None
     """When set, ``GET /metrics`` needs ``Authorization: Bearer <this>`` (Prometheus'
     ``authorization`` setting); unset, it is open and must be kept off the public proxy."""

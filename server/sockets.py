@@ -22,6 +22,12 @@ credentials die, including ``mayday agents remove`` in another process that no s
 Sign-out and a password change do not wait for it: :func:`drop_agent_sockets` disconnects the
 agent's socket at once, through the socket.io manager on whichever process holds it.
 
+A device's connect reads no device record when this process has verified the device before: its
+credentials are kept (:mod:`server.credentials`) under the *credential epoch*, which every removal
+of a device or site and every new secret changes in its own transaction
+(:mod:`server.device_records`), so a removed device is refused at once on every process. The
+devices' periodic check likewise runs its queries only after the epoch moved.
+
 Each namespace also reports its sign-ins to the connection's
 :class:`~server.throttle.SocketConnection`, which closes an Engine.IO connection that has no
 signed-in namespace for ``socket_auth_timeout_s``.
@@ -54,7 +60,8 @@ from signaling.codec import describe_validation_error
 
 from .access import ensure_event_role
 from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER, SIO, STORE
-from .auth import TokenSigner, current_agent, verify_device_secret
+from .auth import TokenSigner, current_agent
+from .credentials import DeviceCredentials
 from .desk import HelpDesk
 from .emitter import NAMESPACES
 from .framing import REFUSED_EVENT, BoundedPacket, Refused, quiet_unknown_packet_types
@@ -75,8 +82,13 @@ A = TypeVar("A", bound=BaseModel)
 
 CHECK_BATCH = 500
 """Identities re-checked per query: well below any database's limit of bound parameters."""
+FULL_CHECK_ROUNDS = 30
+"""Credential checks of devices in a row that may be skipped while no credentials changed."""
 FLOOD_CLOSE_S = 0.2
 """After a flood disconnect, how long the client has to read its acks and the ``41``."""
+
+SignedIn = tuple[Identity, SocketConnection | None]
+"""A signed-in socket's identity, and its Engine.IO connection's sign-in state."""
 
 
 class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -87,8 +99,9 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, app: web.Application) -> None:
         super().__init__(f"/{self.role}")
         self._app = app
-        self._signed_in: dict[str, Identity] = {}
-        """This process's signed-in sockets of this namespace, re-checked by :meth:`_watch`."""
+        self._signed_in: dict[str, SignedIn] = {}
+        """This process's signed-in sockets of this namespace, re-checked by :meth:`_watch`: the
+        one place a socket's identity is kept (not socket.io's session, a dict per socket)."""
         self._watch_task: asyncio.Task[None] | None = None
         settings = app[SETTINGS]
         self._limiter = EventLimiter(
@@ -156,8 +169,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise socketio.exceptions.ConnectionRefusedError("internal error", body) from None
         if connection is not None:
             connection.sign_in_ended(ok=True)
-        await self.save_session(sid, {"identity": identity, "connection": connection})
-        self._signed_in[sid] = identity
+        self._signed_in[sid] = (identity, connection)
         self.metrics.sockets.labels(role=self.role).inc()
         try:
             await self.connected(identity, sid)
@@ -178,14 +190,12 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return True
 
     async def _disconnect(self, sid: str) -> None:
-        identity = await self._identity(sid)
-        if identity is None:
+        signed_in = self._signed_in.pop(sid, None)
+        if signed_in is None:
             return
-        self._signed_in.pop(sid, None)
-        with contextlib.suppress(KeyError):
-            connection = (await self.get_session(sid)).get("connection")
-            if isinstance(connection, SocketConnection):
-                connection.signed_out()
+        identity, connection = signed_in
+        if connection is not None:
+            connection.signed_out()
         self.metrics.sockets.labels(role=self.role).dec()
         try:
             await self.disconnected(identity, sid)
@@ -199,7 +209,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         before anything else; a too-large payload is refused before it is decoded, so its code is
         ``payload_too_large`` even if it is also malformed).
         """
-        identity = await self._identity(sid)
+        identity = self._identity(sid)
         if identity is not None and not self._within_rate(sid, identity, str(event)):
             return error_body(
                 ErrorCode.RATE_LIMITED,
@@ -267,19 +277,14 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Disconnect the socket from its namespace (``41``: Socket.IO clients do not reconnect
         after that), then close its connection: otherwise Engine.IO would read, one by one, every
         frame the flooder had sent already (measured: ~60 000 per disconnect, 5 s of CPU)."""
-        with contextlib.suppress(KeyError):
-            connection = (await self.get_session(sid)).get("connection")
-            if isinstance(connection, SocketConnection):
-                connection.close_soon(FLOOD_CLOSE_S)
+        signed_in = self._signed_in.get(sid)
+        if signed_in is not None and signed_in[1] is not None:
+            signed_in[1].close_soon(FLOOD_CLOSE_S)
         await self.server.disconnect(sid, namespace=self.namespace)
 
-    async def _identity(self, sid: str) -> Identity | None:
-        try:
-            session = await self.get_session(sid)
-        except KeyError:
-            return None
-        identity = session.get("identity") if isinstance(session, dict) else None
-        return identity if isinstance(identity, DeviceIdentity | AgentIdentity) else None
+    def _identity(self, sid: str) -> Identity | None:
+        signed_in = self._signed_in.get(sid)
+        return None if signed_in is None else signed_in[0]
 
     def check_protocol(self, auth: Any, model: type[A]) -> A:
         if not isinstance(auth, dict):
@@ -320,7 +325,7 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def drop_revoked(self) -> None:
         """Disconnect this process's sockets whose credentials are no longer in force."""
-        sockets = list(self._signed_in.items())
+        sockets = [(sid, identity) for sid, (identity, _) in self._signed_in.items()]
         for start in range(0, len(sockets), CHECK_BATCH):
             batch = dict(sockets[start : start + CHECK_BATCH])
             for sid in await self.revoked(batch):
@@ -348,19 +353,36 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 class DeviceNamespace(RoleNamespace):
     role: Role = "device"
 
+    def __init__(self, app: web.Application) -> None:
+        super().__init__(app)
+        self._credentials: DeviceCredentials | None = None
+        self._swept_epoch: str | None = None
+        self._check_again = False
+        self._rounds_unswept = 0
+
+    @property
+    def credentials(self) -> DeviceCredentials:
+        """The devices' verified credentials (:mod:`server.credentials`), made on first use:
+        the records exist once the app has started."""
+        if self._credentials is None:
+            self._credentials = DeviceCredentials(
+                self._app[RECORDS], max_entries=self.settings.device_cache_size
+            )
+        return self._credentials
+
     async def authenticate(self, auth: Any, environ: dict[str, Any]) -> DeviceIdentity:
         creds = self.check_protocol(auth, m.DeviceAuth)
-        records: Records = self._app[RECORDS]
-        row = await records.device(creds.device_id)
-        if row is None or not verify_device_secret(row.secret_hash, creds.device_secret):
+        verified = await self.credentials.verify(creds.device_id, creds.device_secret)
+        if verified is None:
             raise ProtocolError(
                 ErrorCode.UNAUTHORIZED,
                 "unknown device or wrong secret; register again with POST /api/devices",
             )
-        if row.kind != "web":
-            return DeviceIdentity(id=row.id, name=row.name)
-        await self._check_site_origin(records, row.site_id, environ.get("HTTP_ORIGIN"))
-        return DeviceIdentity(id=row.id, name=row.name, kind="web")
+        if verified.identity.kind == "web":
+            await self._check_site_origin(
+                self._app[RECORDS], verified.site_id, environ.get("HTTP_ORIGIN")
+            )
+        return verified.identity
 
     @staticmethod
     async def _check_site_origin(records: Records, site_id: str | None, origin: str | None) -> None:
@@ -377,6 +399,32 @@ class DeviceNamespace(RoleNamespace):
                 f"this web visitor connects only from its site's pages; the origin "
                 f"{str(origin)[:200]} is not allowed for its site",
             )
+
+    async def drop_revoked(self) -> None:
+        """Re-check the sockets' devices only when credentials were taken away somewhere.
+
+        Every removal writes a new credential epoch (``server/device_records.py``): while it
+        stays the same, no device of ours can have lost its record, and a round costs one read of
+        the epoch instead of a query per 500 sockets. A new epoch is followed by two full
+        rounds (the second catches a connect that was verified while the removal committed);
+        every :data:`FULL_CHECK_ROUNDS` rounds one runs anyway, for records deleted behind the
+        server's back (by hand in SQL, a restored backup), and the credentials kept are
+        forgotten, so that those devices cannot sign in again from memory either.
+        """
+        epoch = await self._app[RECORDS].credential_epoch()
+        self._rounds_unswept += 1
+        if (
+            epoch == self._swept_epoch
+            and not self._check_again
+            and self._rounds_unswept < FULL_CHECK_ROUNDS
+        ):
+            return
+        if epoch == self._swept_epoch and not self._check_again:
+            self.credentials.clear()
+        await super().drop_revoked()
+        self._check_again = epoch != self._swept_epoch
+        self._swept_epoch = epoch
+        self._rounds_unswept = 0
 
     async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
         existing = await self._app[RECORDS].existing_devices(
