@@ -178,10 +178,40 @@ class _Probe:
         return not self.marked(frame)
 
 
+PLACES = 35
+"""The distinct places :meth:`_Probe.of` draws at (5 starts × 7 rows)."""
+
+
+def check_probes() -> None:
+    """Before measuring, that the probes judge right at every place on the bare tablet: the screen
+    is no mark, a drawn mark is one, and after a clear it is gone. (A probe over the tablet's red
+    Mail icon once counted the icon as a mark no clear could take away: every 35th mark.)"""
+    from device_agent.overlay import AnnotationLayer
+    from device_agent.screens.tablet import SimulatedTablet
+
+    def frame(pixels: Any) -> av.VideoFrame:
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+
+    screen = SimulatedTablet().capture()
+    bare = frame(screen)
+    for index in range(PLACES):
+        probe = _Probe.of(index, bare)
+        layer = AnnotationLayer(fade_s=600)
+        layer.apply(probe.stroke)
+        drawn = frame(layer.composite(screen))
+        layer.apply(Clear())
+        cleared = frame(layer.composite(screen))
+        if probe.marked(bare) or not (probe.shows(drawn) and probe.marked(drawn)):
+            raise RuntimeError(f"the probe of place {index} cannot tell a mark from the screen")
+        if probe.marked(cleared):
+            raise RuntimeError(f"the probe of place {index} sees a cleared mark")
+
+
 async def measure_marks(
     start: StartSession, stop: StopSession, marks: int, burst: int = BURST
 ) -> MarkFigures:
     """Draw and clear ``marks`` marks one at a time, then a burst, on a session ``start`` opens."""
+    check_probes()
     device, agent = await start()
     figures = MarkFigures(marks=marks)
     try:

@@ -51,6 +51,7 @@ from .live.records import LiveSession, SessionState
 from .live.redis import RedisStore
 from .live.store import LiveStore
 from .metrics import Metrics
+from .namespaces import AgentNamespace, DeviceNamespace
 from .origins import Origins
 from .records import Records, open_records
 from .rest import error_middleware, routes
@@ -59,7 +60,6 @@ from .rest_customer import routes as customer_routes
 from .rest_desk import routes as desk_routes
 from .rest_team import routes as team_routes
 from .settings import Settings
-from .sockets import AgentNamespace, DeviceNamespace
 from .throttle import LoginThrottle
 from .web_files import VENDOR, WEB_ROOT
 from .web_visitors import cors_headers
@@ -270,15 +270,19 @@ async def _drain(app: web.Application, state: Drain) -> None:
 
 
 @web.middleware
-async def _refuse_sockets_while_draining(
+def _refuse_sockets_while_draining(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """New Engine.IO connections go to another process once this one is stopping."""
+) -> Awaitable[web.StreamResponse]:
+    """New Engine.IO connections go to another process once this one is stopping.
+
+    Not a coroutine: it decides before the handler runs and hands back the handler's coroutine,
+    so an open websocket keeps no frame of it (see ``server/rest.py``'s ``error_middleware``).
+    """
     if request.app[DRAIN].draining and request.path.startswith("/socket.io"):
         raise web.HTTPServiceUnavailable(
             text="this server process is stopping; connect again", headers={"Retry-After": "1"}
         )
-    return await handler(request)
+    return handler(request)
 
 
 async def _vendor(request: web.Request) -> web.FileResponse:

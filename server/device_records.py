@@ -1,12 +1,11 @@
 """The devices in the records: registration, lookups, and the *credential epoch*.
 
-A part of :class:`server.records.Records` (its base class, before
-:class:`~server.directory.DirectoryRecords`, whose removals of devices and sites it replaces),
-kept apart because the connect path depends on one rule that must hold for every writer:
-**whatever takes a device's credentials away (its removal, its site's removal with its web
-visitors, a new secret) writes a new credential epoch in the same transaction.** The epoch is one row of the ``server_secrets``
-table (a random value, like the other rows there, shared by every process), so it needs no table
-of its own, and every process, the CLI included (``mayday sites remove``), writes it the same way
+A part of :class:`server.records.Records` (a base class of it, with the only removals of devices
+and sites), kept apart because the connect path depends on one rule that must hold for every
+writer: **whatever takes a device's credentials away (its removal, its site's removal with its
+web visitors, a new secret) writes a new credential epoch in the same transaction.** The epoch
+is one row of the ``server_secrets`` table (a random value, like the other rows there, shared by
+every process), so it needs no table of its own, and every process, the CLI included (``mayday sites remove``), writes it the same way
 through these methods.
 
 Each server process keeps the credentials it has verified (:mod:`server.credentials`) tagged with

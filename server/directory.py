@@ -1,9 +1,11 @@
 """The records an admin manages besides the agents' sign-in state: the sites of web visitors, the
-list of devices (and web visitors) and their removal, and an account's several changes at once.
+list of devices (and web visitors), and an account's several changes at once.
 
 A part of :class:`server.records.Records` (its base class), kept apart so each module stays about
 one subject; it uses the records' session factory and nothing else of them. The CLI (``mayday
-agents|sites``) and the admin REST API (``server/rest_admin.py``) share these queries.
+agents|sites``) and the admin REST API (``server/rest_admin.py``) share these queries. Removing a
+device or a site is :class:`server.device_records.DeviceRecords`' business: it must write the
+credential epoch in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .ids import new_id
@@ -87,12 +89,6 @@ class DirectoryRecords:
         async with self._sessions() as db:
             return list((await db.execute(select(SiteRow).order_by(SiteRow.name))).scalars())
 
-    async def remove_site(self, name: str) -> bool:
-        """Delete the site and, with it, its web visitors' device records."""
-        async with self._sessions.begin() as db:
-            result = await db.execute(delete(SiteRow).filter_by(name=name))
-        return bool(getattr(result, "rowcount", 0))
-
     # --- devices ------------------------------------------------------------------------------
 
     async def list_devices(
@@ -112,10 +108,3 @@ class DirectoryRecords:
                 .offset(offset)
             )
             return list(rows.scalars()), int(total)
-
-    async def remove_device(self, device_id: str) -> bool:
-        """Delete the device's (or web visitor's) record: its secret no longer signs in. Its
-        sessions' history stays, under the name it had."""
-        async with self._sessions.begin() as db:
-            result = await db.execute(delete(DeviceRow).filter_by(id=device_id))
-        return bool(getattr(result, "rowcount", 0))

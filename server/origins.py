@@ -7,7 +7,7 @@ Two lists, for two kinds of page:
   from there, and only from there.
 * the **sites' origins** (``mayday sites add``): pages that embed the co-browsing widget. A web
   visitor's socket comes from one of them, and at connect it must be one of *its own* site's
-  (``server/sockets.py``), so one site's visitors cannot be driven from another site's pages.
+  (``server/namespaces.py``), so one site's visitors cannot be driven from another site's pages.
 
 Engine.IO checks the ``Origin`` of every websocket before any namespace sees it, through a
 synchronous callable, so the sites' origins are kept in memory, in each process, and re-read from

@@ -140,8 +140,8 @@ async def open_records(settings: Settings) -> Records:
 class Records(DeviceRecords, AttachmentRecords, DirectoryRecords):
     """The durable side of the system, one instance per process.
 
-    :class:`~server.device_records.DeviceRecords` comes first: its removals of devices and sites
-    replace the directory's, because they must also write the credential epoch.
+    The removals of devices and sites are :class:`~server.device_records.DeviceRecords`' own,
+    because they must also write the credential epoch.
     """
 
     def __init__(self, url: str) -> None:

@@ -44,9 +44,9 @@ from .framing import MAX_JSON_DEPTH, json_depth_exceeds
 from .ice import ice_servers
 from .live.records import LiveSession
 from .metrics import CONTENT_TYPE_LATEST
+from .namespaces import drop_agent_sockets
 from .outage import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE
 from .records import AgentRow, ScreenshotRow
-from .sockets import drop_agent_sockets
 from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, client_address
 
 __all__ = ["AGENT", "CLAIMS", "SOCKET_PATH", "error_middleware", "read_body", "routes"]
@@ -79,11 +79,20 @@ def _error_response(
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Admit sockets, authenticate ``/api`` and turn every failure into the one error body."""
+def error_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Admit sockets, authenticate ``/api`` and turn every failure into the one error body.
+
+    Not a coroutine itself: it hands back the coroutine that answers the request, so a websocket,
+    which stays in its handler for as long as it is open, holds no frame of this function (at
+    tens of thousands of idle devices every frame kept per connection counts).
+    """
+    if request.path == SOCKET_PATH:
+        return _socket(request, handler)
+    return _request(request, handler)
+
+
+async def _request(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        if request.path == SOCKET_PATH:
-            return await _admit_socket(request, handler)
         if request.path.startswith("/api/") and not is_open(request):
             claims = _bearer_claims(request)
             agent = await current_agent(request.app[RECORDS], claims)
@@ -91,11 +100,48 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             request[AGENT] = agent
             request[CLAIMS] = claims
         return await handler(request)
-    except ProtocolError as exc:
+    except Exception as exc:
+        return _failure(request, exc)
+
+
+async def _socket(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Hold the connection's place per address for as long as its websocket is open (the
+    handler returns when it closes); refused over the limit with ``rate_limited``.
+
+    The one frame the middlewares keep per open websocket: admission is synchronous
+    (:meth:`SocketGuard.admit`), so no context manager's generator lives alongside.
+    """
+    guard = request.app.get(SOCKET_GUARD)
+    connection = None
+    try:
+        if guard is not None:
+            connection = guard.admit(client_address(request), request.transport)
+            request[SOCKET_CONNECTION] = connection
+        return await handler(request)
+    except ValueError as exc:
+        if connection is None:
+            return _failure(request, exc)
+        # python-engineio raises out of its websocket handler for a frame that is no Engine.IO
+        # packet (empty, or not starting with a digit): the client's garbage, not a server
+        # failure. The websocket is open already, so no HTTP answer can follow: close.
+        log.warning("socket.bad_frame", address=connection.address[:64], error=str(exc)[:120])
+        connection.close()
+        return web.Response(status=400)
+    except Exception as exc:
+        return _failure(request, exc)
+    finally:
+        if guard is not None and connection is not None:
+            guard.release(connection)
+
+
+def _failure(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The answer to a request whose handling raised ``exc``; raises it again if aiohttp should
+    answer it itself (an HTTP error outside ``/api/``, such as a static file's 404)."""
+    if isinstance(exc, ProtocolError):
         return _error_response(exc.code, exc.message, retry_after_s=exc.retry_after_s)
-    except web.HTTPRequestEntityTooLarge:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return _error_response(ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status >= 400 and request.path.startswith("/api/"):
             code = ErrorCode.NOT_FOUND if exc.status == 404 else ErrorCode.BAD_REQUEST
             response = web.json_response(
@@ -105,13 +151,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             if "Allow" in exc.headers:
                 response.headers["Allow"] = exc.headers["Allow"]
             return response
-        raise
-    except UNAVAILABLE_ERRORS as exc:
+        raise exc
+    if isinstance(exc, UNAVAILABLE_ERRORS):
         log.warning("rest.unavailable", method=request.method, path=request.path, error=repr(exc))
         return _error_response(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, retry_after_s=2)
-    except Exception:
-        log.exception("rest.failed", method=request.method, path=request.path)
-        return _error_response(ErrorCode.INTERNAL, "the server failed; nothing was changed")
+    log.exception("rest.failed", method=request.method, path=request.path, exc_info=exc)
+    return _error_response(ErrorCode.INTERNAL, "the server failed; nothing was changed")
 
 
 def _bearer_claims(request: web.Request) -> AgentClaims:
@@ -123,31 +168,6 @@ def _bearer_claims(request: web.Request) -> AgentClaims:
             "send 'Authorization: Bearer <token>'; get a token from POST /api/agents/login",
         )
     return request.app[SIGNER].verify(token.strip())
-
-
-async def _admit_socket(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Hold the connection's place per address for as long as its websocket is open (the
-    handler returns when it closes); refused over the limit with ``rate_limited``."""
-    guard = request.app.get(SOCKET_GUARD)
-    if guard is None:
-        return await handler(request)
-    transport = request.transport
-
-    def close() -> None:
-        if transport is not None:
-            transport.close()
-
-    async with guard.admit(client_address(request), close) as connection:
-        request[SOCKET_CONNECTION] = connection
-        try:
-            return await handler(request)
-        except ValueError as exc:
-            # python-engineio raises out of its websocket handler for a frame that is no
-            # Engine.IO packet (empty, or not starting with a digit): the client's garbage, not a
-            # server failure. The websocket is open already, so no HTTP answer can follow: close.
-            log.warning("socket.bad_frame", address=connection.address[:64], error=str(exc)[:120])
-            close()
-            return web.Response(status=400)
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:

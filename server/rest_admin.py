@@ -27,10 +27,10 @@ from signaling.openapi_admin import DEVICES_LIMIT, OFFSET_MAX
 
 from .appkeys import ORIGINS, RECORDS
 from .auth import hash_password
+from .namespaces import drop_agent_sockets
 from .origins import normalise_origin
 from .records import AgentRow, DeviceRow, Records, SiteRow
 from .rest import AGENT, ID_PATTERN, json_response, read_body
-from .sockets import drop_agent_sockets
 
 __all__ = ["routes"]
 

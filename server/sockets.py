@@ -12,21 +12,17 @@ sender's role; then the event's row in
 :data:`.handlers.HANDLERS` calls the desk and shapes the ack. Any failure
 becomes an error ack here, in one place. A bad payload, an unknown event or a bug in a handler is
 answered, logged, and never raised into socket.io, so one client's garbage cannot disturb anyone
-else's session. The namespaces only say how each role signs in and tells the desk it came and went.
+else's session. The namespaces (:mod:`server.namespaces`) only say how each role signs in and
+tells the desk it came and went.
 
 Credentials are checked at connect, and again for as long as the socket stays: every
 ``credential_check_s`` each namespace reads, in one query per 500 sockets, whether the identities
 of the sockets this process holds are still in force (the agent exists with the same token
 generation, the device record exists) and disconnects those that are not. That covers every way
 credentials die, including ``mayday agents remove`` in another process that no server hears of.
-Sign-out and a password change do not wait for it: :func:`drop_agent_sockets` disconnects the
-agent's socket at once, through the socket.io manager on whichever process holds it.
-
-A device's connect reads no device record when this process has verified the device before: its
-credentials are kept (:mod:`server.credentials`) under the *credential epoch*, which every removal
-of a device or site and every new secret changes in its own transaction
-(:mod:`server.device_records`), so a removed device is refused at once on every process. The
-devices' periodic check likewise runs its queries only after the epoch moved.
+Sign-out and a password change do not wait for it:
+:func:`server.namespaces.drop_agent_sockets` disconnects the agent's socket at once, through the
+socket.io manager on whichever process holds it.
 
 Each namespace also reports its sign-ins to the connection's
 :class:`~server.throttle.SocketConnection`, which closes an Engine.IO connection that has no
@@ -46,35 +42,22 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from signaling import (
-    ACCOUNT_ROLES,
-    PROTOCOL_VERSION,
-    ErrorCode,
-    ProtocolError,
-    Role,
-    decode,
-    error_body,
-)
-from signaling import models as m
+from signaling import PROTOCOL_VERSION, ErrorCode, ProtocolError, Role, decode, error_body
 from signaling.codec import describe_validation_error
 
 from .access import ensure_event_role
-from .appkeys import DESK, METRICS, ORIGINS, RECORDS, SETTINGS, SIGNER, SIO, STORE
-from .auth import TokenSigner, current_agent
-from .credentials import DeviceCredentials
+from .appkeys import DESK, METRICS, SETTINGS
 from .desk import HelpDesk
-from .emitter import NAMESPACES
 from .framing import REFUSED_EVENT, BoundedPacket, Refused, quiet_unknown_packet_types
 from .handlers import HANDLERS, Ack
-from .identity import AgentIdentity, DeviceIdentity, Identity
+from .identity import Identity
 from .metrics import Metrics
 from .outage import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE
 from .ratelimit import EventLimiter
-from .records import Records
 from .settings import Settings
 from .throttle import SOCKET_CONNECTION, SOCKET_GUARD, SocketConnection, SocketGuard
 
-__all__ = ["AgentNamespace", "DeviceNamespace", "RoleNamespace", "drop_agent_sockets"]
+__all__ = ["RoleNamespace"]
 
 log = structlog.get_logger("mayday.sockets")
 
@@ -82,8 +65,6 @@ A = TypeVar("A", bound=BaseModel)
 
 CHECK_BATCH = 500
 """Identities re-checked per query: well below any database's limit of bound parameters."""
-FULL_CHECK_ROUNDS = 30
-"""Credential checks of devices in a row that may be skipped while no credentials changed."""
 FLOOD_CLOSE_S = 0.2
 """After a flood disconnect, how long the client has to read its acks and the ``41``."""
 
@@ -348,158 +329,6 @@ class RoleNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def disconnected(self, identity: Any, sid: str) -> None:
         raise NotImplementedError
-
-
-class DeviceNamespace(RoleNamespace):
-    role: Role = "device"
-
-    def __init__(self, app: web.Application) -> None:
-        super().__init__(app)
-        self._credentials: DeviceCredentials | None = None
-        self._swept_epoch: str | None = None
-        self._check_again = False
-        self._rounds_unswept = 0
-
-    @property
-    def credentials(self) -> DeviceCredentials:
-        """The devices' verified credentials (:mod:`server.credentials`), made on first use:
-        the records exist once the app has started."""
-        if self._credentials is None:
-            self._credentials = DeviceCredentials(
-                self._app[RECORDS], max_entries=self.settings.device_cache_size
-            )
-        return self._credentials
-
-    async def authenticate(self, auth: Any, environ: dict[str, Any]) -> DeviceIdentity:
-        creds = self.check_protocol(auth, m.DeviceAuth)
-        verified = await self.credentials.verify(creds.device_id, creds.device_secret)
-        if verified is None:
-            raise ProtocolError(
-                ErrorCode.UNAUTHORIZED,
-                "unknown device or wrong secret; register again with POST /api/devices",
-            )
-        if verified.identity.kind == "web":
-            await self._check_site_origin(
-                self._app[RECORDS], verified.site_id, environ.get("HTTP_ORIGIN")
-            )
-        return verified.identity
-
-    @staticmethod
-    async def _check_site_origin(records: Records, site_id: str | None, origin: str | None) -> None:
-        """A web visitor connects only from a page of its own site.
-
-        Engine.IO let the handshake through if its origin is any site's (or the console's); here
-        it must be on the list of the site that created this visitor, read from the records, so a
-        site's origins removed a moment ago are refused at once. No Origin means no browser page.
-        """
-        site = await records.site(site_id=site_id) if site_id else None
-        if site is None or origin not in site.origins:
-            raise ProtocolError(
-                ErrorCode.FORBIDDEN,
-                f"this web visitor connects only from its site's pages; the origin "
-                f"{str(origin)[:200]} is not allowed for its site",
-            )
-
-    async def drop_revoked(self) -> None:
-        """Re-check the sockets' devices only when credentials were taken away somewhere.
-
-        Every removal writes a new credential epoch (``server/device_records.py``): while it
-        stays the same, no device of ours can have lost its record, and a round costs one read of
-        the epoch instead of a query per 500 sockets. A new epoch is followed by two full
-        rounds (the second catches a connect that was verified while the removal committed);
-        every :data:`FULL_CHECK_ROUNDS` rounds one runs anyway, for records deleted behind the
-        server's back (by hand in SQL, a restored backup), and the credentials kept are
-        forgotten, so that those devices cannot sign in again from memory either.
-        """
-        epoch = await self._app[RECORDS].credential_epoch()
-        self._rounds_unswept += 1
-        if (
-            epoch == self._swept_epoch
-            and not self._check_again
-            and self._rounds_unswept < FULL_CHECK_ROUNDS
-        ):
-            return
-        if epoch == self._swept_epoch and not self._check_again:
-            self.credentials.clear()
-        await super().drop_revoked()
-        self._check_again = epoch != self._swept_epoch
-        self._swept_epoch = epoch
-        self._rounds_unswept = 0
-
-    async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
-        existing = await self._app[RECORDS].existing_devices(
-            list({identity.id for identity in sockets.values()})
-        )
-        return [sid for sid, identity in sockets.items() if identity.id not in existing]
-
-    async def connected(self, identity: DeviceIdentity, sid: str) -> None:
-        await self.desk.device_connected(identity, sid)
-
-    async def disconnected(self, identity: DeviceIdentity, sid: str) -> None:
-        await self.desk.device_disconnected(identity, sid)
-
-
-class AgentNamespace(RoleNamespace):
-    role: Role = "agent"
-
-    async def authenticate(self, auth: Any, environ: dict[str, Any]) -> AgentIdentity:
-        creds = self.check_protocol(auth, m.AgentAuth)
-        origin = environ.get("HTTP_ORIGIN")
-        # Engine.IO also lets the sites' pages through (for web visitors): the console, and so
-        # an agent, comes only from the console's origins, as before sites existed.
-        if origin is not None and not self._app[ORIGINS].console_allows(origin, environ):
-            raise ProtocolError(
-                ErrorCode.FORBIDDEN,
-                f"agents connect from the console; the origin {origin[:200]} is not the console's",
-            )
-        signer: TokenSigner = self._app[SIGNER]
-        claims = signer.verify(creds.token)
-        row = await current_agent(self._app[RECORDS], claims)
-        return AgentIdentity(
-            id=row.id,
-            name=row.shown_name,
-            languages=tuple(row.languages),
-            skills=tuple(row.skills),
-            generation=row.token_generation,
-            account_role=row.role if row.role in ACCOUNT_ROLES else "agent",
-        )
-
-    async def revoked(self, sockets: dict[str, Identity]) -> Sequence[str]:
-        generations = await self._app[RECORDS].token_generations(
-            list({identity.id for identity in sockets.values()})
-        )
-        return [
-            sid
-            for sid, identity in sockets.items()
-            if not isinstance(identity, AgentIdentity)
-            or generations.get(identity.id) != identity.generation
-        ]
-
-    async def connected(self, identity: AgentIdentity, sid: str) -> None:
-        await self.desk.agent_connected(identity, sid)
-
-    async def disconnected(self, identity: AgentIdentity, sid: str) -> None:
-        self.desk.wallboard.unsubscribe(sid)
-        await self.desk.agent_disconnected(identity, sid)
-
-
-async def drop_agent_sockets(app: web.Application, agent_id: str) -> None:
-    """Close the agent's sockets now that its tokens were revoked: its current socket wherever it
-    is (socket.io's manager passes a disconnect on to the process that holds it), then any other
-    of this process's. Sockets of other processes that were not current yet (a connect racing the
-    revocation) are left to that process's next check."""
-    try:
-        presence = await app[STORE].get_agent(agent_id)
-    except UNAVAILABLE_ERRORS:
-        # Redis is away: the tokens are revoked all the same (the database has it), and every
-        # process's periodic check closes the socket (``credential_check_s``).
-        log.warning("credentials.drop_deferred", agent_id=agent_id)
-        presence = None
-    if presence is not None and presence.sid is not None and presence.lost_at is None:
-        await app[SIO].disconnect(presence.sid, namespace=NAMESPACES["agent"])
-    namespace = app[SIO].namespace_handlers.get(NAMESPACES["agent"])
-    if isinstance(namespace, AgentNamespace):
-        await namespace.drop_revoked()
 
 
 def _connection(environ: dict[str, Any]) -> SocketConnection | None:

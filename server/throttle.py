@@ -23,9 +23,10 @@ behind a reverse proxy the address is the one the proxy reports (:func:`client_a
 
 **Socket admission** (:class:`SocketGuard`). Every Engine.IO connection is one websocket request
 (long-polling is refused), which stays inside its aiohttp handler for as long as it is open; the
-error middleware holds each one in :meth:`SocketGuard.admit` around that handler. So counting the
-requests in flight counts the connections, per process and per address, with nothing to clean up
-after a crash. Someone who opens a connection but never signs in to a namespace, or stays after
+error middleware takes each one's place with :meth:`SocketGuard.admit` before that handler runs
+and gives it back with :meth:`SocketGuard.release` once it returned. So counting the requests in
+flight counts the connections, per process and per address, with nothing to clean up after a
+crash. Someone who opens a connection but never signs in to a namespace, or stays after
 their last namespace left (an agent whose tokens were revoked), costs a socket and a task for
 nothing: :class:`SocketConnection` closes it after ``socket_auth_timeout_s``. Closing means
 closing the TCP connection (the middleware holds the request, not Engine.IO's socket), so such a
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
@@ -155,10 +156,27 @@ class SocketConnection:
     While no namespace is signed in and no sign-in is under way, a timer runs; when it fires, the
     connection is closed. A sign-in that is still checking credentials when the time is up (a slow
     database) is let finish: the timer starts again only if it fails.
+
+    One is kept per open connection, for its whole life: hence the slots.
     """
 
-    def __init__(self, close: Callable[[], None], timeout_s: float, address: str) -> None:
-        self._close = close
+    __slots__ = (
+        "_flood_timer",
+        "_timeout_s",
+        "_timer",
+        "_transport",
+        "address",
+        "closed_idle",
+        "pending",
+        "signed_in",
+    )
+
+    def __init__(
+        self, transport: asyncio.BaseTransport | None, timeout_s: float, address: str
+    ) -> None:
+        self._transport = transport
+        """The connection's TCP transport: closing it ends the websocket, whatever Engine.IO is
+        doing (the request holds the transport, not Engine.IO's socket)."""
         self._timeout_s = timeout_s
         self.address = address
         self.signed_in = 0
@@ -167,6 +185,11 @@ class SocketConnection:
         self._timer: asyncio.TimerHandle | None = None
         self._flood_timer: asyncio.TimerHandle | None = None
         self._arm()
+
+    def close(self) -> None:
+        """Close the connection now (its TCP transport)."""
+        if self._transport is not None:
+            self._transport.close()
 
     def sign_in_started(self) -> None:
         self.pending += 1
@@ -185,7 +208,7 @@ class SocketConnection:
         """Close the connection in ``delay_s`` whatever its namespaces (a flood: the client has
         that long to read what it was sent; what it sent meanwhile is never read)."""
         if self._flood_timer is None and self.signed_in >= 0:
-            self._flood_timer = asyncio.get_running_loop().call_later(delay_s, self._close)
+            self._flood_timer = asyncio.get_running_loop().call_later(delay_s, self.close)
 
     def finish(self) -> None:
         """The connection is over: no timer may outlive it."""
@@ -209,7 +232,7 @@ class SocketConnection:
         if self.signed_in == 0 and self.pending == 0:
             log.warning("socket.closed_unauthenticated", address=self.address[:64])
             self.closed_idle = True
-            self._close()
+            self.close()
 
 
 SOCKET_CONNECTION = web.RequestKey("socket_connection", SocketConnection)
@@ -228,11 +251,13 @@ class SocketGuard:
     def open_from(self, address: str) -> int:
         return self._open.get(address, 0)
 
-    @asynccontextmanager
-    async def admit(
-        self, address: str, close: Callable[[], None]
-    ) -> AsyncIterator[SocketConnection]:
-        """Hold one connection's place for as long as the ``async with`` body runs."""
+    def admit(self, address: str, transport: asyncio.BaseTransport | None) -> SocketConnection:
+        """Take one connection's place, to be given back with :meth:`release` when it closed;
+        refused with ``rate_limited`` if ``address`` has ``max_per_address`` open already.
+
+        Synchronous, and no context manager: the caller's frame is the only one an open
+        connection keeps (``server/rest.py``).
+        """
         if self.open_from(address) >= self.max_per_address:
             log.warning("socket.refused_too_many", address=address[:64], open=self.max_per_address)
             raise ProtocolError(
@@ -241,16 +266,16 @@ class SocketGuard:
                 "close some before opening more",
             )
         self._open[address] = self.open_from(address) + 1
-        connection = SocketConnection(close, self.auth_timeout_s, address)
-        try:
-            yield connection
-        finally:
-            connection.finish()
-            left = self._open[address] - 1
-            if left:
-                self._open[address] = left
-            else:
-                del self._open[address]
+        return SocketConnection(transport, self.auth_timeout_s, address)
+
+    def release(self, connection: SocketConnection) -> None:
+        """The connection :meth:`admit` let in is over: its place is free, its timers stop."""
+        connection.finish()
+        left = self._open[connection.address] - 1
+        if left:
+            self._open[connection.address] = left
+        else:
+            del self._open[connection.address]
 
 
 SOCKET_GUARD = web.AppKey("socket_guard", SocketGuard)

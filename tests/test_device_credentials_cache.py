@@ -25,8 +25,8 @@ from server.appkeys import ORIGINS, RECORDS, SIO
 from server.auth import hash_device_secret, new_device_secret
 from server.batching import Coalescer
 from server.credentials import DeviceCredentials
+from server.namespaces import DeviceNamespace
 from server.settings import Settings
-from server.sockets import DeviceNamespace
 
 from .conftest import Desk, DeskFactory
 from .support import Client, assert_eventually, device_auth, register_device

@@ -1,11 +1,10 @@
-"""A ``clear`` takes every mark out of the video the agent receives, and the benchmark that counts
-stale marks never takes the screen itself for one (issue 17, "the stale clear").
+"""A ``clear`` takes every mark out of the video the agent receives (issue 17, "the stale clear").
 
 The "1 of 30 marks still visible 10 s after clear" that ``bench/device.py`` once reported was its
 own probe: mark 26 (and every 35th after it) was looked for over the tablet's red Mail icon, which
-no clear can take away. These tests pin both halves: the device really clears (every tool, every
-codec, a stroke and its clear sent back to back, a mark over the red icon), and the benchmark
-judges a mark against what was under it.
+no clear can take away (the bench now checks its probes before it measures, ``bench/_marks.py``).
+These tests pin the device's half: it really clears, for every tool, in every codec, with a
+stroke and its clear sent back to back, and for a mark over the red icon.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import av
 import numpy as np
 import pytest
 
-from bench._marks import MarkFigures, _Probe
 from device_agent import DeviceAgent
 from device_agent.overlay import AnnotationLayer
 from device_agent.screens.tablet import SimulatedTablet
@@ -199,37 +197,3 @@ async def test_a_stroke_and_its_clear_sent_back_to_back_leave_nothing(live: Live
         _, frame = await agent.wait_frame(lambda frame: True)
         assert left_over(frame, screen, where) == []
     assert live.device.annotations.visible() == []
-
-
-# --- the benchmark's judgement ---------------------------------------------------------------
-
-
-def test_the_bench_never_takes_the_screen_for_a_mark() -> None:
-    """At all 35 places the bench draws at (the old probe of mark 26 sat on the red Mail icon):
-    the bare screen is no mark, the drawn mark is one, and after a clear it is gone."""
-    screen = SimulatedTablet().capture()
-    bare = video_frame(screen)
-    for index in range(35):
-        probe = _Probe.of(index, bare)
-        assert not probe.shows(bare), index
-        assert not probe.marked(bare), index
-        layer = AnnotationLayer(fade_s=600)
-        layer.apply(probe.stroke)
-        drawn = video_frame(layer.composite(screen))
-        assert probe.shows(drawn), index
-        assert probe.marked(drawn), index
-        layer.apply(Clear())
-        assert not probe.marked(video_frame(layer.composite(screen))), index
-
-
-def test_the_bench_counts_stale_marks_as_failures() -> None:
-    figures = MarkFigures(marks=300, shown=[0.08] * 300, cleared=[0.07] * 298)
-    figures.stale, figures.came_back = [26], [61]
-    report = figures.report()
-    assert "still visible after clear: 2 of 300" in report
-    assert "target 0: MISS" in report
-    assert "marks 26" in report
-    assert "marks 61" in report
-    clean = MarkFigures(marks=300, shown=[0.08] * 300, cleared=[0.07] * 300).report()
-    assert "still visible after clear: 0 of 300" in clean
-    assert "MISS" not in clean
