@@ -5,8 +5,8 @@ and sites), kept apart because the connect path depends on one rule that must ho
 writer: **whatever takes a device's credentials away (its removal, its site's removal with its
 web visitors, a new secret) writes a new credential epoch in the same transaction.** The epoch
 is one row of the ``server_secrets`` table (a random value, like the other rows there, shared by
-every process), so it needs no table of its own, and every process, the CLI included (``mayday sites remove``), writes it the same way
-through these methods.
+every process), so it needs no table of its own, and every process, the CLI included
+(``mayday sites remove``), writes it the same way through these methods.
 
 Each server process keeps the credentials it has verified (:mod:`server.credentials`) tagged with
 the epoch it read *before* reading them, and reads the epoch again before it trusts them: a
