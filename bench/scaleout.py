@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._server import PASSWORD, mayday
 from bench._stats import percentile
-from tests.services import free_port, run_redis_server
+from tests.services import free_port, run_redis_server, wait_healthy
 from tests.support import Client, agent_auth, device_auth, login
 
 
@@ -43,6 +42,10 @@ def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[
             "MAYDAY_DATA_DIR": data_dir,
             "MAYDAY_LOG_LEVEL": "warning",
             "MAYDAY_SECRET_KEY": "scaleout-bench-key-" + "x" * 24,
+            # Every client of the benchmark comes from 127.0.0.1: lift the per-address limit.
+            "MAYDAY_MAX_CONNECTIONS_PER_ADDRESS": "100000",
+            # Agents take their next ring at once: no after-call work between sessions.
+            "MAYDAY_WRAPUP_S": "0",
         }
         if redis_url:
             env["REDIS_URL"] = redis_url
@@ -50,28 +53,25 @@ def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[
             mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
         running: list[subprocess.Popen[bytes]] = []
         urls = []
-        for _ in range(processes):
+        for index in range(processes):
             port = free_port()
-            running.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+            with open(Path(data_dir) / f"server{index}.log", "w") as log:
+                running.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                    )
                 )
-            )
             urls.append(f"http://127.0.0.1:{port}")
         try:
-            for url in urls:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
-                            break
-                    except OSError:
-                        if time.monotonic() > deadline:
-                            raise RuntimeError("server did not start") from None
-                        time.sleep(0.05)
+            for index, (url, process) in enumerate(zip(urls, running, strict=True)):
+                try:
+                    wait_healthy(url, process, timeout=60)
+                except RuntimeError:
+                    print((Path(data_dir) / f"server{index}.log").read_text()[-3000:])
+                    raise
             yield urls
         finally:
             for process in running:

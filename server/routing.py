@@ -60,13 +60,20 @@ class Coverage:
     def __init__(self, agents: Sequence[AgentPresence]) -> None:
         self.staffed = [agent for agent in agents if agent.staffed]
         self._serving: dict[tuple[str, str], list[AgentPresence]] = {}
+        self._speaking: dict[str, list[AgentPresence]] = {}
 
     def serving(self, session: LiveSession) -> list[AgentPresence]:
         """The signed-in agents who speak the customer's language and know the topic."""
-        key = (session.language, session.topic)
+        language, topic = key = (session.language, session.topic)
         found = self._serving.get(key)
         if found is None:
-            found = self._serving[key] = [a for a in self.staffed if can_serve(a, session)]
+            # One scan of all agents per language, then of that language's speakers per topic.
+            speakers = self._speaking.get(language)
+            if speakers is None:
+                speakers = self._speaking[language] = [
+                    a for a in self.staffed if not a.languages or language in a.languages
+                ]
+            found = self._serving[key] = [a for a in speakers if not a.skills or topic in a.skills]
         return found
 
     def widens_at(self, session: LiveSession, *, overflow_s: float) -> float | None:
@@ -140,11 +147,22 @@ def plan_rings(
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
     coverage = Coverage(agents)
     plan: list[tuple[str, str]] = []
+    # Customers of a language and topic no free agent serves, and who cannot be widened, are
+    # passed over after one lookup: 10,000 waiting behind busy agents cost a scan, not a match
+    # against every free agent each (see _passed_over).
+    passed_over: dict[tuple[str, str], bool] = {}
     for session in waiting:
         if not free:
             break
         if session.state is not SessionState.QUEUED or not session.device_connected:
             continue
+        if session.reserved_for is None:
+            key = (session.locale, session.topic)
+            skip = passed_over.get(key)
+            if skip is None:
+                skip = passed_over[key] = _passed_over(session, free, coverage)
+            if skip:
+                continue
         if retrying_later(session, now=now, callback_retry_s=callback_retry_s):
             continue
         chosen = next(
@@ -161,4 +179,12 @@ def plan_rings(
         if chosen is not None:
             plan.append((session.id, chosen.agent_id))
             free.remove(chosen)
+            passed_over.clear()  # fewer free agents: ask again
     return plan
+
+
+def _passed_over(session: LiveSession, free: Sequence[AgentPresence], coverage: Coverage) -> bool:
+    """No free agent can serve the customer, and routing never widens for them (an agent who
+    can is signed in): then no free agent :func:`matches` them, whatever their declines. Alike
+    for every customer of the same language and topic who is not kept for a colleague."""
+    return not any(can_serve(agent, session) for agent in free) and bool(coverage.serving(session))

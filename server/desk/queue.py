@@ -8,8 +8,11 @@ of changes costs one push and an unchanged queue costs none.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
@@ -28,15 +31,26 @@ QUEUE_PUBLISH_DELAY_S = 0.05
 SHARED_QUEUE_PUBLISH_DELAY_S = 0.25
 """The same with a shared store, where reading the queue means parsing it from Redis."""
 QUEUE_ENTRIES_SHOWN = 200
+TICKET_EXACT_POSITIONS = 50
+"""Customers this near the front see every move of their place at once (see :func:`_due`)."""
+TICKET_REFRESH_PER_POSITION_S = 0.01
+TICKET_REFRESH_MAX_S = 30.0
+PUSH_CHUNK = 500
+"""Tickets worked out between two turns of the event loop during a push."""
+PUSH_DUTY = 4.0
+"""The next push waits at least this many times what the last one took: a push of a big queue
+takes at most about a fifth of the process's time, whatever the queue's length."""
 
 
 @dataclass(eq=False)
 class QueuePublisher:
     context: DeskContext
     _pending: bool = field(default=False, init=False)
-    _last_ticket: dict[str, _TicketKey] = field(default_factory=dict, init=False)
+    _last_ticket: dict[str, _Sent] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
     _held: set[str] = field(default_factory=set, init=False)
+    _last_cost_s: float = field(default=0.0, init=False)
+    """What the last push took, in seconds (the next one waits ``PUSH_DUTY`` times that)."""
     on_wake: Callable[[], None] | None = None
     """Asks for a routing pass (set by the desk): at a wake-up, routing may ring someone new."""
 
@@ -54,48 +68,59 @@ class QueuePublisher:
         self._last_ticket.pop(session_id, None)
 
     def request(self) -> None:
-        """Push the queue and tickets soon; requests within the window make one push."""
+        """Push the queue and tickets soon; requests within the window make one push.
+
+        The window grows with what the last push cost (``PUSH_DUTY``): a big queue is pushed
+        less often, so pushing never takes more than a share of the process's time."""
         if self._pending:
             return
         self._pending = True
         delay = SHARED_QUEUE_PUBLISH_DELAY_S if self.context.store.shared else QUEUE_PUBLISH_DELAY_S
+        delay = max(delay, self._last_cost_s * PUSH_DUTY)
         self.context.background.call_later("queue-publish", delay, self._publish)
 
     async def _publish(self) -> None:
         self._pending = False
+        started = time.perf_counter()
         waiting = await self.context.store.waiting()
         agents = await self.context.store.agents()
         stats = await self.context.store.stats()
-        tickets = _tickets(waiting, agents, stats, self._routing())
-        for session, ticket in zip(waiting, tickets, strict=True):
-            if session.device_node != self.context.node or ticket.id in self._held:
+        maker = _TicketMaker(agents, stats, self._routing())
+        now = time.monotonic()
+        for index, session in enumerate(waiting):
+            if index % PUSH_CHUNK == PUSH_CHUNK - 1:
+                await asyncio.sleep(0)  # a ring or an accept waits for one chunk at most
+            if session.device_node != self.context.node or session.id in self._held:
                 continue  # the process holding that device's socket tells it
+            position = index + 1
+            key = maker.key(session, position)
+            last = self._last_ticket.get(session.id)
+            if last is not None and not _due(last, key, position, now):
+                continue
+            ticket = maker.ticket(session, key)
             self._arm_wakes(ticket)
-            key = _ticket_key(ticket)
-            if self._last_ticket.get(ticket.id) != key:
-                self._last_ticket[ticket.id] = key
-                await self.context.emit.send(
-                    "device",
-                    session.device_id,
-                    Event.TICKET_UPDATE,
-                    m.TicketUpdate(ticket=ticket),
-                    local=True,
-                )
+            self._last_ticket[session.id] = _Sent(key, now)
+            await self.context.emit.send(
+                "device",
+                session.device_id,
+                Event.TICKET_UPDATE,
+                m.TicketUpdate(ticket=ticket),
+                local=True,
+            )
         waiting_ids = {s.id for s in waiting}
         for stale in [k for k in self._last_ticket if k not in waiting_ids]:
             del self._last_ticket[stale]
-        update = _queue_update(waiting, agents, stats, self._routing())
+        update = _queue_update(waiting, agents, stats, self._routing(), maker.coverage)
         if update != self._last_queue_update:
             self._last_queue_update = update
             await self.context.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
+        self._last_cost_s = time.perf_counter() - started
 
     async def snapshot(self) -> m.QueueUpdate:
         waiting = await self.context.store.waiting()
+        agents = await self.context.store.agents()
         return _queue_update(
-            waiting,
-            await self.context.store.agents(),
-            await self.context.store.stats(),
-            self._routing(),
+            waiting, agents, await self.context.store.stats(), self._routing(), Coverage(agents)
         )
 
     def _routing(self) -> _Routing:
@@ -148,10 +173,11 @@ class QueuePublisher:
         if session is None or position is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
         agents = await self.context.store.agents()
-        routing = self._routing()
-        ticket = _tickets([session], agents, await self.context.store.stats(), routing, position)[0]
+        maker = _TicketMaker(agents, await self.context.store.stats(), self._routing())
+        key = maker.key(session, position)
+        ticket = maker.ticket(session, key)
         self._arm_wakes(ticket)
-        self._last_ticket[ticket.id] = _ticket_key(ticket)
+        self._last_ticket[ticket.id] = _Sent(key, time.monotonic())
         return ticket
 
 
@@ -168,23 +194,43 @@ class _Routing:
     """When the desk opens next, while it is closed (``server/hours.py``)."""
 
 
-_TicketKey = tuple[object, ...]
+_TicketKey = tuple[
+    Literal["queued", "ringing"],
+    int,
+    int | None,
+    int,
+    bool,
+    float | None,
+    bool,
+    float | None,
+    tuple[float, int, int] | None,
+]
+"""What the customer sees of a ticket (:meth:`_TicketMaker.key`): a push only when it changed."""
+_POSITION, _WAIT = 1, 2
+"""The parts of a ticket's key that move whenever anyone ahead is served."""
 
 
-def _ticket_key(ticket: m.Ticket) -> _TicketKey:
-    """What the customer sees of a ticket: a push only when it changed."""
-    callback = ticket.callback
-    return (
-        ticket.state,
-        ticket.position,
-        ticket.estimated_wait_s,
-        ticket.agents_online,
-        ticket.matched,
-        ticket.widens_at,
-        ticket.widened,
-        ticket.opens_at,
-        None if callback is None else (callback.missed, callback.tries_left),
-    )
+@dataclass(frozen=True)
+class _Sent:
+    key: _TicketKey
+    at: float
+    """``time.monotonic()`` of the push."""
+
+
+def _due(last: _Sent, key: _TicketKey, position: int, now: float) -> bool:
+    """Whether a ticket that changed since ``last`` is pushed now.
+
+    Anything but the place and the wait is pushed at once. The place and the wait alone are, near
+    the front; further back a customer sees them refreshed every ``position`` hundredths of a
+    second (at most ``TICKET_REFRESH_MAX_S``): at place 3,000 the place moves by a few every half
+    minute, and 10,000 waiting customers cost hundreds of pushes a second, not tens of thousands.
+    """
+    if key == last.key:
+        return False
+    moved = key[:_POSITION] + key[_WAIT + 1 :] == last.key[:_POSITION] + last.key[_WAIT + 1 :]
+    if not moved or position <= TICKET_EXACT_POSITIONS:
+        return True
+    return now - last.at >= min(TICKET_REFRESH_MAX_S, position * TICKET_REFRESH_PER_POSITION_S)
 
 
 def queue_entry(session: LiveSession, position: int, *, widened: bool = False) -> m.QueueEntry:
@@ -208,67 +254,88 @@ MIN_HANDLED_FOR_ESTIMATE = 3
 customers are told the wait is unknown rather than a made-up number."""
 
 
-def _tickets(
-    waiting: list[LiveSession],
-    agents: list[AgentPresence],
-    stats: Stats,
-    routing: _Routing,
-    first_position: int = 1,
-) -> list[m.Ticket]:
-    """Each customer's ticket: the wait counts only the agents who can serve that customer
-    (language and topic; every agent once routing widened), and is unknown while nobody can or
-    too little has been observed."""
-    tickets = []
-    coverage = Coverage(agents)
-    free_in: dict[int, int] = {}  # free agents of each list coverage hands out, by its id
-    for index, session in enumerate(waiting):
+class _TicketMaker:
+    """Each customer's ticket for one push: the wait counts only the agents who can serve that
+    customer (language and topic; every agent once routing widened), and is unknown while nobody
+    can or too little has been observed.
+
+    The key (what the customer sees) comes first and costs a few lookups; the ticket itself is
+    built only for the tickets that are pushed."""
+
+    def __init__(self, agents: list[AgentPresence], stats: Stats, routing: _Routing) -> None:
+        self.coverage = Coverage(agents)
+        self._stats = stats
+        self._routing = routing
+        self._free_in: dict[int, int] = {}
+        """Free agents of each list coverage hands out, by its id."""
+
+    def key(self, session: LiveSession, position: int) -> _TicketKey:
+        routing, coverage = self._routing, self.coverage
         # Nobody signed in at all is "nobody available" (agents_online 0), not a mismatch.
         widen_at = coverage.widens_at(session, overflow_s=routing.overflow_s)
         widened = widen_at is not None and routing.now >= widen_at
         serving = coverage.staffed if widened else coverage.serving(session)
-        position = index + first_position
         # An agent being rung is about to take a customer: count them with the free ones.
-        free = free_in.get(id(serving))
+        free = self._free_in.get(id(serving))
         if free is None:
-            free = free_in[id(serving)] = sum(1 for a in serving if a.routable or a.ring_id)
-        if session.state is SessionState.RINGING or 0 < position <= free:
-            wait: float | None = 0.0
-        elif stats.handled < MIN_HANDLED_FOR_ESTIMATE:
+            free = self._free_in[id(serving)] = sum(1 for a in serving if a.routable or a.ring_id)
+        ringing = session.state is SessionState.RINGING
+        wait: float | None
+        if ringing or 0 < position <= free:
+            wait = 0.0
+        elif self._stats.handled < MIN_HANDLED_FOR_ESTIMATE:
             wait = None
         else:
             wait = estimate.wait_at_position(
-                position, staffed=len(serving), free=free, handling_time_s=stats.handling_time_s
+                position,
+                staffed=len(serving),
+                free=free,
+                handling_time_s=self._stats.handling_time_s,
             )
-        tickets.append(
-            m.Ticket(
-                id=session.id,
-                state="ringing" if session.state is SessionState.RINGING else "queued",
-                position=index + first_position,
-                estimated_wait_s=None if wait is None else round(wait),
-                agents_online=len(serving),
-                matched=widen_at is None,
-                widens_at=None if widened else widen_at,
-                widened=widened,
-                # Closed, and nobody signed in to serve anyway (a desk working late serves on).
-                opens_at=routing.opens_at if not coverage.staffed else None,
-                callback=_callback(session, routing),
-            )
+        callback = None
+        if session.callback_at is not None:
+            tries_left = max(0, routing.callback_retries - session.callback_missed)
+            callback = (session.callback_at, session.callback_missed, tries_left)
+        return (
+            "ringing" if ringing else "queued",
+            position,
+            None if wait is None else round(wait),
+            len(serving),
+            widen_at is None,
+            None if widened else widen_at,
+            widened,
+            # Closed, and nobody signed in to serve anyway (a desk working late serves on).
+            routing.opens_at if not coverage.staffed else None,
+            callback,
         )
-    return tickets
 
-
-def _callback(session: LiveSession, routing: _Routing) -> m.CallbackInfo | None:
-    if session.callback_at is None:
-        return None
-    return m.CallbackInfo(
-        requested_at=session.callback_at,
-        missed=session.callback_missed,
-        tries_left=max(0, routing.callback_retries - session.callback_missed),
-    )
+    @staticmethod
+    def ticket(session: LiveSession, key: _TicketKey) -> m.Ticket:
+        state, position, wait, online, matched, widens_at, widened, opens_at, callback = key
+        return m.Ticket(
+            id=session.id,
+            state=state,
+            position=position,
+            estimated_wait_s=wait,
+            agents_online=online,
+            matched=matched,
+            widens_at=widens_at,
+            widened=widened,
+            opens_at=opens_at,
+            callback=None
+            if callback is None
+            else m.CallbackInfo(
+                requested_at=callback[0], missed=callback[1], tries_left=callback[2]
+            ),
+        )
 
 
 def _queue_update(
-    waiting: list[LiveSession], agents: list[AgentPresence], stats: Stats, routing: _Routing
+    waiting: list[LiveSession],
+    agents: list[AgentPresence],
+    stats: Stats,
+    routing: _Routing,
+    coverage: Coverage,
 ) -> m.QueueUpdate:
     now = routing.now
     staffed = sum(1 for a in agents if a.staffed)
@@ -284,7 +351,6 @@ def _queue_update(
             handling_time_s=stats.handling_time_s,
         )
     )
-    coverage = Coverage(agents)
     return m.QueueUpdate(
         length=len(waiting),
         entries=[

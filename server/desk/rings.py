@@ -30,7 +30,7 @@ from .context import DeskContext
 from .parties import send_session_started
 from .queue import QueuePublisher, queue_entry
 
-__all__ = ["ROUTING_WINDOW", "EndTicket", "Rings"]
+__all__ = ["EndTicket", "Rings"]
 
 
 class EndTicket(Protocol):
@@ -38,10 +38,6 @@ class EndTicket(Protocol):
 
 
 log = structlog.get_logger("mayday.desk")
-
-ROUTING_WINDOW = 200
-"""A routing pass considers the first this many waiting customers: further back, a customer is
-only rung before those ahead when no agent can take any of them, which the next pass revisits."""
 
 
 @dataclass(eq=False)
@@ -82,9 +78,7 @@ class Rings:
                 self._route_requested = True
         if not any(agent.routable for agent in agents):
             return  # nobody to ring: no need to read the queue
-        waiting = await store.waiting(limit=ROUTING_WINDOW)
-        positions = {session.id: index + 1 for index, session in enumerate(waiting)}
-        callbacks = {session.id for session in waiting if session.callback_at is not None}
+        waiting = await store.waiting()
         settings = self.context.settings
         plan = plan_rings(
             waiting,
@@ -94,6 +88,9 @@ class Rings:
             overflow_s=settings.overflow_s,
             callback_retry_s=settings.callback_retry_s,
         )
+        planned = {session_id for session_id, _ in plan}
+        positions = {s.id: i + 1 for i, s in enumerate(waiting) if s.id in planned}
+        callbacks = {s.id for s in waiting if s.id in planned and s.callback_at is not None}
         coverage = Coverage(agents)
         for session_id, agent_id in plan:
             ring_id = new_id("rng")

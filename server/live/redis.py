@@ -1,11 +1,12 @@
 """The live store in Redis, for several server processes that form one system.
 
 Every operation is the same pure function the in-memory store runs (:mod:`server.live.ops`),
-wrapped in Redis' optimistic transaction: ``WATCH`` the records it names, read them, run the
-function, then ``MULTI``/``EXEC`` the writes. If another process changed any watched record in
-between, ``EXEC`` fails and the operation runs again on fresh data, so a check and its write can
-never be split by another process's change: two processes ringing the same agent, accepting the
-same ring or ending the same session cannot both succeed.
+run optimistically: read the records it names (one ``MGET``), run the function, then send its
+writes in one script call that applies them only if none of those records changed meanwhile
+(:mod:`server.live.redis_txn`); if one did, nothing is written and the operation runs again on
+fresh data. So a check and its write can never be split by another process's change: two
+processes ringing the same agent, accepting the same ring or ending the same session cannot both
+succeed, and a decision costs two round trips.
 
 Keys (prefix ``mayday:``):
 
@@ -17,9 +18,12 @@ Keys (prefix ``mayday:``):
   the timer has died;
 * ``nodes``: server processes by last heartbeat; ``node-claim:<node>``: which live process
   cleans up after a dead one (it lapses, so a claimant that dies leaves it to the next);
-* ``failures:<key>``: failure counters (sign-ins), expiring with their window.
+* ``failures:<key>``: failure counters (sign-ins), expiring with their window;
+* ``queue-changes``: a stream of the ids of sessions written while (or just after) waiting,
+  capped at about 100,000 entries, from which every process keeps its copy of the queue up to
+  date instead of reading the whole queue (:mod:`server.live.redis_queue`).
 
-All index entries are derived from the records on every write, in the same transaction.
+All index entries are derived from the records on every write, in the same atomic step.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import WatchError
 
 from .records import (  # an import list: memory.py and ops.py name the same types
     WAITING_STATES,
@@ -43,6 +46,8 @@ from .records import (  # an import list: memory.py and ops.py name the same typ
     SessionState,
     Stats,
 )
+from .redis_queue import FEED_MAXLEN, QueueMirror
+from .redis_txn import APPLY, ParseMemo, Writes, digest
 from .store import Due, LiveStore, Txn
 
 __all__ = ["RedisStore"]
@@ -56,6 +61,8 @@ MAX_CONNECTIONS = 64
 CONNECT_TIMEOUT_S = 2.0
 """A Redis that cannot be reached fails an operation within this (an unreachable host would
 otherwise hold it for the operating system's connect timeout, minutes)."""
+MEMO_SIZE = 50_000
+"""Parsed records kept for bulk reads (agents, live sessions), most recently read first."""
 COMMAND_TIMEOUT_S = 5.0
 """A Redis that stopped answering fails an operation within this; operations are small."""
 
@@ -80,6 +87,15 @@ class RedisStore(LiveStore):
         self.redis: Redis = Redis(connection_pool=pool)
         self._prefix = prefix
         self._default_stats = Stats(handling_time_s=default_handling_time_s)
+        self._apply_script = self.redis.register_script(APPLY)
+        self._agent_memo: ParseMemo[AgentPresence] = ParseMemo(AgentPresence, MEMO_SIZE)
+        self._session_memo: ParseMemo[LiveSession] = ParseMemo(LiveSession, MEMO_SIZE)
+        self._queue = QueueMirror(
+            self.redis,
+            feed=self._k("queue-changes"),
+            queue=self._k("queue"),
+            key_of=lambda session_id: self._k("s", session_id),
+        )
 
     def _k(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -113,104 +129,133 @@ class RedisStore(LiveStore):
             + ([self._k("stats")] if stats else [])
         )
         for attempt in range(MAX_ATTEMPTS):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    if keys:
-                        await pipe.watch(*keys)
-                        raw = await pipe.mget(keys)
-                    else:
-                        raw = []
-                    values = iter(raw)
-                    before_sessions = {i: _parse(LiveSession, next(values)) for i in session_ids}
-                    before_agents = {i: _parse(AgentPresence, next(values)) for i in agent_ids}
-                    before_rings = {i: _parse(RingRecord, next(values)) for i in ring_ids}
-                    before_stats = (
-                        (_parse(Stats, next(values)) or self._default_stats) if stats else None
-                    )
-                    txn = Txn(
-                        sessions={i: _copy(v) for i, v in before_sessions.items()},
-                        agents={i: _copy(v) for i, v in before_agents.items()},
-                        rings={i: _copy(v) for i, v in before_rings.items()},
-                        stats=before_stats.model_copy() if before_stats else None,
-                    )
-                    result = fn(txn)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    for session_id, session in txn.sessions.items():
-                        self._write_session(
-                            pipe, session_id, before_sessions.get(session_id), session
-                        )
-                    for agent_id, agent in txn.agents.items():
-                        self._write_agent(pipe, agent_id, before_agents.get(agent_id), agent)
-                    for ring_id, ring in txn.rings.items():
-                        self._write_ring(pipe, ring_id, before_rings.get(ring_id), ring)
-                    if txn.stats is not None and txn.stats != before_stats:
-                        pipe.set(self._k("stats"), txn.stats.model_dump_json())
-                    await pipe.execute()
-                    return result
-                except WatchError:
-                    log.debug("redis.retry", attempt=attempt + 1, keys=len(keys))
+            raw: list[Any] = list(await self.redis.mget(keys)) if keys else []
+            values = iter(raw)
+            before_sessions = {i: next(values) for i in session_ids}
+            before_agents = {i: next(values) for i in agent_ids}
+            before_rings = {i: next(values) for i in ring_ids}
+            before_stats = next(values) if stats else None
+            txn = Txn(
+                sessions={i: _parse(LiveSession, v) for i, v in before_sessions.items()},
+                agents={i: _parse(AgentPresence, v) for i, v in before_agents.items()},
+                rings={i: _parse(RingRecord, v) for i, v in before_rings.items()},
+                stats=(_parse(Stats, before_stats) or self._default_stats.model_copy())
+                if stats
+                else None,
+            )
+            was_waiting = {
+                i: session is not None and session.state in WAITING_STATES
+                for i, session in txn.sessions.items()
+            }
+            result = fn(txn)
+            writes = Writes()
+            for session_id, session in txn.sessions.items():
+                self._write_session(
+                    writes,
+                    session_id,
+                    before_sessions.get(session_id),
+                    session,
+                    was_waiting=was_waiting.get(session_id, False),
+                )
+            for agent_id, agent in txn.agents.items():
+                self._write_agent(writes, agent_id, before_agents.get(agent_id), agent)
+            for ring_id, ring in txn.rings.items():
+                self._write_ring(writes, ring_id, before_rings.get(ring_id), ring)
+            if txn.stats is not None:
+                dumped = txn.stats.model_dump_json()
+                if dumped != (before_stats or self._default_stats.model_dump_json()):
+                    writes.add("SET", self._k("stats"), dumped)
+            if not writes:
+                return result  # nothing to write: the records read were one snapshot (MGET)
+            applied = await self._apply(
+                keys=keys, args=[len(keys), *(digest(v) for v in raw), *writes.args]
+            )
+            if applied:
+                return result
+            log.debug("redis.retry", attempt=attempt + 1, keys=len(keys))
             # Another process won this round; back off a little, at random, so that two
             # contenders do not keep colliding in lockstep.
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise RuntimeError(f"live store: gave up after {MAX_ATTEMPTS} conflicting attempts")
 
     def _write_session(
-        self, pipe: Any, session_id: str, before: LiveSession | None, after: LiveSession | None
+        self,
+        writes: Writes,
+        session_id: str,
+        before: str | None,
+        after: LiveSession | None,
+        *,
+        was_waiting: bool,
     ) -> None:
-        if after is not None and before is not None and after == before:
-            return
         key = self._k("s", session_id)
         if after is None:
-            pipe.delete(key)
-            pipe.srem(self._k("sessions"), session_id)
+            if before is None:
+                return
+            writes.add("DEL", key)
+            writes.add("SREM", self._k("sessions"), session_id)
             for index in ("queue", "device-lost", "control-leases"):
-                pipe.zrem(self._k(index), session_id)
-            if before is not None:
-                # The device index may already name a newer session of the same device.
-                pipe.eval(_DEL_IF_EQUAL, 1, self._k("dev", before.device_id), session_id)
+                writes.add("ZREM", self._k(index), session_id)
+            # The device index may already name a newer session of the same device.
+            device_id = LiveSession.model_validate_json(before).device_id
+            writes.add("DELIFEQ", self._k("dev", device_id), session_id)
+            if was_waiting:
+                self._feed(writes, session_id)
             return
-        pipe.set(key, after.model_dump_json())
-        pipe.sadd(self._k("sessions"), session_id)
-        _zindex(
-            pipe,
-            self._k("queue"),
-            session_id,
-            after.queue_score if after.state in WAITING_STATES else None,
-        )
+        dumped = after.model_dump_json()
+        if dumped == before:
+            return
+        writes.add("SET", key, dumped)
+        writes.add("SADD", self._k("sessions"), session_id)
+        waiting = after.state in WAITING_STATES
+        _zindex(writes, self._k("queue"), session_id, after.queue_score if waiting else None)
         live = after.state is not SessionState.ENDED
-        _zindex(pipe, self._k("device-lost"), session_id, after.device_lost_at if live else None)
+        _zindex(writes, self._k("device-lost"), session_id, after.device_lost_at if live else None)
         lease = after.control_lease_until if after.control is ControlState.SUSPENDED else None
-        _zindex(pipe, self._k("control-leases"), session_id, lease if live else None)
+        _zindex(writes, self._k("control-leases"), session_id, lease if live else None)
         if live:
-            pipe.set(self._k("dev", after.device_id), session_id)
+            writes.add("SET", self._k("dev", after.device_id), session_id)
         else:
-            pipe.eval(_DEL_IF_EQUAL, 1, self._k("dev", after.device_id), session_id)
+            writes.add("DELIFEQ", self._k("dev", after.device_id), session_id)
+        if waiting or was_waiting:
+            self._feed(writes, session_id)
+
+    def _feed(self, writes: Writes, session_id: str) -> None:
+        """Tell every process's copy of the queue that this session changed (``redis_queue``)."""
+        writes.add(
+            "XADD", self._k("queue-changes"), "MAXLEN", "~", FEED_MAXLEN, "*", "s", session_id
+        )
 
     def _write_agent(
-        self, pipe: Any, agent_id: str, before: AgentPresence | None, after: AgentPresence | None
+        self, writes: Writes, agent_id: str, before: str | None, after: AgentPresence | None
     ) -> None:
-        if after is not None and before is not None and after == before:
-            return
+        key = self._k("a", agent_id)
         if after is None:
-            pipe.delete(self._k("a", agent_id))
-            pipe.srem(self._k("agents"), agent_id)
-            pipe.zrem(self._k("agent-lost"), agent_id)
+            if before is not None:
+                writes.add("DEL", key)
+                writes.add("SREM", self._k("agents"), agent_id)
+                writes.add("ZREM", self._k("agent-lost"), agent_id)
             return
-        pipe.set(self._k("a", agent_id), after.model_dump_json())
-        pipe.sadd(self._k("agents"), agent_id)
-        _zindex(pipe, self._k("agent-lost"), agent_id, after.lost_at)
+        dumped = after.model_dump_json()
+        if dumped == before:
+            return
+        writes.add("SET", key, dumped)
+        writes.add("SADD", self._k("agents"), agent_id)
+        _zindex(writes, self._k("agent-lost"), agent_id, after.lost_at)
 
     def _write_ring(
-        self, pipe: Any, ring_id: str, before: RingRecord | None, after: RingRecord | None
+        self, writes: Writes, ring_id: str, before: str | None, after: RingRecord | None
     ) -> None:
-        if after is not None and after == before:
-            return
+        key = self._k("r", ring_id)
         if after is None:
-            pipe.delete(self._k("r", ring_id))
-            pipe.zrem(self._k("ring-deadlines"), ring_id)
+            if before is not None:
+                writes.add("DEL", key)
+                writes.add("ZREM", self._k("ring-deadlines"), ring_id)
             return
-        pipe.set(self._k("r", ring_id), after.model_dump_json())
-        pipe.zadd(self._k("ring-deadlines"), {ring_id: after.expires_at})
+        dumped = after.model_dump_json()
+        if dumped == before:
+            return
+        writes.add("SET", key, dumped)
+        writes.add("ZADD", self._k("ring-deadlines"), after.expires_at, ring_id)
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -222,27 +267,22 @@ class RedisStore(LiveStore):
         return await self.get_session(str(session_id)) if session_id else None
 
     async def waiting(self, limit: int | None = None) -> list[LiveSession]:
-        end = -1 if limit is None else limit - 1
-        return await self._many(
-            LiveSession, "s", _strs(await self.redis.zrange(self._k("queue"), 0, end))
-        )
+        return await self._queue.waiting(limit)
 
     async def position(self, session_id: str) -> int | None:
         rank = await self.redis.zrank(self._k("queue"), session_id)
         return None if rank is None else int(str(rank)) + 1
 
     async def live_sessions(self) -> list[LiveSession]:
-        return await self._many(
-            LiveSession, "s", sorted(_strs(await self.redis.smembers(self._k("sessions"))))
-        )
+        ids = sorted(_strs(await self.redis.smembers(self._k("sessions"))))
+        return await self._many(self._session_memo, "s", ids)
 
     async def get_agent(self, agent_id: str) -> AgentPresence | None:
         return _parse(AgentPresence, await self.redis.get(self._k("a", agent_id)))
 
     async def agents(self) -> list[AgentPresence]:
-        return await self._many(
-            AgentPresence, "a", sorted(_strs(await self.redis.smembers(self._k("agents"))))
-        )
+        ids = sorted(_strs(await self.redis.smembers(self._k("agents"))))
+        return await self._many(self._agent_memo, "a", ids)
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
         return _parse(RingRecord, await self.redis.get(self._k("r", ring_id)))
@@ -311,11 +351,15 @@ class RedisStore(LiveStore):
     async def clear_failures(self, key: str) -> None:
         await self.redis.delete(self._k("failures", key))
 
-    async def _many(self, model: type[M], kind: str, ids: Sequence[str]) -> list[M]:
+    async def _many(self, memo: ParseMemo[M], kind: str, ids: Sequence[str]) -> list[M]:
         if not ids:
             return []
-        raw = await self.redis.mget([self._k(kind, i) for i in ids])
-        return [record for record in (_parse(model, value) for value in raw) if record is not None]
+        raw: list[Any] = await self.redis.mget([self._k(kind, i) for i in ids])
+        records = (memo.parse(i, value) for i, value in zip(ids, raw, strict=True))
+        return [record for record in records if record is not None]
+
+    async def _apply(self, *, keys: list[str], args: list[str | int | float]) -> bool:
+        return bool(await self._apply_script(keys=keys, args=args))
 
 
 _COUNT_IN_WINDOW = """
@@ -326,11 +370,6 @@ return count
 """Count one more under KEYS[1]; the first starts a window of ARGV[1] ms. A script, because the
 clock stands still inside one: a window cannot expire between the count and its expiry, which
 ``MULTI`` only guarantees from Redis 7."""
-
-_DEL_IF_EQUAL = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def _strs(values: Any) -> list[str]:
@@ -346,12 +385,8 @@ def _parse(model: type[M], raw: str | bytes | None) -> M | None:
     return None if raw is None else model.model_validate_json(raw)
 
 
-def _copy(record: M | None) -> M | None:
-    return None if record is None else record.model_copy(deep=True)
-
-
-def _zindex(pipe: Any, key: str, member: str, score: float | None) -> None:
+def _zindex(writes: Writes, key: str, member: str, score: float | None) -> None:
     if score is None:
-        pipe.zrem(key, member)
+        writes.add("ZREM", key, member)
     else:
-        pipe.zadd(key, {member: score})
+        writes.add("ZADD", key, score, member)

@@ -106,7 +106,11 @@ class LiveStore(ABC):
 
     @abstractmethod
     async def waiting(self, limit: int | None = None) -> list[LiveSession]:
-        """Queued and ringing sessions, first in line first (the first ``limit`` of them)."""
+        """Queued and ringing sessions, first in line first (the first ``limit`` of them).
+
+        Read-only: the records may be shared with the store (a push reads every waiting
+        customer, often), so a caller must never change them; changes go through
+        :meth:`atomically`."""
 
     @abstractmethod
     async def position(self, session_id: str) -> int | None:
@@ -120,7 +124,9 @@ class LiveStore(ABC):
     async def get_agent(self, agent_id: str) -> AgentPresence | None: ...
 
     @abstractmethod
-    async def agents(self) -> list[AgentPresence]: ...
+    async def agents(self) -> list[AgentPresence]:
+        """Every signed-in agent. Read-only, like :meth:`waiting` (each routing pass reads
+        them all)."""
 
     @abstractmethod
     async def get_ring(self, ring_id: str) -> RingRecord | None: ...

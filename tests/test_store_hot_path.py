@@ -1,0 +1,234 @@
+"""The stores' hot path, as two server processes see it: both stores on one real Redis (and the
+in-memory store, shared, alike) show the same queue after every change, decide exactly once, and
+the Redis store's shortcuts never show stale data: its copy of the queue kept from the change
+stream (``server/live/redis_queue.py``), records parsed once, and a decision's writes applied only
+if what it read is unchanged (``server/live/redis_txn.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
+
+import pytest
+import redis
+
+from server.live import ops
+from server.live.memory import MemoryStore
+from server.live.records import Actor, AgentPresence, LiveSession, SessionState
+from server.live.redis import RedisStore
+from server.live.store import LiveStore, Txn
+from signaling import ErrorCode, ProtocolError
+
+from .services import flush
+
+HANDLING_S = 300.0
+S = SessionState
+
+
+def make_session(session_id: str, score: float) -> LiveSession:
+    return LiveSession(
+        id=session_id,
+        device_id=f"dev-{session_id}",
+        device_name=f"tablet {session_id}",
+        topic="general",
+        locale="en",
+        created_at=score,
+        queue_score=score,
+        device_sid=f"sock-{session_id}",
+    )
+
+
+def make_agent(agent_id: str) -> AgentPresence:
+    return AgentPresence(
+        agent_id=agent_id,
+        name=f"agent {agent_id}",
+        languages=["en"],
+        skills=[],
+        status="available",
+        sid=f"sock-{agent_id}",
+        idle_since=0.0,
+    )
+
+
+async def seed(
+    store: LiveStore, sessions: Sequence[LiveSession], agents: Sequence[AgentPresence] = ()
+) -> None:
+    def put(txn: Txn) -> None:
+        for session in sessions:
+            txn.sessions[session.id] = session
+        for agent in agents:
+            txn.agents[agent.agent_id] = agent
+
+    await store.atomically(put)
+
+
+async def open_ring(store: LiveStore, session_id: str, agent_id: str, ring_id: str) -> None:
+    await store.atomically(
+        partial(
+            ops.open_ring,
+            session_id=session_id,
+            agent_id=agent_id,
+            ring_id=ring_id,
+            now=100.0,
+            timeout_s=15.0,
+        ),
+        sessions=[session_id],
+        agents=[agent_id],
+    )
+
+
+async def waiting(store: LiveStore, limit: int | None = None) -> list[tuple[str, SessionState]]:
+    return [(s.id, s.state) for s in await store.waiting(limit)]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[LiveStore, LiveStore]]:
+    """Two processes' stores: two Redis stores on one Redis, or one in-memory store twice."""
+    if request.param == "memory":
+        store = MemoryStore(default_handling_time_s=HANDLING_S)
+        yield store, store
+        return
+    url: str = request.getfixturevalue("redis_server")
+    flush(url)
+    one = RedisStore(url, default_handling_time_s=HANDLING_S)
+    other = RedisStore(url, default_handling_time_s=HANDLING_S)
+    try:
+        yield one, other
+    finally:
+        await one.close()
+        await other.close()
+
+
+@pytest.fixture
+async def stores(redis_server: str) -> AsyncIterator[tuple[RedisStore, RedisStore, redis.Redis]]:
+    """Two Redis stores and a plain client that changes records behind their backs."""
+    flush(redis_server)
+    one = RedisStore(redis_server, default_handling_time_s=HANDLING_S)
+    other = RedisStore(redis_server, default_handling_time_s=HANDLING_S)
+    client = redis.Redis.from_url(redis_server, decode_responses=True)
+    try:
+        yield one, other, client
+    finally:
+        client.close()
+        await one.close()
+        await other.close()
+
+
+async def test_the_queue_seen_from_another_process_follows_every_change(
+    pair: tuple[LiveStore, LiveStore],
+) -> None:
+    one, other = pair
+    await seed(one, [make_session(f"s{i}", 10.0 + i) for i in range(1, 6)], [make_agent("a")])
+    assert await waiting(other) == [(f"s{i}", S.QUEUED) for i in range(1, 6)]
+
+    await open_ring(one, "s2", "a", "r1")
+    assert (await waiting(other))[:2] == [("s1", S.QUEUED), ("s2", S.RINGING)]
+
+    await one.atomically(
+        lambda txn: ops.accept_ring(txn, "r1", "a", now=101.0),
+        rings=["r1"],
+        sessions=["s2"],
+        agents=["a"],
+    )
+    assert [i for i, _ in await waiting(other)] == ["s1", "s3", "s4", "s5"]
+
+    await seed(one, [make_session("s0", 1.0)])  # a requeued ticket goes first
+    await one.atomically(
+        lambda txn: ops.end_session(txn, "s4", actor=Actor.system(), reason="cancelled", now=102.0),
+        sessions=["s4"],
+    )
+    assert await waiting(other, limit=3) == [("s0", S.QUEUED), ("s1", S.QUEUED), ("s3", S.QUEUED)]
+    assert [i for i, _ in await waiting(other)] == ["s0", "s1", "s3", "s5"]
+    assert await other.position("s3") == 3
+
+
+async def test_two_processes_ring_one_agent_exactly_once(pair: tuple[LiveStore, LiveStore]) -> None:
+    one, other = pair
+    await seed(one, [make_session(f"s{i}", float(i)) for i in range(10)], [make_agent("a")])
+    results = await asyncio.gather(
+        *(open_ring((one, other)[i % 2], f"s{i}", "a", f"r{i}") for i in range(10)),
+        return_exceptions=True,
+    )
+    won = [i for i, result in enumerate(results) if result is None]
+    assert len(won) == 1, results
+    assert all(
+        isinstance(r, ProtocolError) and r.code is ErrorCode.CONFLICT
+        for i, r in enumerate(results)
+        if i not in won
+    )
+    agent = await other.get_agent("a")
+    assert agent is not None
+    assert agent.ring_id == f"r{won[0]}"
+    ringing = [i for i, state in await waiting(other) if state is S.RINGING]
+    assert ringing == [f"s{won[0]}"]
+
+
+async def test_a_record_changed_between_read_and_write_runs_the_decision_again(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [make_session("s1", 1.0)], [make_agent("a")])
+    calls = 0
+
+    def ring_while_the_agent_steps_away(txn: Txn) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another process sets the agent away after this one read it
+            away = make_agent("a").model_copy(update={"status": "away"})
+            client.set("mayday:a:a", away.model_dump_json())
+        return ops.open_ring(txn, "s1", "a", "r1", now=100.0, timeout_s=15.0)
+
+    with pytest.raises(ProtocolError) as refused:
+        await one.atomically(ring_while_the_agent_steps_away, sessions=["s1"], agents=["a"])
+    assert refused.value.code is ErrorCode.CONFLICT
+    assert calls == 2
+    assert await other.get_ring("r1") is None
+    assert await waiting(other) == [("s1", S.QUEUED)]
+
+
+async def test_a_decision_that_changes_nothing_writes_nothing(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, _, client = stores
+    await seed(one, [make_session("s1", 1.0)], [make_agent("a")])
+    changes = client.xlen("mayday:queue-changes")
+    await one.atomically(lambda txn: None, sessions=["s1"], agents=["a"], stats=True)
+    assert client.xlen("mayday:queue-changes") == changes
+    assert client.get("mayday:stats") is None
+    await open_ring(one, "s1", "a", "r1")
+    assert client.xlen("mayday:queue-changes") == changes + 1
+
+
+async def test_the_queue_copy_reads_everything_again_when_the_stream_lost_changes(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [make_session("s1", 1.0), make_session("s2", 2.0)], [make_agent("a")])
+    assert [i for i, _ in await waiting(other)] == ["s1", "s2"]
+
+    client.xtrim("mayday:queue-changes", maxlen=0)  # as if trimmed past this process
+    client.zrem("mayday:queue", "s1")  # a change the stream never told
+    client.delete("mayday:s:s1")
+    await seed(one, [make_session("s3", 3.0)])
+    assert [i for i, _ in await waiting(other)] == ["s2", "s3"]
+
+    client.flushdb()  # Redis came back empty
+    assert await waiting(other) == []
+    await seed(one, [make_session("s4", 4.0)])
+    assert [i for i, _ in await waiting(other)] == ["s4"]
+
+
+async def test_agents_read_again_show_each_change(pair: tuple[LiveStore, LiveStore]) -> None:
+    one, other = pair
+    await seed(one, [], [make_agent("a"), make_agent("b")])
+    first = {a.agent_id: a.status for a in await other.agents()}
+    assert first == {"a": "available", "b": "available"}
+
+    def away(txn: Txn) -> None:
+        txn.agent("b").status = "away"
+
+    await one.atomically(away, agents=["b"])
+    again = {a.agent_id: a.status for a in await other.agents()}
+    assert again == {"a": "available", "b": "away"}
