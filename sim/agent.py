@@ -186,12 +186,14 @@ class HeadlessAgent:
         except ProtocolError as exc:
             return exc.body()
 
-    async def annotate(self, message: BaseModel, timeout: float = 10.0) -> float:
+    async def annotate(self, message: BaseModel, timeout: float = 30.0) -> float:
         """Send one annotation message on the data channel; returns ``perf_counter()`` at send.
 
         A channel can close under us (the device lost its connection and is about to offer a
         new one): the message then waits for the next channel to open, as a person's stroke
-        waits in the console, instead of failing the run.
+        waits in the console, instead of failing the run. Up to ``timeout``: a server process
+        restarting under the session drains for up to ~7 s before the device reconnects and
+        offers again, which on a loaded machine took longer than the 10 s this once was.
         """
         deadline = time.monotonic() + timeout
         while True:
