@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bench._server import ROOT, bench_env
+from bench._lineworker import LineWorker
 from server.auth import TokenSigner, hash_device_secret, hash_password, new_device_secret
 from server.ids import new_id
 from server.records import Records
@@ -130,11 +129,11 @@ async def seed(data_dir: Path, desk: Desk, secret_key: str) -> None:
         await records.close()
 
 
-class LoadWorker:
+class LoadWorker(LineWorker):
     """One :mod:`bench._queueload` process and its line protocol."""
 
     def __init__(self, process: asyncio.subprocess.Process, waiting: int) -> None:
-        self.process = process
+        super().__init__(process)
         self.waiting = waiting
         """Waiting customers this worker holds."""
 
@@ -167,18 +166,7 @@ class LoadWorker:
         for index, group in enumerate(groups):
             path = workdir / f"clients-{index}.json"
             path.write_text(json.dumps(group))
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bench._queueload",
-                str(path),
-                str(think_s),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                cwd=ROOT,
-                env=bench_env(workdir),
-                limit=64 * 1024 * 1024,
-            )
+            process = await cls.spawn("bench._queueload", str(path), str(think_s), workdir=workdir)
             worker = cls(process, sum(1 for s in group if s["kind"] == "waiting"))
             ready = await worker._read()
             assert ready["ready"] == len(group), ready
@@ -200,26 +188,4 @@ class LoadWorker:
 
     @staticmethod
     async def stop_all(workers: list[LoadWorker]) -> None:
-        for worker in workers:
-            if worker.process.returncode is None and worker.process.stdin is not None:
-                worker.process.stdin.write(b"quit\n")
-        for worker in workers:
-            try:
-                await asyncio.wait_for(worker.process.wait(), 60)
-            except TimeoutError:
-                worker.process.kill()
-                await worker.process.wait()
-
-    async def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = await self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("a load worker died")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    async def ask(self, command: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command.encode() + b"\n")
-        await self.process.stdin.drain()
-        return await self._read()
+        await asyncio.gather(*(worker.stop() for worker in workers))

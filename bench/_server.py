@@ -190,3 +190,44 @@ def server_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def server_fleet(
+    count: int, env: dict[str, str], data_dir: Path
+) -> Iterator[tuple[list[str], list[subprocess.Popen[bytes]]]]:
+    """Start ``count`` ``mayday server`` processes with ``env`` (one system if it names a Redis),
+    each on a free port and logging to ``data_dir/server<i>.log``; yield their URLs and processes
+    once all are healthy. A process that does not come up shows the end of its log."""
+    running: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    for index in range(count):
+        port = free_port()
+        with open(data_dir / f"server{index}.log", "w") as log:
+            running.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for index, (url, process) in enumerate(zip(urls, running, strict=True)):
+            try:
+                wait_healthy(url, process, timeout=60)
+            except RuntimeError:
+                print((data_dir / f"server{index}.log").read_text()[-3000:])
+                raise
+        yield urls, running
+    finally:
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -51,9 +50,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._queueplan import Desk, LoadWorker, plan_desk, seed
-from bench._server import ROOT, cpu_seconds, raise_fd_limit
+from bench._server import ROOT, cpu_seconds, raise_fd_limit, server_fleet
 from bench._stats import percentile
-from tests.services import free_port, run_redis_server, wait_healthy
+from tests.services import run_redis_server
 
 TARGET_P95_MS = 20.0
 SECRET_KEY = "queue-bench-key-" + "x" * 32
@@ -86,38 +85,8 @@ def fleet(
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
-    running: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = []
-    for index in range(processes):
-        port = free_port()
-        with open(data_dir / f"server{index}.log", "w") as log:
-            running.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                )
-            )
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for index, (url, process) in enumerate(zip(urls, running, strict=True)):
-            try:
-                wait_healthy(url, process, timeout=60)
-            except RuntimeError:
-                print((data_dir / f"server{index}.log").read_text()[-3000:])
-                raise
+    with server_fleet(processes, env, data_dir) as (urls, running):
         yield urls, [p.pid for p in running]
-    finally:
-        for process in running:
-            process.terminate()
-        for process in running:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def run_setup(

@@ -74,10 +74,9 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._connections_report import Run, explain, print_table, print_targets
+from bench._lineworker import LineWorker
 from bench._server import (
-    ROOT,
     ServerProcess,
-    bench_env,
     cpu_seconds,
     raise_fd_limit,
     server_process,
@@ -159,11 +158,11 @@ def fake_devices(count: int) -> list[dict[str, Any]]:
 # --- the load generator processes ----------------------------------------------------------------
 
 
-class LoadWorker:
+class LoadWorker(LineWorker):
     """One :mod:`bench._sioload` process and its line protocol."""
 
     def __init__(self, process: asyncio.subprocess.Process, size: int) -> None:
-        self.process = process
+        super().__init__(process)
         self.size = size
 
     @classmethod
@@ -172,51 +171,11 @@ class LoadWorker:
     ) -> LoadWorker:
         path = workdir / f"worker-{index}.json"
         path.write_text(json.dumps(credentials))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench._sioload",
-            url,
-            str(path),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-            env=bench_env(workdir),
-            limit=64 * 1024 * 1024,
-        )
+        process = await cls.spawn("bench._sioload", url, str(path), workdir=workdir)
         worker = cls(process, len(credentials))
         ready = await worker._read()
         assert ready["ready"] == len(credentials), ready
         return worker
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    async def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = await self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("a load worker died")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    async def ask(self, command: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command.encode() + b"\n")
-        await self.process.stdin.drain()
-        return await self._read()
-
-    async def stop(self) -> None:
-        assert self.process.stdin is not None
-        with contextlib.suppress(ConnectionError):
-            self.process.stdin.write(b"quit\n")
-            await self.process.stdin.drain()
-        try:
-            await asyncio.wait_for(self.process.wait(), 60)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +27,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._server import PASSWORD, mayday
+from bench._server import PASSWORD, mayday, server_fleet
 from bench._stats import percentile
-from tests.services import free_port, run_redis_server, wait_healthy
+from tests.services import run_redis_server
 from tests.support import Client, agent_auth, device_auth, login
 
 
@@ -51,32 +50,8 @@ def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[
             env["REDIS_URL"] = redis_url
         for name in agents:
             mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
-        running: list[subprocess.Popen[bytes]] = []
-        urls = []
-        for index in range(processes):
-            port = free_port()
-            with open(Path(data_dir) / f"server{index}.log", "w") as log:
-                running.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "mayday.cli", "server", "--port", str(port)],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=log,
-                    )
-                )
-            urls.append(f"http://127.0.0.1:{port}")
-        try:
-            for index, (url, process) in enumerate(zip(urls, running, strict=True)):
-                try:
-                    wait_healthy(url, process, timeout=60)
-                except RuntimeError:
-                    print((Path(data_dir) / f"server{index}.log").read_text()[-3000:])
-                    raise
+        with server_fleet(processes, env, Path(data_dir)) as (urls, _):
             yield urls
-        finally:
-            for process in running:
-                process.terminate()
-                process.wait()
 
 
 async def agent_loop(client: Client, stop: asyncio.Event) -> None:
@@ -151,6 +126,14 @@ async def main() -> None:
             f"{store:<8} {processes:>9} {rate:>11.1f} {rate / floor:>9.2f}x "
             f"{statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f}"
         )
+    rates = {(store, processes): r for store, processes, r, _ in rows}
+    print("targets (issue 17):")
+    for label, ratio, target in (
+        ("1 process on Redis vs in-memory", rates["redis", 1] / rates["memory", 1], 0.7),
+        ("2 processes on Redis vs 1 on Redis", rates["redis", 2] / rates["redis", 1], 1.8),
+    ):
+        verdict = "PASS" if ratio >= target else "MISS"
+        print(f"  {label:<36} {ratio:>5.2f}x  target >= {target}x  {verdict}")
 
 
 if __name__ == "__main__":
