@@ -2,13 +2,17 @@
 serve is rung at once, however many wait ahead for busy agents; first come, first served holds
 among those a free agent can serve.
 
-The ring latency at 10,000 waiting is measured by ``bench/bigqueue.py``, not here.
+The ring latency at 10,000 waiting is measured by ``bench/bigqueue.py``, not here. And a long
+queue's pushes: a place far back that is refreshed less often still arrives.
 """
 
 from __future__ import annotations
 
+from server.desk.queue import TICKET_EXACT_POSITIONS
 from server.live.records import AgentPresence, LiveSession
 from server.routing import plan_rings
+
+from .conftest import MEMORY_ONLY, Desk
 
 
 def customer(index: int, locale: str, topic: str = "billing") -> LiveSession:
@@ -62,3 +66,25 @@ def test_a_customer_nobody_signed_in_serves_is_widened_after_the_overflow_wait()
     assert plan_rings(waiting, agents, now=5_031.0, decline_hold_s=60.0, overflow_s=30.0) == [
         ("s05000", "sv-free")
     ]
+
+
+@MEMORY_ONLY
+async def test_a_place_far_back_held_back_is_pushed_when_due_though_nothing_else_moves(
+    desk: Desk,
+) -> None:
+    """Places behind the first 50 are refreshed less often (docs/protocol.md ``ticket.update``);
+    one held back must still arrive when due, not wait for the next change of the queue."""
+    behind = TICKET_EXACT_POSITIONS + 5
+    devices, tickets = [], []
+    for index in range(behind):
+        device, _ = await desk.device(f"tablet-{index}")
+        tickets.append((await device.call("help.request", {}))["ticket"])
+        devices.append(device)
+    last = devices[-1]
+    assert tickets[-1]["position"] == behind  # the ack's ticket: what the customer was told
+    # The first customer leaves: every place moves up by one; nothing else happens afterwards.
+    assert await devices[0].call("help.cancel", {"ticket_id": tickets[0]["id"]}) == {"ok": True}
+    moved = await last.next_matching(
+        "ticket.update", lambda u: u["ticket"]["position"] == behind - 1, timeout=10
+    )
+    assert moved["ticket"]["id"] == tickets[-1]["id"]

@@ -87,6 +87,7 @@ class QueuePublisher:
         stats = await self.context.store.stats()
         maker = _TicketMaker(agents, stats, self._routing())
         now = time.monotonic()
+        next_due: float | None = None  # the soonest a held-back place is due
         for index, session in enumerate(waiting):
             if index % PUSH_CHUNK == PUSH_CHUNK - 1:
                 await asyncio.sleep(0)  # a ring or an accept waits for one chunk at most
@@ -96,6 +97,9 @@ class QueuePublisher:
             key = maker.key(session, position)
             last = self._last_ticket.get(session.id)
             if last is not None and not _due(last, key, position, now):
+                if key != last.key:
+                    due_at = last.at + _refresh_s(position)
+                    next_due = due_at if next_due is None else min(next_due, due_at)
                 continue
             ticket = maker.ticket(session, key)
             self._arm_wakes(ticket)
@@ -115,6 +119,14 @@ class QueuePublisher:
             self._last_queue_update = update
             await self.context.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
         self._last_cost_s = time.perf_counter() - started
+        if next_due is not None:
+            # Places held back are pushed when due even if nothing else moves meanwhile.
+            self.context.background.call_later(
+                "queue-refresh", max(0.0, next_due - time.monotonic()), self._refresh
+            )
+
+    async def _refresh(self) -> None:
+        self.request()
 
     async def snapshot(self) -> m.QueueUpdate:
         waiting = await self.context.store.waiting()
@@ -230,7 +242,12 @@ def _due(last: _Sent, key: _TicketKey, position: int, now: float) -> bool:
     moved = key[:_POSITION] + key[_WAIT + 1 :] == last.key[:_POSITION] + last.key[_WAIT + 1 :]
     if not moved or position <= TICKET_EXACT_POSITIONS:
         return True
-    return now - last.at >= min(TICKET_REFRESH_MAX_S, position * TICKET_REFRESH_PER_POSITION_S)
+    return now - last.at >= _refresh_s(position)
+
+
+def _refresh_s(position: int) -> float:
+    """How often a place this far back is refreshed when it only moved (see :func:`_due`)."""
+    return min(TICKET_REFRESH_MAX_S, position * TICKET_REFRESH_PER_POSITION_S)
 
 
 def queue_entry(session: LiveSession, position: int, *, widened: bool = False) -> m.QueueEntry:
