@@ -18,7 +18,7 @@ import pytest
 from server.live import ops
 from server.live.memory import MemoryStore
 from server.live.records import Actor, AgentPresence, LiveSession, RingRecord, SessionState
-from server.live.store import Txn
+from server.live.store import LiveStore, Txn
 from signaling import ErrorCode, ProtocolError
 
 __all__ = [
@@ -100,7 +100,7 @@ def store() -> MemoryStore:
 
 
 async def seed(
-    store: MemoryStore,
+    store: LiveStore,
     sessions: Sequence[LiveSession] = (),
     agents: Sequence[AgentPresence] = (),
 ) -> None:
@@ -114,7 +114,7 @@ async def seed(
 
 
 async def open_ring(
-    store: MemoryStore, session_id: str, agent_id: str, ring_id: str, *, now: float = 100.0
+    store: LiveStore, session_id: str, agent_id: str, ring_id: str, *, now: float = 100.0
 ) -> tuple[LiveSession, AgentPresence, RingRecord]:
     """The very call of the desk's routing pass (``server/desk/rings.py``), repeated so that the
     operation is tested as the desk runs it."""

@@ -8,8 +8,7 @@ if what it read is unchanged (``server/live/redis_txn.py``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from functools import partial
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -22,6 +21,7 @@ from server.live.store import LiveStore, Txn
 from signaling import ErrorCode, ProtocolError
 
 from .services import flush
+from .store_ops import open_ring, seed
 
 HANDLING_S = 300.0
 S = SessionState
@@ -49,33 +49,6 @@ def make_agent(agent_id: str) -> AgentPresence:
         status="available",
         sid=f"sock-{agent_id}",
         idle_since=0.0,
-    )
-
-
-async def seed(
-    store: LiveStore, sessions: Sequence[LiveSession], agents: Sequence[AgentPresence] = ()
-) -> None:
-    def put(txn: Txn) -> None:
-        for session in sessions:
-            txn.sessions[session.id] = session
-        for agent in agents:
-            txn.agents[agent.agent_id] = agent
-
-    await store.atomically(put)
-
-
-async def open_ring(store: LiveStore, session_id: str, agent_id: str, ring_id: str) -> None:
-    await store.atomically(
-        partial(
-            ops.open_ring,
-            session_id=session_id,
-            agent_id=agent_id,
-            ring_id=ring_id,
-            now=100.0,
-            timeout_s=15.0,
-        ),
-        sessions=[session_id],
-        agents=[agent_id],
     )
 
 
@@ -151,7 +124,7 @@ async def test_two_processes_ring_one_agent_exactly_once(pair: tuple[LiveStore, 
         *(open_ring((one, other)[i % 2], f"s{i}", "a", f"r{i}") for i in range(10)),
         return_exceptions=True,
     )
-    won = [i for i, result in enumerate(results) if result is None]
+    won = [i for i, result in enumerate(results) if not isinstance(result, BaseException)]
     assert len(won) == 1, results
     assert all(
         isinstance(r, ProtocolError) and r.code is ErrorCode.CONFLICT
