@@ -15,7 +15,8 @@ stdin, one JSON answer per line on stdout. Each client of the list is a device o
 * agents ``probe``: speak the probe devices' language only; accept and end at once.
 
 Commands: ``connect ROLE KIND CONCURRENCY``, ``press KIND COUNT CONCURRENCY``, ``available KIND``,
-``status``, ``take`` (the accept → next ring samples since the last take, in ms), ``probe COUNT
+``status``, ``take`` (the accept → next ring samples since the last take, in ms; cycles whose
+accept was sent before that take do not count), ``probe COUNT
 GAP_MS`` (press → ring samples, in ms), ``quit``.
 """
 
@@ -63,6 +64,9 @@ class Worker:
         self.counts: collections.Counter[str] = collections.Counter()
         self.errors: collections.Counter[str] = collections.Counter()
         self.work_ms: list[float] = []
+        self.measuring_since = 0.0
+        """``take`` starts a measurement: a cycle whose accept was sent before is not a sample
+        (it began while the desk was still settling)."""
         self.probe_rings: asyncio.Queue[tuple[float, WireClient, dict[str, Any]]] = asyncio.Queue()
         self.probe_ended: dict[int, asyncio.Event] = {}
 
@@ -147,7 +151,8 @@ class Worker:
             self._spawn(party, self._accept(client, ring["ring_id"], end=False))
         elif party.kind == "work":
             if party.accept_sent is not None:
-                self.work_ms.append((now - party.accept_sent) * 1000)
+                if party.accept_sent >= self.measuring_since:
+                    self.work_ms.append((now - party.accept_sent) * 1000)
                 party.accept_sent = None
             self._spawn(party, self._work(client, ring["ring_id"]))
         elif party.kind == "probe":
@@ -200,6 +205,7 @@ class Worker:
 
     def take(self) -> dict[str, Any]:
         samples, self.work_ms = self.work_ms, []
+        self.measuring_since = time.monotonic()
         return {"work_ms": [round(v, 3) for v in samples]}
 
     async def probe(self, count: int, gap_ms: float) -> dict[str, Any]:

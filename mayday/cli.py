@@ -381,38 +381,47 @@ async def _serve(app: web.Application, host: str, port: int) -> int:
     The drain comes first, while the process still listens (so ``/readyz`` answers 503 and new
     sockets are refused rather than left hanging): every client is sent to another process. Then
     aiohttp stops listening and finishes what it serves, and the resources close. A second signal
-    cuts the drain short.
+    cuts the drain short. While serving, the oldest generation of the cycle collector is
+    collected on a timer (``server/collector.py``).
     """
-    import signal
-
-    import structlog
     from aiohttp import web
 
-    from server.app import DRAIN, drain
+    from server.collector import collected_on_a_timer
 
-    log = structlog.get_logger("mayday.cli")
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
         print(f"mayday server on http://{host}:{port}", flush=True)
-        loop = asyncio.get_running_loop()
-        signals = asyncio.Queue[int]()
-        for number in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(number, signals.put_nowait, number)
-        received = await signals.get()
-        log.info("server.stopping", signal=signal.Signals(received).name)
-        draining = asyncio.create_task(drain(app))
-        second = asyncio.create_task(signals.get())
-        await asyncio.wait({draining, second}, return_when=asyncio.FIRST_COMPLETED)
-        if not draining.done():
-            log.warning("server.drain_abandoned")
-            app[DRAIN].abandon()
-        for task in (draining, second):
-            task.cancel()
+        async with collected_on_a_timer():
+            await _until_signalled_then_drain(app)
     finally:
         await runner.cleanup()
     return 0
+
+
+async def _until_signalled_then_drain(app: web.Application) -> None:
+    import signal
+
+    import structlog
+
+    from server.app import DRAIN, drain
+
+    log = structlog.get_logger("mayday.cli")
+    loop = asyncio.get_running_loop()
+    signals = asyncio.Queue[int]()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, signals.put_nowait, number)
+    received = await signals.get()
+    log.info("server.stopping", signal=signal.Signals(received).name)
+    draining = asyncio.create_task(drain(app))
+    second = asyncio.create_task(signals.get())
+    await asyncio.wait({draining, second}, return_when=asyncio.FIRST_COMPLETED)
+    if not draining.done():
+        log.warning("server.drain_abandoned")
+        app[DRAIN].abandon()
+    for task in (draining, second):
+        task.cancel()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -357,7 +357,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         store=store,
         records=records,
         writer=writer,
-        emitter=Emitter(app[SIO], app[NODE]),
+        emitter=Emitter(app[SIO]),
         settings=settings,
         metrics=app[METRICS],
         node=app[NODE],

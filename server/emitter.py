@@ -9,7 +9,7 @@ never anyone else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import socketio
@@ -22,16 +22,17 @@ __all__ = ["NAMESPACES", "Emitter", "identity_room"]
 NAMESPACES: dict[Role, str] = {"device": "/device", "agent": "/agent"}
 
 
+FAN_OUT_CHUNK = 100
+"""Recipients of one :meth:`Emitter.send_local_many` emit, between two turns of the loop."""
+
+
 def identity_room(role: Role, identity_id: str) -> str:
     return f"{role}:{identity_id}"
 
 
 class Emitter:
-    def __init__(self, sio: socketio.AsyncServer, node: str) -> None:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
-        # Agents connected to this process. Each process pushes the queue to its own agents, so
-        # with several processes nobody gets the same queue.update twice.
-        self._local_agents = f"agents@{node}"
 
     async def send(
         self, role: Role, identity_id: str, event: Event, payload: BaseModel, *, local: bool = False
@@ -61,15 +62,24 @@ class Emitter:
             ignore_queue=local,
         )
 
-    async def broadcast_agents(self, event: Event, payload: BaseModel) -> None:
-        """To every agent connected to this process (see ``_local_agents``)."""
-        await self._sio.emit(
-            event.value,
-            payload.model_dump(mode="json"),
-            room=self._local_agents,
-            namespace=NAMESPACES["agent"],
-            ignore_queue=True,
-        )
+    async def send_local_many(
+        self, role: Role, identity_ids: Sequence[str], event: Event, payload: BaseModel
+    ) -> None:
+        """One payload to many identities whose sockets this process holds.
+
+        The payload is encoded once per ``FAN_OUT_CHUNK`` recipients, and the event loop turns
+        between chunks: a queue pushed to a thousand agents never holds a ring or an answer up
+        for more than one chunk's sends."""
+        data = payload.model_dump(mode="json")
+        for start in range(0, len(identity_ids), FAN_OUT_CHUNK):
+            chunk = identity_ids[start : start + FAN_OUT_CHUNK]
+            await self._sio.emit(
+                event.value,
+                data,
+                to=[identity_room(role, identity_id) for identity_id in chunk],
+                namespace=NAMESPACES[role],
+                ignore_queue=True,
+            )
 
     async def join(self, sid: str, role: Role, identity_id: str) -> list[str]:
         """Put ``sid`` in its identity's rooms; returns the older sockets of that identity here.
@@ -85,8 +95,6 @@ class Emitter:
             if other != sid
         ]
         await self._sio.enter_room(sid, room, namespace=namespace)
-        if role == "agent":
-            await self._sio.enter_room(sid, self._local_agents, namespace=namespace)
         return older
 
     async def drop(self, sids: Iterable[str | None], role: Role) -> None:

@@ -26,8 +26,9 @@ made from a stale snapshot can lose a race but never double-book anyone.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+from .live.line import LineKey, WaitingLine, line_key
 from .live.records import AgentPresence, LiveSession, SessionState
 
 __all__ = [
@@ -54,33 +55,56 @@ def speaks(agent: AgentPresence, session: LiveSession) -> bool:
 class Coverage:
     """Which signed-in agents can serve a customer, by language and topic, each asked once.
 
-    Customers of one language and topic share the answer, so a queue of thousands costs one scan
-    of the agents per language and topic, not one per customer."""
+    The staffed agents are indexed by language in one scan, when first asked; customers of one
+    language and topic share the answer, so a queue of thousands costs that scan and one pass
+    over a language's speakers per topic, not a scan of all agents per customer."""
 
     def __init__(self, agents: Sequence[AgentPresence]) -> None:
         self.staffed = [agent for agent in agents if agent.staffed]
+        self._speaking: dict[str, list[AgentPresence]] | None = None
+        self._anyone: list[AgentPresence] = []
+        """Agents who list no language: they speak every language."""
         self._serving: dict[tuple[str, str], list[AgentPresence]] = {}
-        self._speaking: dict[str, list[AgentPresence]] = {}
+        self._served: dict[tuple[str, str], bool] = {}
+
+    def _speakers(self, language: str) -> tuple[AgentPresence, ...]:
+        if self._speaking is None:
+            self._speaking = {}
+            for agent in self.staffed:
+                if not agent.languages:
+                    self._anyone.append(agent)
+                for spoken in dict.fromkeys(agent.languages):
+                    self._speaking.setdefault(spoken, []).append(agent)
+        return (*self._speaking.get(language, ()), *self._anyone)
 
     def serving(self, session: LiveSession) -> list[AgentPresence]:
         """The signed-in agents who speak the customer's language and know the topic."""
         language, topic = key = (session.language, session.topic)
         found = self._serving.get(key)
         if found is None:
-            # One scan of all agents per language, then of that language's speakers per topic.
-            speakers = self._speaking.get(language)
-            if speakers is None:
-                speakers = self._speaking[language] = [
-                    a for a in self.staffed if not a.languages or language in a.languages
-                ]
-            found = self._serving[key] = [a for a in speakers if not a.skills or topic in a.skills]
+            found = self._serving[key] = [
+                agent
+                for agent in self._speakers(language)
+                if not agent.skills or topic in agent.skills
+            ]
+        return found
+
+    def served(self, session: LiveSession) -> bool:
+        """Some signed-in agent speaks the customer's language and knows the topic (as
+        ``bool(serving(session))``, but it stops at the first such agent)."""
+        language, topic = key = (session.language, session.topic)
+        found = self._served.get(key)
+        if found is None:
+            found = self._served[key] = any(
+                not agent.skills or topic in agent.skills for agent in self._speakers(language)
+            )
         return found
 
     def widens_at(self, session: LiveSession, *, overflow_s: float) -> float | None:
         """When routing widens for this customer: ``MAYDAY_OVERFLOW_S`` after the press while
         agents are signed in but none can serve them; ``None`` while one can (they wait for
         that agent) or nobody is signed in at all (there is nobody to widen to)."""
-        if not self.staffed or self.serving(session):
+        if not self.staffed or self.served(session):
             return None
         return session.pressed_at + overflow_s
 
@@ -135,7 +159,7 @@ def matches(
 
 
 def plan_rings(
-    waiting: Sequence[LiveSession],
+    line: WaitingLine,
     agents: Sequence[AgentPresence],
     *,
     now: float,
@@ -143,26 +167,29 @@ def plan_rings(
     overflow_s: float = math.inf,
     callback_retry_s: float = 0.0,
 ) -> list[tuple[str, str]]:
-    """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first."""
+    """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first.
+
+    Only the customers some free agent might take are looked at (:func:`_candidates`): a pass
+    costs what the free agents can serve, not what the whole queue holds."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
     coverage = Coverage(agents)
     plan: list[tuple[str, str]] = []
     # Customers of a language and topic no free agent serves, and who cannot be widened, are
-    # passed over after one lookup: 10,000 waiting behind busy agents cost a scan, not a match
-    # against every free agent each (see _passed_over).
-    passed_over: dict[tuple[str, str], bool] = {}
-    for session in waiting:
+    # passed over after one lookup (see _passed_over); asked again as free agents get fewer.
+    passed_over: dict[LineKey, bool] = {}
+    queued = SessionState.QUEUED
+    for session in _candidates(line, free, coverage) if free else ():
         if not free:
             break
-        if session.state is not SessionState.QUEUED or not session.device_connected:
-            continue
         if session.reserved_for is None:
-            key = (session.locale, session.topic)
+            key = line_key(session)
             skip = passed_over.get(key)
             if skip is None:
                 skip = passed_over[key] = _passed_over(session, free, coverage)
             if skip:
                 continue
+        if session.state is not queued or session.device_lost_at is not None:
+            continue  # being rung already, or the device is away (within its grace)
         if retrying_later(session, now=now, callback_retry_s=callback_retry_s):
             continue
         chosen = next(
@@ -178,13 +205,24 @@ def plan_rings(
             chosen = next((a for a in anyone if speaks(a, session)), anyone[0] if anyone else None)
         if chosen is not None:
             plan.append((session.id, chosen.agent_id))
-            free.remove(chosen)
+            free = [agent for agent in free if agent is not chosen]
             passed_over.clear()  # fewer free agents: ask again
     return plan
+
+
+def _candidates(
+    line: WaitingLine, free: Sequence[AgentPresence], coverage: Coverage
+) -> Iterator[LiveSession]:
+    """The customers worth a closer look, first in line first: those kept for a colleague, and
+    those of each language and topic not passed over (:func:`_passed_over`) with the agents
+    free now. Free agents only get fewer during a pass, so a customer left out here would be
+    passed over later in it too."""
+    open_keys = [line_key(head) for head in line.heads() if not _passed_over(head, free, coverage)]
+    return line.in_line(open_keys)
 
 
 def _passed_over(session: LiveSession, free: Sequence[AgentPresence], coverage: Coverage) -> bool:
     """No free agent can serve the customer, and routing never widens for them (an agent who
     can is signed in): then no free agent :func:`matches` them, whatever their declines. Alike
     for every customer of the same language and topic who is not kept for a colleague."""
-    return not any(can_serve(agent, session) for agent in free) and bool(coverage.serving(session))
+    return not any(can_serve(agent, session) for agent in free) and coverage.served(session)

@@ -9,6 +9,7 @@ queue's pushes: a place far back that is refreshed less often still arrives.
 from __future__ import annotations
 
 from server.desk.queue import TICKET_EXACT_POSITIONS
+from server.live.line import WaitingLine
 from server.live.records import AgentPresence, LiveSession
 from server.routing import plan_rings
 
@@ -44,7 +45,9 @@ def agent(agent_id: str, languages: list[str], *, busy: bool = False) -> AgentPr
 def test_a_customer_behind_thousands_waiting_for_busy_agents_is_rung_at_once() -> None:
     waiting = [customer(i, "de") for i in range(10_000)] + [customer(10_000, "sv")]
     agents = [agent("de-busy", ["de"], busy=True), agent("sv-free", ["sv"])]
-    assert plan_rings(waiting, agents, now=20_000.0, decline_hold_s=60.0) == [("s10000", "sv-free")]
+    assert plan_rings(WaitingLine.of(waiting), agents, now=20_000.0, decline_hold_s=60.0) == [
+        ("s10000", "sv-free")
+    ]
 
 
 def test_first_come_first_served_among_those_a_free_agent_serves() -> None:
@@ -55,17 +58,22 @@ def test_first_come_first_served_among_those_a_free_agent_serves() -> None:
         agent("fr-1", ["fr"]),
         agent("de-2", ["de"]),
     ]
-    plan = plan_rings(waiting, agents, now=10_000.0, decline_hold_s=60.0)
+    plan = plan_rings(WaitingLine.of(waiting), agents, now=10_000.0, decline_hold_s=60.0)
     assert sorted(plan) == [("s00000", "fr-1"), ("s00001", "de-1"), ("s00002", "de-2")]
 
 
 def test_a_customer_nobody_signed_in_serves_is_widened_after_the_overflow_wait() -> None:
     waiting = [customer(i, "de") for i in range(5_000)] + [customer(5_000, "tr")]
     agents = [agent("de-busy", ["de"], busy=True), agent("sv-free", ["sv"])]
-    assert plan_rings(waiting, agents, now=5_010.0, decline_hold_s=60.0, overflow_s=30.0) == []
-    assert plan_rings(waiting, agents, now=5_031.0, decline_hold_s=60.0, overflow_s=30.0) == [
-        ("s05000", "sv-free")
-    ]
+    assert (
+        plan_rings(
+            WaitingLine.of(waiting), agents, now=5_010.0, decline_hold_s=60.0, overflow_s=30.0
+        )
+        == []
+    )
+    assert plan_rings(
+        WaitingLine.of(waiting), agents, now=5_031.0, decline_hold_s=60.0, overflow_s=30.0
+    ) == [("s05000", "sv-free")]
 
 
 @MEMORY_ONLY

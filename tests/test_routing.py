@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from server.live.line import WaitingLine
 from server.live.records import AgentPresence, LiveSession, SessionState
 from server.live.records import AgentPresence as _AgentPresence
 from server.routing import matches as _matches
@@ -18,7 +19,7 @@ HOLD_S = 60.0
 def plan_rings(
     waiting: Sequence[LiveSession], agents: Sequence[_AgentPresence], *, now: float = NOW
 ) -> list[tuple[str, str]]:
-    return _plan_rings(waiting, agents, now=now, decline_hold_s=HOLD_S)
+    return _plan_rings(WaitingLine.of(waiting), agents, now=now, decline_hold_s=HOLD_S)
 
 
 def matches(agent: _AgentPresence, session: LiveSession, *, now: float = NOW) -> bool:
@@ -88,8 +89,9 @@ def test_first_come_first_served() -> None:
     waiting = [customer("s1"), customer("s2"), customer("s3")]
     assert plan_rings(waiting, [agent("a")]) == [("s1", "a")]
     assert plan_rings(waiting, [agent("a"), agent("b")]) == [("s1", "a"), ("s2", "b")]
-    # The plan follows the order it is given (the store's queue order), not the ids.
-    assert plan_rings(waiting[::-1], [agent("a")]) == [("s3", "a")]
+    # The plan follows the line's order (the queue score), not the ids.
+    reversed_line = [c.model_copy(update={"queue_score": 10.0 - i}) for i, c in enumerate(waiting)]
+    assert plan_rings(reversed_line, [agent("a")]) == [("s3", "a")]
 
 
 def test_each_agent_at_most_once_and_each_customer_at_most_once() -> None:
@@ -240,13 +242,21 @@ def test_nobody_matches_routing_widens_after_the_overflow_time_language_first() 
     english_idle_longest = agent("a-en", idle_since=0.0, languages=["en"], skills=["printer"])
     dutch_no_topic = agent("a-nl", idle_since=5.0, languages=["nl"], skills=["printer"])
     agents = [english_idle_longest, dutch_no_topic]
-    early = _plan_rings([dutch], agents, now=3.0 + 29.0, decline_hold_s=HOLD_S, overflow_s=30.0)
+    early = _plan_rings(
+        WaitingLine.of([dutch]), agents, now=3.0 + 29.0, decline_hold_s=HOLD_S, overflow_s=30.0
+    )
     assert early == []
-    late = _plan_rings([dutch], agents, now=3.0 + 30.0, decline_hold_s=HOLD_S, overflow_s=30.0)
+    late = _plan_rings(
+        WaitingLine.of([dutch]), agents, now=3.0 + 30.0, decline_hold_s=HOLD_S, overflow_s=30.0
+    )
     assert late == [("nl1", "a-nl")]
     # Without a Dutch speaker, whoever has been idle longest.
     alone = _plan_rings(
-        [dutch], [english_idle_longest], now=NOW, decline_hold_s=HOLD_S, overflow_s=30.0
+        WaitingLine.of([dutch]),
+        [english_idle_longest],
+        now=NOW,
+        decline_hold_s=HOLD_S,
+        overflow_s=30.0,
     )
     assert alone == [("nl1", "a-en")]
 
@@ -256,7 +266,11 @@ def test_a_customer_someone_signed_in_can_serve_is_never_widened() -> None:
     busy_german = agent("a-de", languages=["de"], busy=True)
     free_english = agent("a-en", languages=["en"])
     plan = _plan_rings(
-        [german], [busy_german, free_english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0
+        WaitingLine.of([german]),
+        [busy_german, free_english],
+        now=NOW,
+        decline_hold_s=HOLD_S,
+        overflow_s=0.0,
     )
     assert plan == []
 
@@ -264,5 +278,7 @@ def test_a_customer_someone_signed_in_can_serve_is_never_widened() -> None:
 def test_widened_routing_still_respects_declines() -> None:
     dutch = customer("nl1", locale="nl", declined_by=["a-en"])
     english = agent("a-en", languages=["en"])
-    plan = _plan_rings([dutch], [english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0)
+    plan = _plan_rings(
+        WaitingLine.of([dutch]), [english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0
+    )
     assert plan == []

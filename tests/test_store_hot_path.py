@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from server.live import ops
+from server.live.line import line_key
 from server.live.memory import MemoryStore
 from server.live.records import Actor, AgentPresence, LiveSession, SessionState
 from server.live.redis import RedisStore
@@ -53,7 +54,15 @@ def make_agent(agent_id: str) -> AgentPresence:
 
 
 async def waiting(store: LiveStore, limit: int | None = None) -> list[tuple[str, SessionState]]:
-    return [(s.id, s.state) for s in await store.waiting(limit)]
+    """The queue as ``waiting()`` has it; the store's line (routing's view) must agree."""
+    seen = [(s.id, s.state) for s in await store.waiting(limit)]
+    line = await store.line()
+    assert [(s.id, s.state) for s in line.sessions(limit)] == seen
+    if limit is None:
+        assert [s.id for s in line.in_line({line_key(s) for s in line.heads()})] == [
+            i for i, _ in seen
+        ]
+    return seen
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from signaling import ErrorCode, Event, ProtocolError
 from signaling import models as m
@@ -24,7 +24,7 @@ from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionSt
 from ..routing import Coverage
 from .context import DeskContext
 
-__all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry"]
+__all__ = ["QUEUE_ENTRIES_SHOWN", "QueuePublisher", "queue_entry", "queue_recipients"]
 
 QUEUE_PUBLISH_DELAY_S = 0.05
 """Queue and ticket pushes are coalesced over this window, so a burst costs one push."""
@@ -37,6 +37,10 @@ TICKET_REFRESH_PER_POSITION_S = 0.01
 TICKET_REFRESH_MAX_S = 30.0
 PUSH_CHUNK = 500
 """Tickets worked out between two turns of the event loop during a push."""
+QUEUE_IN_SESSION_REFRESH_S = 2.0
+"""An agent in a session gets ``queue.update`` at most this often (the latest queue then): they
+cannot take anyone meanwhile, and on a desk of a thousand agents, most in a session, pushing them
+every change would cost more than all the routing."""
 PUSH_DUTY = 4.0
 """The next push waits at least this many times what the last one took: a push of a big queue
 takes at most about a fifth of the process's time, whatever the queue's length."""
@@ -46,8 +50,12 @@ takes at most about a fifth of the process's time, whatever the queue's length."
 class QueuePublisher:
     context: DeskContext
     _pending: bool = field(default=False, init=False)
-    _last_ticket: dict[str, _Sent] = field(default_factory=dict, init=False)
+    _last_ticket: dict[str, _Sent[_TicketKey]] = field(default_factory=dict, init=False)
     _last_queue_update: m.QueueUpdate | None = field(default=None, init=False)
+    _queue_version: int = field(default=0, init=False)
+    """Counts the changes of ``_last_queue_update``."""
+    _agents_sent: dict[str, _Sent[int]] = field(default_factory=dict, init=False)
+    """The version of the queue each agent here was last sent, and when."""
     _held: set[str] = field(default_factory=set, init=False)
     _last_cost_s: float = field(default=0.0, init=False)
     """What the last push took, in seconds (the next one waits ``PUSH_DUTY`` times that)."""
@@ -117,13 +125,27 @@ class QueuePublisher:
         update = _queue_update(waiting, agents, stats, self._routing(), maker.coverage)
         if update != self._last_queue_update:
             self._last_queue_update = update
-            await self.context.emit.broadcast_agents(Event.QUEUE_UPDATE, update)
+            self._queue_version += 1
+        agents_due = await self._push_queue(update, agents, now)
         self._last_cost_s = time.perf_counter() - started
-        if next_due is not None:
-            # Places held back are pushed when due even if nothing else moves meanwhile.
+        due = [at for at in (next_due, agents_due) if at is not None]
+        if due:
+            # Places held back (and agents in a session) are pushed when due, even if nothing
+            # else moves meanwhile.
             self.context.background.call_later(
-                "queue-refresh", max(0.0, next_due - time.monotonic()), self._refresh
+                "queue-refresh", max(0.0, min(due) - time.monotonic()), self._refresh
             )
+
+    async def _push_queue(
+        self, update: m.QueueUpdate, agents: list[AgentPresence], now: float
+    ) -> float | None:
+        """Send the queue to the agents here who are due it; returns when the next agent held
+        back is due, if any (see :func:`queue_recipients`)."""
+        recipients, next_due = queue_recipients(
+            agents, self._agents_sent, version=self._queue_version, node=self.context.node, now=now
+        )
+        await self.context.emit.send_local_many("agent", recipients, Event.QUEUE_UPDATE, update)
+        return next_due
 
     async def _refresh(self) -> None:
         self.request()
@@ -219,17 +241,55 @@ _TicketKey = tuple[
 ]
 """What the customer sees of a ticket (:meth:`_TicketMaker.key`): a push only when it changed."""
 _POSITION, _WAIT = 1, 2
+_Key = TypeVar("_Key")
 """The parts of a ticket's key that move whenever anyone ahead is served."""
 
 
 @dataclass(frozen=True)
-class _Sent:
-    key: _TicketKey
+class _Sent(Generic[_Key]):
+    key: _Key
+    """What was sent: a ticket's key, or the version of the queue an agent was sent."""
     at: float
     """``time.monotonic()`` of the push."""
 
 
-def _due(last: _Sent, key: _TicketKey, position: int, now: float) -> bool:
+def queue_recipients(
+    agents: list[AgentPresence],
+    sent: dict[str, _Sent[int]],
+    *,
+    version: int,
+    node: str,
+    now: float,
+) -> tuple[list[str], float | None]:
+    """The agents connected to ``node`` who are sent this ``version`` of the queue now, and when
+    the next one held back is due (``None``: nobody is).
+
+    Every agent gets each version once; an agent in a session at most every
+    ``QUEUE_IN_SESSION_REFRESH_S``, then the latest. ``sent`` (agent id → the version sent and
+    when) is updated for the recipients and forgets the agents no longer connected here."""
+    recipients: list[str] = []
+    next_due: float | None = None
+    here: set[str] = set()
+    for agent in agents:
+        if agent.node != node or not agent.connected:
+            continue
+        here.add(agent.agent_id)
+        last = sent.get(agent.agent_id)
+        if last is not None and last.key == version:
+            continue
+        if agent.session_id is not None and last is not None:
+            due_at = last.at + QUEUE_IN_SESSION_REFRESH_S
+            if now < due_at:
+                next_due = due_at if next_due is None else min(next_due, due_at)
+                continue
+        recipients.append(agent.agent_id)
+        sent[agent.agent_id] = _Sent(version, now)
+    for gone in [agent_id for agent_id in sent if agent_id not in here]:
+        del sent[gone]
+    return recipients, next_due
+
+
+def _due(last: _Sent[_TicketKey], key: _TicketKey, position: int, now: float) -> bool:
     """Whether a ticket that changed since ``last`` is pushed now.
 
     Anything but the place and the wait is pushed at once. The place and the wait alone are, near

@@ -78,19 +78,25 @@ class Rings:
                 self._route_requested = True
         if not any(agent.routable for agent in agents):
             return  # nobody to ring: no need to read the queue
-        waiting = await store.waiting()
+        line = await store.line()
         settings = self.context.settings
         plan = plan_rings(
-            waiting,
+            line,
             agents,
             now=now,
             decline_hold_s=settings.decline_hold_s,
             overflow_s=settings.overflow_s,
             callback_retry_s=settings.callback_retry_s,
         )
-        planned = {session_id for session_id, _ in plan}
-        positions = {s.id: i + 1 for i, s in enumerate(waiting) if s.id in planned}
-        callbacks = {s.id for s in waiting if s.id in planned and s.callback_at is not None}
+        if not plan:
+            return
+        # Read before the first await below: the line is the store's own, kept up to date.
+        positions = {session_id: line.position(session_id) or 0 for session_id, _ in plan}
+        callbacks = {
+            session_id
+            for session_id, _ in plan
+            if (waiting := line.get(session_id)) is not None and waiting.callback_at is not None
+        }
         coverage = Coverage(agents)
         for session_id, agent_id in plan:
             ring_id = new_id("rng")

@@ -6,14 +6,13 @@ It hands the operation deep copies, so an operation that raises half-way leaves 
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from .line import WaitingLine
 from .records import (  # an import list: redis.py and ops.py name the same types
-    WAITING_STATES,
     AgentPresence,
     ControlState,
     LiveSession,
@@ -37,7 +36,7 @@ class MemoryStore(LiveStore):
         self._agents: dict[str, AgentPresence] = {}
         self._rings: dict[str, RingRecord] = {}
         self._stats = Stats(handling_time_s=default_handling_time_s)
-        self._queue: list[tuple[float, str]] = []
+        self._line = WaitingLine()
         self._by_device: dict[str, str] = {}
         self._failures: dict[str, tuple[int, float]] = {}
         """Failure counters: key -> (count, monotonic time it is forgotten)."""
@@ -71,16 +70,12 @@ class MemoryStore(LiveStore):
 
     def _put_session(self, session_id: str, session: LiveSession | None) -> None:
         old = self._sessions.pop(session_id, None)
-        if old is not None:
-            if old.state in WAITING_STATES:
-                self._queue.remove((old.queue_score, session_id))
-            if self._by_device.get(old.device_id) == session_id:
-                del self._by_device[old.device_id]
+        self._line.put(session_id, session)
+        if old is not None and self._by_device.get(old.device_id) == session_id:
+            del self._by_device[old.device_id]
         if session is None:
             return
         self._sessions[session_id] = session
-        if session.state in WAITING_STATES:
-            bisect.insort(self._queue, (session.queue_score, session_id))
         if session.state is not SessionState.ENDED:
             self._by_device[session.device_id] = session_id
 
@@ -95,14 +90,13 @@ class MemoryStore(LiveStore):
         # The records themselves, not copies (read-only, see LiveStore.waiting): a queue push
         # reads every waiting customer, and copying 10,000 of them cost more than the push.
         # A change never alters a stored record in place: atomically stores new objects.
-        entries = self._queue if limit is None else self._queue[:limit]
-        return [self._sessions[sid] for _, sid in entries]
+        return self._line.sessions(limit)
+
+    async def line(self) -> WaitingLine:
+        return self._line
 
     async def position(self, session_id: str) -> int | None:
-        session = self._sessions.get(session_id)
-        if session is None or session.state not in WAITING_STATES:
-            return None
-        return bisect.bisect_left(self._queue, (session.queue_score, session_id)) + 1
+        return self._line.position(session_id)
 
     async def live_sessions(self) -> list[LiveSession]:
         # Shallow copies, read-only: only metrics and operator views use this.

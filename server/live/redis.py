@@ -37,6 +37,7 @@ import structlog
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from .line import WaitingLine
 from .records import (  # an import list: memory.py and ops.py name the same types
     WAITING_STATES,
     AgentPresence,
@@ -268,6 +269,9 @@ class RedisStore(LiveStore):
 
     async def waiting(self, limit: int | None = None) -> list[LiveSession]:
         return await self._queue.waiting(limit)
+
+    async def line(self) -> WaitingLine:
+        return await self._queue.line()
 
     async def position(self, session_id: str) -> int | None:
         rank = await self.redis.zrank(self._k("queue"), session_id)

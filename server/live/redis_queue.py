@@ -14,13 +14,13 @@ finds the stream gone (Redis restarted empty, flushed), reads the whole queue ag
 from __future__ import annotations
 
 import asyncio
-import bisect
 from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 
-from .records import WAITING_STATES, LiveSession
+from .line import WaitingLine
+from .records import LiveSession
 
 __all__ = ["FEED_MAXLEN", "QueueMirror"]
 
@@ -39,18 +39,21 @@ class QueueMirror:
         self._queue = queue
         self._key_of = key_of
         """A session's key, by its id."""
-        self._sessions: dict[str, LiveSession] = {}
-        self._order: list[tuple[float, str]] = []
+        self._line = WaitingLine()
         self._last: str | None = None
         """The stream id of the last change applied; ``None`` until the first full read."""
         self._lock = asyncio.Lock()
 
     async def waiting(self, limit: int | None) -> list[LiveSession]:
         """The waiting sessions, first in line first, as Redis has them now (read-only)."""
+        return (await self.line()).sessions(limit)
+
+    async def line(self) -> WaitingLine:
+        """This process's copy of the line, brought up to date with Redis (read-only; read it
+        before awaiting anything else)."""
         async with self._lock:
             await self._sync()
-            entries = self._order if limit is None else self._order[:limit]
-            return [self._sessions[session_id] for _, session_id in entries]
+            return self._line
 
     async def _sync(self) -> None:
         if self._last is None:
@@ -69,7 +72,9 @@ class QueueMirror:
         ids = list(dict.fromkeys(str(fields["s"]) for _, fields in changes))
         raw = await self._redis.mget([self._key_of(i) for i in ids])
         for session_id, value in zip(ids, raw, strict=True):
-            self._put(session_id, None if value is None else LiveSession.model_validate_json(value))
+            self._line.put(
+                session_id, None if value is None else LiveSession.model_validate_json(value)
+            )
         self._last = str(changes[-1][0])
 
     async def _read_all(self) -> None:
@@ -80,26 +85,14 @@ class QueueMirror:
         # Changes after ``newest`` are applied again at the next read: a record fetched here
         # may already be newer, and applying a change twice leaves the same record.
         self._last = str(newest[0][0]) if newest else "0-0"
-        self._sessions.clear()
-        self._order.clear()
+        self._line.clear()
         ids = [str(i) for i in ids]
         for start in range(0, len(ids), MGET_CHUNK):
             chunk = ids[start : start + MGET_CHUNK]
             raw = await self._redis.mget([self._key_of(i) for i in chunk])
             for session_id, value in zip(chunk, raw, strict=True):
                 if value is not None:
-                    self._put(session_id, LiveSession.model_validate_json(value))
-
-    def _put(self, session_id: str, session: LiveSession | None) -> None:
-        old = self._sessions.pop(session_id, None)
-        if old is not None:
-            index = bisect.bisect_left(self._order, (old.queue_score, session_id))
-            if index < len(self._order) and self._order[index] == (old.queue_score, session_id):
-                del self._order[index]
-        if session is None or session.state not in WAITING_STATES:
-            return
-        self._sessions[session_id] = session
-        bisect.insort(self._order, (session.queue_score, session_id))
+                    self._line.put(session_id, LiveSession.model_validate_json(value))
 
 
 def _stream_id(value: Any) -> tuple[int, int]:

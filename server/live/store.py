@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from signaling import ErrorCode, ProtocolError
 
+from .line import WaitingLine
 from .records import AgentPresence, LiveSession, RingRecord, Stats
 
 __all__ = ["Due", "LiveStore", "StaleRead", "Txn"]
@@ -111,6 +112,12 @@ class LiveStore(ABC):
         Read-only: the records may be shared with the store (a push reads every waiting
         customer, often), so a caller must never change them; changes go through
         :meth:`atomically`."""
+
+    @abstractmethod
+    async def line(self) -> WaitingLine:
+        """The same sessions as :meth:`waiting`, as a :class:`WaitingLine` (grouped by language
+        and topic too, for routing). The store's own, brought up to date now: read it before
+        awaiting anything else, and never change it."""
 
     @abstractmethod
     async def position(self, session_id: str) -> int | None:
