@@ -21,7 +21,9 @@ Keys (prefix ``mayday:``):
 * ``failures:<key>``: failure counters (sign-ins), expiring with their window;
 * ``queue-changes``: a stream of the ids of sessions written while (or just after) waiting,
   capped at about 100,000 entries, from which every process keeps its copy of the queue up to
-  date instead of reading the whole queue (:mod:`server.live.redis_queue`).
+  date instead of reading the whole queue (:mod:`server.live.redis_queue`);
+* ``agents-version``: counted up by every write of an agent, so a process reads all agents again
+  only when one changed (:meth:`RedisStore.agents`).
 
 All index entries are derived from the records on every write, in the same atomic step.
 """
@@ -91,6 +93,8 @@ class RedisStore(LiveStore):
         self._apply_script = self.redis.register_script(APPLY)
         self._agent_memo: ParseMemo[AgentPresence] = ParseMemo(AgentPresence, MEMO_SIZE)
         self._session_memo: ParseMemo[LiveSession] = ParseMemo(LiveSession, MEMO_SIZE)
+        self._agents_read: tuple[str, list[AgentPresence]] | None = None
+        """The agents as last read, with ``agents-version`` as it was before that read."""
         self._queue = QueueMirror(
             self.redis,
             feed=self._k("queue-changes"),
@@ -235,10 +239,12 @@ class RedisStore(LiveStore):
                 writes.add("DEL", key)
                 writes.add("SREM", self._k("agents"), agent_id)
                 writes.add("ZREM", self._k("agent-lost"), agent_id)
+                writes.add("INCR", self._k("agents-version"))
             return
         dumped = after.model_dump_json()
         if dumped == before:
             return
+        writes.add("INCR", self._k("agents-version"))
         writes.add("SET", key, dumped)
         writes.add("SADD", self._k("agents"), agent_id)
         _zindex(writes, self._k("agent-lost"), agent_id, after.lost_at)
@@ -285,8 +291,20 @@ class RedisStore(LiveStore):
         return _parse(AgentPresence, await self.redis.get(self._k("a", agent_id)))
 
     async def agents(self) -> list[AgentPresence]:
+        """Every agent, read again only if some agent changed since the last read: every write
+        of an agent counts ``agents-version`` up in the same script, so one ``GET`` tells.
+        Routing, each help press's ticket and each queue push read all agents; a thousand of
+        them are a thousand records to fetch."""
+        version = await self.redis.get(self._k("agents-version"))
+        if version is not None and self._agents_read is not None:
+            seen, agents = self._agents_read
+            if seen == version:
+                return agents
         ids = sorted(_strs(await self.redis.smembers(self._k("agents"))))
-        return await self._many(self._agent_memo, "a", ids)
+        agents = await self._many(self._agent_memo, "a", ids)
+        if version is not None:
+            self._agents_read = (str(version), agents)
+        return agents
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
         return _parse(RingRecord, await self.redis.get(self._k("r", ring_id)))
