@@ -1,10 +1,11 @@
 """Addressing: every socket joins the room of the identity it authenticated as.
 
-A device's sockets sit in ``device:<id>`` on ``/device``, an agent's in ``agent:<id>`` (and the
-``agents`` broadcast room) on ``/agent``. A session's room is the pair of its parties' identity
-rooms: the server sends a session's traffic to exactly those two rooms, so it reaches the party on
-whichever socket (or, with the Redis manager, whichever process) they are connected to now, and
-never anyone else.
+A device's sockets sit in ``device:<id>`` on ``/device``, an agent's in ``agent:<id>`` on
+``/agent``. A session's room is the pair of its parties' identity rooms: the server sends a
+session's traffic to exactly those two rooms, so it reaches the party on whichever socket (or,
+with the Redis manager, whichever process) they are connected to now, and never anyone else. The
+queue goes to many agents at once as a list of their rooms (:meth:`Emitter.send_local_many`),
+each process to the agents connected to it.
 """
 
 from __future__ import annotations

@@ -241,8 +241,8 @@ _TicketKey = tuple[
 ]
 """What the customer sees of a ticket (:meth:`_TicketMaker.key`): a push only when it changed."""
 _POSITION, _WAIT = 1, 2
-_Key = TypeVar("_Key")
 """The parts of a ticket's key that move whenever anyone ahead is served."""
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True)
