@@ -89,10 +89,15 @@ async def _restart(http: aiohttp.ClientSession, fleet: Fleet, index: int) -> dic
     url = fleet.urls[index]
 
     async def busy() -> bool:
+        # Sockets held here, and a session running (not a gap between two): the restart must
+        # happen under a session for its parties to move and come back.
         metrics = await _metrics(http, url)
-        return _held(metrics, "agent") >= 1 and _held(metrics, "device") >= 1
+        running = metrics.get('mayday_sessions{state="active"}', 0.0)
+        return _held(metrics, "agent") >= 1 and _held(metrics, "device") >= 1 and running >= 1
 
-    await _until(busy, 20, f"process {index} holding an agent and a device of the simulation")
+    await _until(
+        busy, 20, f"process {index} holding an agent and a device of a running simulated session"
+    )
     fleet.terminate(index)
     readiness = await _out_of_rotation(http, url)
     exited = await asyncio.to_thread(fleet.wait_exited, index, EXIT_WITHIN_S)
