@@ -21,20 +21,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._server import PASSWORD, mayday, server_fleet
+from bench._server import PASSWORD, cpu_seconds, mayday, server_fleet
 from bench._stats import percentile
 from tests.services import run_redis_server
 from tests.support import Client, agent_auth, device_auth, login
 
 
 @contextlib.contextmanager
-def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[list[str]]:
+def fleet(
+    processes: int, redis_url: str | None, agents: list[str]
+) -> Iterator[tuple[list[str], list[int]]]:
     with tempfile.TemporaryDirectory(prefix="mayday-scaleout-") as data_dir:
         env = {
             **os.environ,
@@ -50,8 +54,8 @@ def fleet(processes: int, redis_url: str | None, agents: list[str]) -> Iterator[
             env["REDIS_URL"] = redis_url
         for name in agents:
             mayday("agents", "add", name, "--languages", "en", env=env, stdin=PASSWORD + "\n")
-        with server_fleet(processes, env, Path(data_dir)) as (urls, _):
-            yield urls
+        with server_fleet(processes, env, Path(data_dir)) as (urls, servers):
+            yield urls, [server.pid for server in servers]
 
 
 async def agent_loop(client: Client, stop: asyncio.Event) -> None:
@@ -67,7 +71,47 @@ async def agent_loop(client: Client, stop: asyncio.Event) -> None:
             )
 
 
-async def run(urls: list[str], sessions: int, agent_names: list[str]) -> tuple[float, list[float]]:
+@dataclass
+class Run:
+    """One configuration's figures: rate, set-up latencies and where the CPU went meanwhile."""
+
+    store: str
+    processes: int
+    rate: float
+    latencies: list[float]
+    elapsed: float
+    cpu: dict[str, float]
+    """CPU seconds during the measured window: ``servers`` (all together), ``redis``, ``clients``."""
+
+
+async def redis_cpu_seconds(redis_url: str | None) -> float:
+    """CPU time the Redis server has used so far (0 without Redis)."""
+    if redis_url is None:
+        return 0.0
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        info = await client.info("cpu")
+    finally:
+        await client.aclose()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+async def cpu_now(server_pids: list[int], redis_url: str | None) -> dict[str, float]:
+    return {
+        "servers": sum(cpu_seconds(pid) for pid in server_pids),
+        "redis": await redis_cpu_seconds(redis_url),
+        "clients": time.process_time(),
+    }
+
+
+async def run(
+    urls: list[str],
+    server_pids: list[int],
+    redis_url: str | None,
+    sessions: int,
+    agent_names: list[str],
+) -> tuple[float, list[float], float, dict[str, float]]:
+    """Press help on ``sessions`` devices at once; the rate, latencies, elapsed time and CPU."""
     clients: list[Client] = []
     async with aiohttp.ClientSession() as http:
         agents = []
@@ -93,47 +137,71 @@ async def run(urls: list[str], sessions: int, agent_names: list[str]) -> tuple[f
             await device.next("session.started", timeout=120)
             return time.perf_counter() - pressed
 
+        cpu_before = await cpu_now(server_pids, redis_url)
         started = time.perf_counter()
         latencies = await asyncio.gather(*(one(d) for d in devices))
         elapsed = time.perf_counter() - started
+        cpu_after = await cpu_now(server_pids, redis_url)
+        cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
         stop.set()
         await asyncio.gather(*workers)
         for client in clients:
             await client.close()
-    return sessions / elapsed, list(latencies)
+    return sessions / elapsed, list(latencies), elapsed, cpu
+
+
+async def measure(store: str, processes: int, names: list[str], sessions: int) -> Run:
+    with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(run_redis_server()) if store == "redis" else None
+        urls, pids = stack.enter_context(fleet(processes, redis_url, names))
+        return Run(store, processes, *(await run(urls, pids, redis_url, sessions, names)))
+
+
+def report(rows: list[Run], sessions: int, agents: int) -> None:
+    floor = rows[0].rate
+    print(f"cores: {os.cpu_count()}   sessions per run: {sessions}   agents: {agents}")
+    print(
+        f"{'store':<8} {'processes':>9} {'sessions/s':>11} {'vs memory':>10} {'p50 ms':>8} "
+        f"{'p95 ms':>8}   CPU ms per session: {'servers':>7} {'redis':>6} {'clients':>7}  busy"
+    )
+    for row in rows:
+        ms = [1000 * v for v in row.latencies]
+        per_session = {part: 1000 * seconds / sessions for part, seconds in row.cpu.items()}
+        busy = sum(row.cpu.values()) / (row.elapsed * (os.cpu_count() or 1))
+        print(
+            f"{row.store:<8} {row.processes:>9} {row.rate:>11.1f} {row.rate / floor:>9.2f}x "
+            f"{statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f}   {'':>19} "
+            f"{per_session['servers']:>7.2f} {per_session['redis']:>6.2f} "
+            f"{per_session['clients']:>7.2f}  {busy:>4.0%}"
+        )
+    print("(busy: the three parts' CPU over the measured window, as a share of all cores)")
+    rates = {(row.store, row.processes): row.rate for row in rows}
+    print("targets (issue 17):")
+    for label, numerator, denominator, target in (
+        ("1 process on Redis vs in-memory", ("redis", 1), ("memory", 1), 0.7),
+        ("2 processes on Redis vs 1 on Redis", ("redis", 2), ("redis", 1), 1.8),
+    ):
+        if numerator in rates and denominator in rates:
+            ratio = rates[numerator] / rates[denominator]
+            verdict = "PASS" if ratio >= target else "MISS"
+            print(f"  {label:<36} {ratio:>5.2f}x  target >= {target}x  {verdict}")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sessions", type=int, default=400)
     parser.add_argument("--agents", type=int, default=40)
+    parser.add_argument(
+        "--redis-processes",
+        default="1,2,4",
+        help="comma-separated process counts to run on Redis after the in-memory floor",
+    )
     args = parser.parse_args()
     names = [f"agent{i:03d}" for i in range(args.agents)]
-    rows = []
-    with fleet(1, None, names) as urls:
-        rows.append(("memory", 1, *(await run(urls, args.sessions, names))))
-    for processes in (1, 2, 4):
-        with run_redis_server() as redis_url, fleet(processes, redis_url, names) as urls:
-            rows.append(("redis", processes, *(await run(urls, args.sessions, names))))
-    floor = rows[0][2]
-    print(f"cores: {os.cpu_count()}   sessions per run: {args.sessions}   agents: {args.agents}")
-    print(
-        f"{'store':<8} {'processes':>9} {'sessions/s':>11} {'vs memory':>10} {'p50 ms':>8} {'p95 ms':>8}"
-    )
-    for store, processes, rate, latencies in rows:
-        ms = [1000 * v for v in latencies]
-        print(
-            f"{store:<8} {processes:>9} {rate:>11.1f} {rate / floor:>9.2f}x "
-            f"{statistics.median(ms):>8.1f} {percentile(ms, 95):>8.1f}"
-        )
-    rates = {(store, processes): r for store, processes, r, _ in rows}
-    print("targets (issue 17):")
-    for label, ratio, target in (
-        ("1 process on Redis vs in-memory", rates["redis", 1] / rates["memory", 1], 0.7),
-        ("2 processes on Redis vs 1 on Redis", rates["redis", 2] / rates["redis", 1], 1.8),
-    ):
-        verdict = "PASS" if ratio >= target else "MISS"
-        print(f"  {label:<36} {ratio:>5.2f}x  target >= {target}x  {verdict}")
+    rows = [await measure("memory", 1, names, args.sessions)]
+    for processes in (int(count) for count in args.redis_processes.split(",") if count):
+        rows.append(await measure("redis", processes, names, args.sessions))
+    report(rows, args.sessions, args.agents)
 
 
 if __name__ == "__main__":

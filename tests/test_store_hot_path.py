@@ -214,3 +214,80 @@ async def test_agents_read_again_show_each_change(pair: tuple[LiveStore, LiveSto
     await one.atomically(away, agents=["b"])
     again = {a.agent_id: a.status for a in await other.agents()}
     assert again == {"a": "available", "b": "away"}
+
+
+async def test_a_decision_on_records_known_here_is_one_round_trip(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, _, client = stores
+    await seed(one, [make_session("s1", 1.0)], [make_agent("a")])
+    reads = _calls(client, "mget")
+    scripts = _calls(client, "evalsha")
+    await open_ring(one, "s1", "a", "r1")  # seeded here: its records are known
+    assert _calls(client, "mget") == reads
+    assert _calls(client, "evalsha") == scripts + 1
+
+
+async def test_a_record_another_process_changed_is_decided_on_as_it_is_now(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, _ = stores
+    await seed(one, [make_session("s1", 1.0)], [make_agent("a")])
+    assert await one.atomically(lambda txn: txn.agent("a").status, agents=["a"]) == "available"
+
+    def away(txn: Txn) -> None:
+        txn.agent("a").status = "away"
+
+    await other.atomically(away, agents=["a"])
+    # One still knows the agent as available: a decision that writes nothing sees the change...
+    assert await one.atomically(lambda txn: txn.agent("a").status, agents=["a"]) == "away"
+    # ...and so does one that would write.
+    with pytest.raises(ProtocolError) as refused:
+        await open_ring(one, "s1", "a", "r1")
+    assert refused.value.code is ErrorCode.CONFLICT
+    assert await other.get_ring("r1") is None
+
+
+async def test_a_refusal_is_never_given_on_a_record_known_from_before(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, _ = stores
+    await seed(
+        one, [make_session("s1", 1.0)], [make_agent("a").model_copy(update={"status": "away"})]
+    )
+
+    def back(txn: Txn) -> None:
+        txn.agent("a").status = "available"
+
+    await other.atomically(back, agents=["a"])
+    # One knows the agent as away, which would refuse the ring; the agent is available now.
+    _, agent, _ = await open_ring(one, "s1", "a", "r1")
+    assert agent.ring_id == "r1"
+    assert (await other.get_agent("a")).ring_id == "r1"  # type: ignore[union-attr]
+
+
+async def test_a_record_deleted_elsewhere_is_not_written_back(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [make_session("s1", 1.0)])
+    await one.atomically(
+        lambda txn: ops.end_session(txn, "s1", actor=Actor.system(), reason="cancelled", now=5.0),
+        sessions=["s1"],
+    )
+    await other.forget_session("s1")
+    assert client.get("mayday:s:s1") is None
+
+    def touch(txn: Txn) -> bool:
+        session = txn.sessions.get("s1")
+        if session is not None:
+            session.device_name = "written back"
+        return session is not None
+
+    assert await one.atomically(touch, sessions=["s1"]) is False
+    assert client.get("mayday:s:s1") is None
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0))

@@ -1,12 +1,13 @@
 """The live store in Redis, for several server processes that form one system.
 
 Every operation is the same pure function the in-memory store runs (:mod:`server.live.ops`),
-run optimistically: read the records it names (one ``MGET``), run the function, then send its
-writes in one script call that applies them only if none of those records changed meanwhile
-(:mod:`server.live.redis_txn`); if one did, nothing is written and the operation runs again on
-fresh data. So a check and its write can never be split by another process's change: two
-processes ringing the same agent, accepting the same ring or ending the same session cannot both
-succeed, and a decision costs two round trips.
+run optimistically: take the records it names as this process last saw them (or read them, one
+``MGET``), run the function, then send its writes in one script call that applies them only if
+none of those records is different in Redis (:mod:`server.live.redis_txn`); if one is, nothing is
+written and the operation runs again on the records the script sent back. So a check and its
+write can never be split by another process's change: two processes ringing the same agent,
+accepting the same ring or ending the same session cannot both succeed, and a decision costs one
+round trip when this process knew its records, two otherwise.
 
 Keys (prefix ``mayday:``):
 
@@ -50,7 +51,7 @@ from .records import (  # an import list: memory.py and ops.py name the same typ
     Stats,
 )
 from .redis_queue import FEED_MAXLEN, QueueMirror
-from .redis_txn import APPLY, ParseMemo, Writes, digest
+from .redis_txn import APPLY, KnownValues, ParseMemo, Writes, digest
 from .store import Due, LiveStore, Txn
 
 __all__ = ["RedisStore"]
@@ -66,6 +67,9 @@ CONNECT_TIMEOUT_S = 2.0
 otherwise hold it for the operating system's connect timeout, minutes)."""
 MEMO_SIZE = 50_000
 """Parsed records kept for bulk reads (agents, live sessions), most recently read first."""
+KNOWN_SIZE = 20_000
+"""Records whose JSON this process keeps as last read or written, to decide on them in one round
+trip (:class:`~server.live.redis_txn.KnownValues`)."""
 COMMAND_TIMEOUT_S = 5.0
 """A Redis that stopped answering fails an operation within this; operations are small."""
 
@@ -91,6 +95,7 @@ class RedisStore(LiveStore):
         self._prefix = prefix
         self._default_stats = Stats(handling_time_s=default_handling_time_s)
         self._apply_script = self.redis.register_script(APPLY)
+        self._known = KnownValues(KNOWN_SIZE)
         self._agent_memo: ParseMemo[AgentPresence] = ParseMemo(AgentPresence, MEMO_SIZE)
         self._session_memo: ParseMemo[LiveSession] = ParseMemo(LiveSession, MEMO_SIZE)
         self._agents_read: tuple[str, list[AgentPresence]] | None = None
@@ -133,8 +138,11 @@ class RedisStore(LiveStore):
             + [self._k("r", i) for i in ring_ids]
             + ([self._k("stats")] if stats else [])
         )
+        raw = self._known.recall(keys)
+        fresh = raw is None  # read from Redis for this attempt (not known here from before)
+        if raw is None:
+            raw = _texts(await self.redis.mget(keys)) if keys else []
         for attempt in range(MAX_ATTEMPTS):
-            raw: list[Any] = list(await self.redis.mget(keys)) if keys else []
             values = iter(raw)
             before_sessions = {i: next(values) for i in session_ids}
             before_agents = {i: next(values) for i in agent_ids}
@@ -152,7 +160,15 @@ class RedisStore(LiveStore):
                 i: session is not None and session.state in WAITING_STATES
                 for i, session in txn.sessions.items()
             }
-            result = fn(txn)
+            try:
+                result = fn(txn)
+            except Exception:
+                if fresh:
+                    raise
+                # Refused on records known from before, which may be stale: read them and
+                # decide again, so that a refusal is only ever given on what is there now.
+                raw, fresh = _texts(await self.redis.mget(keys)), True
+                continue
             writes = Writes()
             for session_id, session in txn.sessions.items():
                 self._write_session(
@@ -169,19 +185,34 @@ class RedisStore(LiveStore):
             if txn.stats is not None:
                 dumped = txn.stats.model_dump_json()
                 if dumped != (before_stats or self._default_stats.model_dump_json()):
-                    writes.add("SET", self._k("stats"), dumped)
-            if not writes:
-                return result  # nothing to write: the records read were one snapshot (MGET)
-            applied = await self._apply(
+                    writes.set_record(self._k("stats"), dumped)
+            if not writes and fresh:
+                self._learn(keys, raw)
+                return result  # nothing to write: the records read were one snapshot
+            # With nothing to write, records known from before are only checked to be current.
+            now = await self._apply_script(
                 keys=keys, args=[len(keys), *(digest(v) for v in raw), *writes.args]
             )
-            if applied:
+            if not isinstance(now, list):  # applied
+                self._learn(keys, raw, writes.records)
                 return result
-            log.debug("redis.retry", attempt=attempt + 1, keys=len(keys))
-            # Another process won this round; back off a little, at random, so that two
-            # contenders do not keep colliding in lockstep.
-            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+            if fresh:
+                log.debug("redis.retry", attempt=attempt + 1, keys=len(keys))
+                # Another process won this round; back off a little, at random, so that two
+                # contenders do not keep colliding in lockstep.
+                await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+            # Decide again on the records as they are now (the script's answer).
+            raw, fresh = _texts(now), True
         raise RuntimeError(f"live store: gave up after {MAX_ATTEMPTS} conflicting attempts")
+
+    def _learn(
+        self, keys: list[str], raw: list[str | None], written: dict[str, str | None] | None = None
+    ) -> None:
+        """Remember the records decided on, then what was written (named or not)."""
+        for key, value in zip(keys, raw, strict=True):
+            self._known.learn(key, value)
+        for key, value in (written or {}).items():
+            self._known.learn(key, value)
 
     def _write_session(
         self,
@@ -196,7 +227,7 @@ class RedisStore(LiveStore):
         if after is None:
             if before is None:
                 return
-            writes.add("DEL", key)
+            writes.delete_record(key)
             writes.add("SREM", self._k("sessions"), session_id)
             for index in ("queue", "device-lost", "control-leases"):
                 writes.add("ZREM", self._k(index), session_id)
@@ -209,7 +240,7 @@ class RedisStore(LiveStore):
         dumped = after.model_dump_json()
         if dumped == before:
             return
-        writes.add("SET", key, dumped)
+        writes.set_record(key, dumped)
         writes.add("SADD", self._k("sessions"), session_id)
         waiting = after.state in WAITING_STATES
         _zindex(writes, self._k("queue"), session_id, after.queue_score if waiting else None)
@@ -236,7 +267,7 @@ class RedisStore(LiveStore):
         key = self._k("a", agent_id)
         if after is None:
             if before is not None:
-                writes.add("DEL", key)
+                writes.delete_record(key)
                 writes.add("SREM", self._k("agents"), agent_id)
                 writes.add("ZREM", self._k("agent-lost"), agent_id)
                 writes.add("INCR", self._k("agents-version"))
@@ -245,7 +276,7 @@ class RedisStore(LiveStore):
         if dumped == before:
             return
         writes.add("INCR", self._k("agents-version"))
-        writes.add("SET", key, dumped)
+        writes.set_record(key, dumped)
         writes.add("SADD", self._k("agents"), agent_id)
         _zindex(writes, self._k("agent-lost"), agent_id, after.lost_at)
 
@@ -255,19 +286,19 @@ class RedisStore(LiveStore):
         key = self._k("r", ring_id)
         if after is None:
             if before is not None:
-                writes.add("DEL", key)
+                writes.delete_record(key)
                 writes.add("ZREM", self._k("ring-deadlines"), ring_id)
             return
         dumped = after.model_dump_json()
         if dumped == before:
             return
-        writes.add("SET", key, dumped)
+        writes.set_record(key, dumped)
         writes.add("ZADD", self._k("ring-deadlines"), after.expires_at, ring_id)
 
     # --- reads ----------------------------------------------------------------------------------
 
     async def get_session(self, session_id: str) -> LiveSession | None:
-        return _parse(LiveSession, await self.redis.get(self._k("s", session_id)))
+        return _parse(LiveSession, await self._get(self._k("s", session_id)))
 
     async def session_for_device(self, device_id: str) -> LiveSession | None:
         session_id = await self.redis.get(self._k("dev", device_id))
@@ -288,7 +319,7 @@ class RedisStore(LiveStore):
         return await self._many(self._session_memo, "s", ids)
 
     async def get_agent(self, agent_id: str) -> AgentPresence | None:
-        return _parse(AgentPresence, await self.redis.get(self._k("a", agent_id)))
+        return _parse(AgentPresence, await self._get(self._k("a", agent_id)))
 
     async def agents(self) -> list[AgentPresence]:
         """Every agent, read again only if some agent changed since the last read: every write
@@ -307,13 +338,16 @@ class RedisStore(LiveStore):
         return agents
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
-        return _parse(RingRecord, await self.redis.get(self._k("r", ring_id)))
+        return _parse(RingRecord, await self._get(self._k("r", ring_id)))
 
     async def stats(self) -> Stats:
-        return (
-            _parse(Stats, await self.redis.get(self._k("stats")))
-            or self._default_stats.model_copy()
-        )
+        return _parse(Stats, await self._get(self._k("stats"))) or self._default_stats.model_copy()
+
+    async def _get(self, key: str) -> str | None:
+        """One record's JSON, now; remembered for the next decision on it."""
+        (raw,) = _texts([await self.redis.get(key)])
+        self._known.learn(key, raw)
+        return raw
 
     async def forget_session(self, session_id: str) -> None:
         def forget(txn: Txn) -> None:
@@ -380,9 +414,6 @@ class RedisStore(LiveStore):
         records = (memo.parse(i, value) for i, value in zip(ids, raw, strict=True))
         return [record for record in records if record is not None]
 
-    async def _apply(self, *, keys: list[str], args: list[str | int | float]) -> bool:
-        return bool(await self._apply_script(keys=keys, args=args))
-
 
 _COUNT_IN_WINDOW = """
 local count = redis.call('INCR', KEYS[1])
@@ -397,6 +428,11 @@ clock stands still inside one: a window cannot expire between the count and its 
 def _strs(values: Any) -> list[str]:
     """redis-py's return types are loose; with ``decode_responses`` members are strings."""
     return [str(value) for value in values]
+
+
+def _texts(values: Sequence[Any]) -> list[str | None]:
+    """Records as redis-py returns them (strings, with ``decode_responses``; ``None`` if absent)."""
+    return [None if value is None else str(value) for value in values]
 
 
 def _ids(ids: Iterable[str | None]) -> list[str]:

@@ -1,11 +1,16 @@
 """One round trip per decision for the Redis store, and records parsed once.
 
-An operation (:meth:`~server.live.redis.RedisStore.atomically`) reads its records with one
-``MGET``, decides in Python, and sends its writes in one script call (:data:`APPLY`) that first
-checks, atomically, that every record it read is still the same (by its SHA-1, computed here and
-by Redis); if one changed, nothing is written and the operation runs again on fresh records. So a
-decision costs two round trips (``WATCH``, ``MGET``, ``MULTI``/``EXEC`` took three, with a reply
-per queued command), and a check and its write still cannot be split by another process.
+An operation (:meth:`~server.live.redis.RedisStore.atomically`) decides in Python on the records
+it names and sends its writes in one script call (:data:`APPLY`) that first checks, atomically,
+that every record it decided on is still the same (by its SHA-1, computed here and by Redis); if
+one changed, nothing is written, the script answers with the records as they are now, and the
+operation runs again on those. So a check and its write cannot be split by another process.
+
+The records it decides on come from :class:`KnownValues`, the JSON this process last read or
+wrote for each key, when it knows them all: then a decision costs one round trip, and a stale
+value costs one more (the failed script's answer is the fresh read). Otherwise they are read
+first with one ``MGET``: two round trips (``WATCH``, ``MGET``, ``MULTI``/``EXEC`` took three,
+with a reply per queued command).
 
 :class:`ParseMemo` keeps the records that bulk reads (all agents, every live session) parsed last
 time with their JSON: an unchanged record is not parsed again.
@@ -19,18 +24,22 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["APPLY", "ParseMemo", "Writes", "digest"]
+__all__ = ["APPLY", "KnownValues", "ParseMemo", "Writes", "digest"]
 
 M = TypeVar("M", bound=BaseModel)
 
 APPLY = """
 local n = tonumber(ARGV[1])
+local current = {}
+local stale = false
 for i = 1, n do
   local value = redis.call('GET', KEYS[i])
+  current[i] = value
   local seen = ''
   if value then seen = redis.sha1hex(value) end
-  if seen ~= ARGV[i + 1] then return 0 end
+  if seen ~= ARGV[i + 1] then stale = true end
 end
+if stale then return current end
 local i = n + 2
 while i <= #ARGV do
   local count = tonumber(ARGV[i])
@@ -43,9 +52,11 @@ while i <= #ARGV do
 end
 return 1
 """
-"""KEYS: the records read. ARGV: their number, each one's SHA-1 as read (empty: it did not
-exist), then the writes, each as its length and the command (``DELIFEQ key value`` deletes the
-key only if it holds the value). Returns 1 if applied, 0 if a record had changed."""
+"""KEYS: the records decided on. ARGV: their number, each one's SHA-1 as this process knew it
+(empty: it did not exist), then the writes, each as its length and the command (``DELIFEQ key
+value`` deletes the key only if it holds the value). Returns 1 if applied; if a record had
+changed, writes nothing and returns every record as it is now (nil where absent), in KEYS order.
+With no writes it only checks: the records known here are still current."""
 
 
 def digest(raw: str | None) -> str:
@@ -58,10 +69,20 @@ class Writes:
 
     def __init__(self) -> None:
         self.args: list[str | int | float] = []
+        self.records: dict[str, str | None] = {}
+        """Each record written, as it will be once applied (``None``: deleted)."""
 
     def add(self, *command: str | int | float) -> None:
         self.args.append(len(command))
         self.args.extend(command)
+
+    def set_record(self, key: str, raw: str) -> None:
+        self.add("SET", key, raw)
+        self.records[key] = raw
+
+    def delete_record(self, key: str) -> None:
+        self.add("DEL", key)
+        self.records[key] = None
 
     def __bool__(self) -> bool:
         return bool(self.args)
@@ -90,3 +111,33 @@ class ParseMemo(Generic[M]):
         if len(self._parsed) > self._size:
             self._parsed.popitem(last=False)
         return record.model_copy()
+
+
+class KnownValues:
+    """Each record's JSON as this process last read or wrote it (``None``: it did not exist).
+
+    Possibly stale (another process may have written since), which is why it is only ever used
+    for a decision that :data:`APPLY` checks before it writes. On one process, or while a record
+    is handled on the process that last wrote it, it is current, and a decision costs one round
+    trip. The most recently used ``size`` keys are kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[str, str | None] = OrderedDict()
+
+    def recall(self, keys: list[str]) -> list[str | None] | None:
+        """The values of all ``keys``, or ``None`` if one of them is not known here."""
+        values: list[str | None] = []
+        for key in keys:
+            if key not in self._values:
+                return None
+            self._values.move_to_end(key)
+            values.append(self._values[key])
+        return values
+
+    def learn(self, key: str, raw: str | None) -> None:
+        self._values[key] = raw
+        self._values.move_to_end(key)
+        if len(self._values) > self._size:
+            self._values.popitem(last=False)
