@@ -57,25 +57,31 @@ class Coverage:
 
     The staffed agents are indexed by language in one scan, when first asked; customers of one
     language and topic share the answer, so a queue of thousands costs that scan and one pass
-    over a language's speakers per topic, not a scan of all agents per customer."""
+    over a language's speakers per topic, not a scan of all agents per customer. Routing asks
+    :meth:`served` for the head of every language and topic in line on every pass."""
+
+    ANY = ""
+    """The index entry of agents who list no language (they speak every language)."""
 
     def __init__(self, agents: Sequence[AgentPresence]) -> None:
         self.staffed = [agent for agent in agents if agent.staffed]
         self._speaking: dict[str, list[AgentPresence]] | None = None
-        self._anyone: list[AgentPresence] = []
-        """Agents who list no language: they speak every language."""
         self._serving: dict[tuple[str, str], list[AgentPresence]] = {}
         self._served: dict[tuple[str, str], bool] = {}
 
-    def _speakers(self, language: str) -> tuple[AgentPresence, ...]:
-        if self._speaking is None:
-            self._speaking = {}
+    def _speakers(self, language: str) -> Iterator[AgentPresence]:
+        """The staffed agents who speak ``language``, then those who speak every language."""
+        speaking = self._speaking
+        if speaking is None:
+            speaking = self._speaking = {}
             for agent in self.staffed:
-                if not agent.languages:
-                    self._anyone.append(agent)
-                for spoken in dict.fromkeys(agent.languages):
-                    self._speaking.setdefault(spoken, []).append(agent)
-        return (*self._speaking.get(language, ()), *self._anyone)
+                for spoken in agent.languages or (self.ANY,):
+                    speakers = speaking.setdefault(spoken, [])
+                    if not speakers or speakers[-1] is not agent:  # a language listed twice
+                        speakers.append(agent)
+        yield from speaking.get(language, ())
+        if language != self.ANY:
+            yield from speaking.get(self.ANY, ())
 
     def serving(self, session: LiveSession) -> list[AgentPresence]:
         """The signed-in agents who speak the customer's language and know the topic."""
@@ -166,19 +172,23 @@ def plan_rings(
     decline_hold_s: float,
     overflow_s: float = math.inf,
     callback_retry_s: float = 0.0,
+    coverage: Coverage | None = None,
 ) -> list[tuple[str, str]]:
     """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first.
 
     Only the customers some free agent might take are looked at (:func:`_candidates`): a pass
-    costs what the free agents can serve, not what the whole queue holds."""
+    costs what the free agents can serve, not what the whole queue holds. ``coverage`` is
+    ``Coverage(agents)``, if the caller has it already."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
-    coverage = Coverage(agents)
+    if not free:
+        return []
+    coverage = coverage or Coverage(agents)
     plan: list[tuple[str, str]] = []
     # Customers of a language and topic no free agent serves, and who cannot be widened, are
     # passed over after one lookup (see _passed_over); asked again as free agents get fewer.
     passed_over: dict[LineKey, bool] = {}
     queued = SessionState.QUEUED
-    for session in _candidates(line, free, coverage) if free else ():
+    for session in _candidates(line, free, coverage):
         if not free:
             break
         if session.reserved_for is None:

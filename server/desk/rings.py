@@ -71,15 +71,20 @@ class Rings:
         store = self.context.store
         agents = await store.agents()
         now = self.context.clock()
-        for agent in agents:
-            if agent.wrapup_until is not None and agent.wrapup_until <= now:
-                # Its timer was armed by a process that is gone, or fires late: done now.
-                await self.end_wrapup(agent.agent_id, done=False)
-                self._route_requested = True
+        overdue = [
+            agent.agent_id
+            for agent in agents
+            if agent.wrapup_until is not None and agent.wrapup_until <= now
+        ]
+        for agent_id in overdue:
+            # Its timer was armed by a process that is gone, or fires late: done now.
+            await self.end_wrapup(agent_id, done=False)
+            self._route_requested = True
         if not any(agent.routable for agent in agents):
             return  # nobody to ring: no need to read the queue
         line = await store.line()
         settings = self.context.settings
+        coverage = Coverage(agents)
         plan = plan_rings(
             line,
             agents,
@@ -87,6 +92,7 @@ class Rings:
             decline_hold_s=settings.decline_hold_s,
             overflow_s=settings.overflow_s,
             callback_retry_s=settings.callback_retry_s,
+            coverage=coverage,
         )
         if not plan:
             return
@@ -97,7 +103,6 @@ class Rings:
             for session_id, _ in plan
             if (waiting := line.get(session_id)) is not None and waiting.callback_at is not None
         }
-        coverage = Coverage(agents)
         for session_id, agent_id in plan:
             ring_id = new_id("rng")
             now = self.context.clock()
