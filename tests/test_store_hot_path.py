@@ -216,6 +216,46 @@ async def test_agents_read_again_show_each_change(pair: tuple[LiveStore, LiveSto
     assert again == {"a": "available", "b": "away"}
 
 
+async def test_the_agents_seen_from_another_process_follow_each_change_and_removal(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [], [make_agent(f"a{i}") for i in range(5)])
+    assert [a.agent_id for a in await other.agents()] == [f"a{i}" for i in range(5)]
+
+    def changes(txn: Txn) -> None:
+        txn.agent("a1").status = "away"
+        txn.agents["a3"] = None
+        txn.agents["a9"] = make_agent("a9")
+
+    await one.atomically(changes, agents=["a1", "a3", "a9"])
+    reads, listings = _calls(client, "mget"), _calls(client, "smembers")
+    seen = {a.agent_id: a.status for a in await other.agents()}
+    assert seen == {"a0": "available", "a1": "away", "a2": "available", "a4": "available"} | {
+        "a9": "available"
+    }
+    # Only the three that changed were read: one MGET, no listing of all agents.
+    assert (_calls(client, "mget"), _calls(client, "smembers")) == (reads + 1, listings)
+
+    client.flushdb()  # Redis came back empty, then one agent signed in
+    await seed(one, [], [make_agent("b")])
+    assert [a.agent_id for a in await other.agents()] == ["b"]
+
+
+async def test_agents_written_by_an_older_release_are_read_again(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [], [make_agent("a")])
+    assert [a.status for a in await other.agents()] == ["available"]
+    # An older process writes an agent and counts the version up, without a score.
+    client.set(
+        "mayday:a:a", make_agent("a").model_copy(update={"status": "away"}).model_dump_json()
+    )
+    client.incr("mayday:agents-version")
+    assert [a.status for a in await other.agents()] == ["away"]
+
+
 async def test_a_decision_on_records_known_here_is_one_round_trip(
     stores: tuple[RedisStore, RedisStore, redis.Redis],
 ) -> None:

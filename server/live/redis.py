@@ -23,8 +23,9 @@ Keys (prefix ``mayday:``):
 * ``queue-changes``: a stream of the ids of sessions written while (or just after) waiting,
   capped at about 100,000 entries, from which every process keeps its copy of the queue up to
   date instead of reading the whole queue (:mod:`server.live.redis_queue`);
-* ``agents-version``: counted up by every write of an agent, so a process reads all agents again
-  only when one changed (:meth:`RedisStore.agents`).
+* ``agents-version``: counted up by every write of an agent, and ``agent-versions``: each agent's
+  id scored by the count of its last write, from which every process keeps its copy of the
+  agents up to date by reading only those that changed (:mod:`server.live.redis_agents`).
 
 All index entries are derived from the records on every write, in the same atomic step.
 """
@@ -50,6 +51,7 @@ from .records import (  # an import list: memory.py and ops.py name the same typ
     SessionState,
     Stats,
 )
+from .redis_agents import AgentsMirror
 from .redis_queue import FEED_MAXLEN, QueueMirror
 from .redis_txn import APPLY, KnownValues, ParseMemo, Writes, digest
 from .store import Due, LiveStore, Txn
@@ -98,8 +100,14 @@ class RedisStore(LiveStore):
         self._known = KnownValues(KNOWN_SIZE)
         self._agent_memo: ParseMemo[AgentPresence] = ParseMemo(AgentPresence, MEMO_SIZE)
         self._session_memo: ParseMemo[LiveSession] = ParseMemo(LiveSession, MEMO_SIZE)
-        self._agents_read: tuple[str, list[AgentPresence]] | None = None
-        """The agents as last read, with ``agents-version`` as it was before that read."""
+        self._agents = AgentsMirror(
+            self.redis,
+            version=self._k("agents-version"),
+            versions=self._k("agent-versions"),
+            ids=self._k("agents"),
+            key_of=lambda agent_id: self._k("a", agent_id),
+            memo=self._agent_memo,
+        )
         self._queue = QueueMirror(
             self.redis,
             feed=self._k("queue-changes"),
@@ -270,15 +278,19 @@ class RedisStore(LiveStore):
                 writes.delete_record(key)
                 writes.add("SREM", self._k("agents"), agent_id)
                 writes.add("ZREM", self._k("agent-lost"), agent_id)
-                writes.add("INCR", self._k("agents-version"))
+                self._bump(writes, agent_id)
             return
         dumped = after.model_dump_json()
         if dumped == before:
             return
-        writes.add("INCR", self._k("agents-version"))
+        self._bump(writes, agent_id)
         writes.set_record(key, dumped)
         writes.add("SADD", self._k("agents"), agent_id)
         _zindex(writes, self._k("agent-lost"), agent_id, after.lost_at)
+
+    def _bump(self, writes: Writes, agent_id: str) -> None:
+        """Tell every process's copy of the agents that this one changed (``redis_agents``)."""
+        writes.add("BUMP", self._k("agents-version"), self._k("agent-versions"), agent_id)
 
     def _write_ring(
         self, writes: Writes, ring_id: str, before: str | None, after: RingRecord | None
@@ -322,20 +334,7 @@ class RedisStore(LiveStore):
         return _parse(AgentPresence, await self._get(self._k("a", agent_id)))
 
     async def agents(self) -> list[AgentPresence]:
-        """Every agent, read again only if some agent changed since the last read: every write
-        of an agent counts ``agents-version`` up in the same script, so one ``GET`` tells.
-        Routing, each help press's ticket and each queue push read all agents; a thousand of
-        them are a thousand records to fetch."""
-        version = await self.redis.get(self._k("agents-version"))
-        if version is not None and self._agents_read is not None:
-            seen, agents = self._agents_read
-            if seen == version:
-                return agents
-        ids = sorted(_strs(await self.redis.smembers(self._k("agents"))))
-        agents = await self._many(self._agent_memo, "a", ids)
-        if version is not None:
-            self._agents_read = (str(version), agents)
-        return agents
+        return await self._agents.agents()
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
         return _parse(RingRecord, await self._get(self._k("r", ring_id)))

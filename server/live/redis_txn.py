@@ -45,6 +45,8 @@ while i <= #ARGV do
   local count = tonumber(ARGV[i])
   if ARGV[i + 1] == 'DELIFEQ' then
     if redis.call('GET', ARGV[i + 2]) == ARGV[i + 3] then redis.call('DEL', ARGV[i + 2]) end
+  elseif ARGV[i + 1] == 'BUMP' then
+    redis.call('ZADD', ARGV[i + 3], redis.call('INCR', ARGV[i + 2]), ARGV[i + 4])
   else
     redis.call(unpack(ARGV, i + 1, i + count))
   end
@@ -54,7 +56,8 @@ return 1
 """
 """KEYS: the records decided on. ARGV: their number, each one's SHA-1 as this process knew it
 (empty: it did not exist), then the writes, each as its length and the command (``DELIFEQ key
-value`` deletes the key only if it holds the value). Returns 1 if applied; if a record had
+value`` deletes the key only if it holds the value; ``BUMP counter zset member`` counts the
+counter up and scores the member with the new count). Returns 1 if applied; if a record had
 changed, writes nothing and returns every record as it is now (nil where absent), in KEYS order.
 With no writes it only checks: the records known here are still current."""
 
