@@ -242,6 +242,25 @@ async def test_the_agents_seen_from_another_process_follow_each_change_and_remov
     assert [a.agent_id for a in await other.agents()] == ["b"]
 
 
+async def test_reads_of_the_agents_asked_for_together_share_a_sync(
+    stores: tuple[RedisStore, RedisStore, redis.Redis],
+) -> None:
+    one, other, client = stores
+    await seed(one, [], [make_agent("a")])
+    await other.agents()
+    syncs = _calls(client, "zrangebyscore")
+    read = await asyncio.gather(*(other.agents() for _ in range(50)))
+    assert all(agents is read[0] for agents in read)
+    assert _calls(client, "zrangebyscore") <= syncs + 2  # not one each in turn
+
+    def away(txn: Txn) -> None:
+        txn.agent("a").status = "away"
+
+    await one.atomically(away, agents=["a"])
+    read = await asyncio.gather(*(other.agents() for _ in range(50)))
+    assert {agents[0].status for agents in read} == {"away"}
+
+
 async def test_agents_written_by_an_older_release_are_read_again(
     stores: tuple[RedisStore, RedisStore, redis.Redis],
 ) -> None:

@@ -51,12 +51,25 @@ class AgentsMirror:
         self._by_id: dict[str, AgentPresence] = {}
         self._sorted: list[AgentPresence] = []
         self._lock = asyncio.Lock()
+        self._asked = 0
+        """Reads asked for so far, numbered."""
+        self._covered = 0
+        """The reads asked for before the last sync began: that sync answers them all."""
 
     async def agents(self) -> list[AgentPresence]:
         """Every agent, by id, as Redis has them now (read-only: the same list is handed out
-        while no agent changes)."""
+        while no agent changes).
+
+        Reads asked for together share a sync: one that began after a read was asked for
+        answers it (it sees every write made before), so a burst of help presses costs two
+        round trips, not one each in turn."""
+        self._asked += 1
+        asked = self._asked
         async with self._lock:
-            await self._sync()
+            if self._covered < asked:
+                covering = self._asked
+                await self._sync()
+                self._covered = covering
             return self._sorted
 
     async def _sync(self) -> None:
@@ -69,9 +82,11 @@ class AgentsMirror:
             version, changed = await pipe.execute()
         if version is None or int(version) < self._seen:
             await self._read_all()  # no agent written yet, or Redis lost what it had
+        elif int(version) == self._seen:
+            return  # no agent changed
         elif not changed:
             await self._read_all()  # counted up without a score: a process of an older release
-        elif int(version) > self._seen:
+        else:
             await self._apply([str(agent_id) for agent_id in changed])
             self._seen = int(version)
 
