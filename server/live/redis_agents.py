@@ -91,6 +91,7 @@ class AgentsMirror:
             self._seen = int(version)
 
     async def _read_all(self) -> None:
+        self._seen = None  # until this read is complete: if it fails, the next one reads all
         version = await self._redis.get(self._version)  # before the records: no change missed
         ids = sorted(str(agent_id) for agent_id in await self._redis.smembers(self._ids))
         self._by_id = {}
