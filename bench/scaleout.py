@@ -1,13 +1,16 @@
 """Benchmark: session set-up throughput and latency for 1, 2 and 4 server processes on Redis.
 
-Run: ``.venv/bin/python bench/scaleout.py [--sessions 400] [--agents 40]``
+Run: ``.venv/bin/python bench/scaleout.py [--sessions 400] [--agents 40]
+[--redis-processes 1,2,4]``
 
 Signaling only (no media), so thousands of sessions fit this machine. Devices and agents are
 plain socket.io clients spread evenly over the processes; every device presses help at once;
 agents accept every ring at once and end the session as soon as it has started, then take the
 next. Set-up latency is help press → ``session.started`` at the device; throughput is sessions
 per second from the first press to the last set-up. The in-memory store (one process, no Redis)
-is the floor for comparison. All processes, Redis and the clients share this machine's cores.
+is the floor for comparison. All processes, Redis and the clients share this machine's cores,
+so each run also prints the CPU each part spent per session and how busy the cores were: a run
+that keeps them all busy is bound by the machine, not by the server.
 """
 
 from __future__ import annotations
