@@ -7,7 +7,11 @@ fake camera and microphone without prompts, and real local ICE addresses instead
 
 from __future__ import annotations
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS"]
+import shutil
+
+import pytest
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "require_chromium"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,3 +26,14 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+
+
+def require_chromium() -> None:
+    """Fail, not skip: ``make test`` installs Debian's chromium, and a silent skip would leave a
+    browser flow unchecked."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}; install it with `apt-get install -y chromium` "
+            "(`make system-deps`): the test drives a real browser.",
+            pytrace=False,
+        )

@@ -33,7 +33,7 @@ from device_agent.voice import Pcm
 from device_agent.waiting import ring_tone
 from device_agent.waiting_text import given_up_text, ring_text, waiting_text
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from .conftest import MEMORY_ONLY, Desk, DeskFactory
 from .devices import registered_device
 from .support import assert_eventually
@@ -387,8 +387,7 @@ def _ignore(_action: object, _value: object) -> None:
 
 @pytest.fixture
 def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
+    require_chromium()
     return CHROMIUM
 
 

@@ -39,10 +39,14 @@ from .netns import Namespace, network_namespace
 from .services import wait_healthy
 from .support import assert_eventually, login, register_device
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0,
-    reason="network namespaces and tc need root (CI runs as root)",
-)
+
+@pytest.fixture(autouse=True)
+def as_root() -> None:
+    """Fail, not skip: network namespaces and tc need root, CI runs as root, and a silent skip
+    would leave the network cut unchecked."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.fail("network namespaces and tc need root: run the tests as root", pytrace=False)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "network-cut-password"

@@ -7,7 +7,6 @@ import html
 import io
 import json
 import re
-import shutil
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +24,7 @@ from device_agent.screens.base import InputEvent, Key, Rect, Tap
 from device_agent.screens.tablet import CustomerAction, SimulatedTablet
 from device_agent.voice import Voice
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 FRAMES_AFTER = "(n) => window.__preview !== undefined && window.__preview.frames > n"
 """A predicate for Playwright; a function, since the page's CSP forbids eval of strings."""
@@ -331,15 +330,6 @@ async def test_foreign_origin_and_foreign_host_are_refused(
 
 async def test_listens_on_loopback_by_default(preview: PreviewServer) -> None:
     assert url_of(preview).startswith("http://127.0.0.1:")
-
-
-def require_chromium() -> None:
-    """Fail, not skip: CI installs Debian's chromium, and a silent skip would hide the page."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}; install it with "
-            "`apt-get install -y chromium` (the browser test drives a real browser)."
-        )
 
 
 async def test_real_browser_shows_the_screen_and_clicks_as_the_customer(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
-import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +27,7 @@ from device_agent.screens.tablet import SimulatedTablet
 from device_agent.voice import FRAME_SAMPLES, SAMPLE_RATE, Pcm, rms, to_mono
 from sim import HeadlessAgent
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from .conftest import Desk
 from .devices import registered_device
 from .support import assert_eventually
@@ -198,8 +197,7 @@ async def test_preview_page_plays_the_agent_and_sends_the_customers_microphone(
     """The customer's page: "Tap to hear the agent", the agent's voice played (non-silent
     samples reach WebAudio), then Talk on the tablet opens Chromium's fake microphone (a beep)
     and its non-silent PCM reaches the device's microphone track."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Chromium is not installed")
+    require_chromium()
     from playwright.async_api import async_playwright
 
     tablet = SimulatedTablet()

@@ -34,9 +34,16 @@ def tone(start: int, samples: int) -> Pcm:
 
 @pytest.fixture
 def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A PulseAudio of this test's own with one null sink, its monitor the default source."""
+    """A PulseAudio of this test's own with one null sink, its monitor the default source.
+
+    Fails, not skips, when PulseAudio is missing or does not start: ``make test`` installs it
+    (``make system-deps``), and a silent skip would leave the desktop's voice unchecked."""
     if shutil.which("pulseaudio") is None or shutil.which("parec") is None:
-        pytest.skip("PulseAudio is not installed (Debian: pulseaudio)")
+        pytest.fail(
+            "PulseAudio is not installed: apt-get install -y pulseaudio pulseaudio-utils "
+            "(`make system-deps`)",
+            pytrace=False,
+        )
     from device_agent.sound import unavailable
 
     socket = tmp_path / "native"
@@ -67,14 +74,14 @@ def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         while not socket.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         if not socket.exists():
-            pytest.skip("PulseAudio did not start here")
+            pytest.fail("PulseAudio did not start within 5 s", pytrace=False)
         server = f"unix:{socket}"
         monkeypatch.setenv("PULSE_SERVER", server)
         subprocess.run(["pactl", "set-default-source", f"{SINK}.monitor"], check=True, timeout=5)
         subprocess.run(["pactl", "set-default-sink", SINK], check=True, timeout=5)
         reason = unavailable()
         if reason is not None:
-            pytest.skip(reason)
+            pytest.fail(f"no sound device through PulseAudio: {reason}", pytrace=False)
         yield server
     finally:
         process.terminate()
