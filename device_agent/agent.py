@@ -50,6 +50,10 @@ TRANSFERRED = "transferred"
 """``session.ended`` reason: the agent did not come back, the customer is first in line again."""
 RECONNECT_OFFER_DELAY_S = 2.0
 """How long a disconnected peer connection may recover by itself before the device offers anew."""
+OFFER_ANSWER_TIMEOUT_S = 10.0
+"""How long an offer may wait for its answer before the device offers anew: the offer (or the
+answer) can be lost while a party's socket moves to another server process, and nothing else
+would restart a connection that never began (aiortc reports no failure without an answer)."""
 
 
 class DeviceAgent:
@@ -113,6 +117,7 @@ class DeviceAgent:
         self.started = asyncio.Event()
         self.ended = asyncio.Event()
         self.media_connected = asyncio.Event()
+        self.offer_answer_timeout_s = OFFER_ANSWER_TIMEOUT_S
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._surface = customer_surface or getattr(source, "set_customer_view", None)
@@ -442,11 +447,26 @@ class DeviceAgent:
         self.peer = peer
         sdp = await peer.offer()
         if self.peer is peer:
+            self._spawn(self._offer_again_unless_answered(peer))
             await self.client.call(Event.RTC_OFFER, m.RtcOffer(session_id=session_id, sdp=sdp))
+
+    async def _offer_again_unless_answered(self, peer: DevicePeer) -> None:
+        """Offer anew if ``peer``'s offer is still unanswered after the timeout and the socket
+        is up (while it is down, the session's resume offers anew by itself)."""
+        await asyncio.sleep(self.offer_answer_timeout_s)
+        if self.peer is peer and not peer.answered and self.client.connected:
+            log.info("device.offer_unanswered", session_id=peer.session_id)
+            await self._offer()
 
     async def _on_media_state(self, peer: DevicePeer, state: str) -> None:
         if peer is not self.peer or self.session is None:
             return
+        if state == "connected":
+            # The customer sees the media up as soon as it is: the report below may wait for a
+            # socket that is moving to another server process.
+            self.phase = "connected"
+            self.media_connected.set()
+            self._show()
         if state in ("connected", "disconnected", "failed"):
             # Only a report: whatever becomes of it (the socket may be down), recover the media.
             with contextlib.suppress(ProtocolError, socketio.exceptions.SocketIOError):
@@ -456,11 +476,7 @@ class DeviceAgent:
                 )
             if peer is not self.peer:
                 return  # replaced while the report waited for the socket (a resume offers anew)
-        if state == "connected":
-            self.phase = "connected"
-            self.media_connected.set()
-            self._show()
-        elif state == "failed":
+        if state == "failed":
             await self._offer()
         elif state == "disconnected":
             await asyncio.sleep(RECONNECT_OFFER_DELAY_S)

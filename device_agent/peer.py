@@ -120,6 +120,11 @@ class DevicePeer:
     def connection_state(self) -> str:
         return str(self.pc.connectionState)
 
+    @property
+    def answered(self) -> bool:
+        """Whether the other end's answer to this connection's offer has been applied."""
+        return self._answered
+
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return str(self.pc.localDescription.sdp)

@@ -283,6 +283,33 @@ async def test_a_failed_media_connection_is_restarted_in_the_same_session(live: 
     assert live.agent.session["session_id"] == live.session_id
 
 
+async def test_an_offer_lost_on_its_way_is_made_again(live: Live) -> None:
+    """An offer (or its answer) lost while a socket moves to another server process: the device
+    offers anew after its wait, and the media comes up; without that it would never start."""
+    lost: list[dict[str, object]] = []
+
+    async def lose(data: dict[str, object]) -> None:
+        lost.append(data)
+        live.agent.client.on(Event.RTC_OFFER, live.agent._on_offer)  # the next one gets through
+
+    live.agent.client.on(Event.RTC_OFFER, lose)
+    live.device.offer_answer_timeout_s = 0.5
+    old = live.device.peer
+    assert old is not None
+    await live.device._on_media_state(old, "failed")
+    await assert_eventually(lambda: len(lost) == 1)
+    lost_offer = live.device.peer
+    assert lost_offer is not None
+    assert not lost_offer.answered
+    await assert_eventually(
+        lambda: live.device.peer not in (old, lost_offer) and live.device.media_connected.is_set()
+    )
+    assert live.device.peer is not None
+    assert live.device.peer.answered
+    _, frame = await live.agent.wait_first_frame(timeout=20)
+    assert (frame.width, frame.height) == (W, H)
+
+
 async def test_chat_both_ways_then_the_customer_ends_and_comments(live: Live) -> None:
     """The agent's line peeks, folds into the Chat button with its count, and is read once the
     customer opens the chat; the customer's typed line reaches the agent; End asks first; the
