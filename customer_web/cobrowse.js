@@ -4,7 +4,9 @@
 //
 // * a new or resumed session whose connection is not up (after a reload there is none);
 // * the agent came back or reloaded its console (`session.peer` connected): it has no connection;
-// * the connection failed, or stayed disconnected for 2 s.
+// * the connection failed, or stayed disconnected for 2 s;
+// * its offer is still unanswered after 10 s while the socket is up: the offer or the answer was
+//   lost while a socket moved to another server process, and such a connection never fails.
 //
 // Each new connection's `cobrowse` channel starts with a new full snapshot: a new recording, or
 // one taken for it alone in the running recording while watchers' channels are open. The
@@ -36,6 +38,7 @@ import { AGENT, attachRecording, closeChannel, currentRecording, startRecording,
 import { WatcherConnections } from "./watchers.js";
 
 const RECONNECT_OFFER_DELAY_MS = 2000;
+const OFFER_ANSWER_TIMEOUT_MS = 10000;
 
 export class Cobrowse {
   /**
@@ -50,6 +53,7 @@ export class Cobrowse {
     this.session = null;
     this.peer = null;
     this._timer = null;
+    this._unanswered = null; // offers again if the current offer gets no answer
     this.overlay = null; // the agent's marks over the page, made with the first one
     this._spare = null; // a connection made ahead for the next offer (peer.js)
     this.watchers = new WatcherConnections(socket, (message) => this._draw(message));
@@ -110,6 +114,10 @@ export class Cobrowse {
     try {
       const sent = await peer.offer();
       if (!sent) return;
+      clearTimeout(this._unanswered);
+      this._unanswered = setTimeout(() => {
+        if (this.peer === peer && !peer.answered && this.socket.connected) this.offer();
+      }, OFFER_ANSWER_TIMEOUT_MS);
       await sent.delivered;
       // The agent's console answers now: the snapshot is taken meanwhile (if not at the ring).
       if (this.peer === peer && !currentRecording()) startRecording();
@@ -214,6 +222,7 @@ export class Cobrowse {
 
   _stopMedia() {
     clearTimeout(this._timer);
+    clearTimeout(this._unanswered);
     const peer = this.peer;
     // The old connection's channel leaves the recording (which goes on for watchers, if any);
     // one started at the ring waits for the first connection.
