@@ -81,7 +81,7 @@ def fleet(
         "MAYDAY_WRAPUP_S": "0",  # working agents take their next ring at once
         "MAYDAY_OVERFLOW_S": "86400",  # nobody is widened to the probe agents
         "MAYDAY_RING_TIMEOUT_S": "120",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     if redis_url:
         env["REDIS_URL"] = redis_url

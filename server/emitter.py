@@ -23,7 +23,7 @@ __all__ = ["NAMESPACES", "Emitter", "identity_room"]
 NAMESPACES: dict[Role, str] = {"device": "/device", "agent": "/agent"}
 
 
-FAN_OUT_CHUNK = 100
+FAN_OUT_CHUNK = 25
 """Recipients of one :meth:`Emitter.send_local_many` emit, between two turns of the loop."""
 
 

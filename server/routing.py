@@ -26,7 +26,7 @@ made from a stale snapshot can lose a race but never double-book anyone.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .live.line import LineKey, WaitingLine, line_key
 from .live.records import AgentPresence, LiveSession, SessionState
@@ -58,16 +58,27 @@ class Coverage:
     The staffed agents are indexed by language in one scan, when first asked; customers of one
     language and topic share the answer, so a queue of thousands costs that scan and one pass
     over a language's speakers per topic, not a scan of all agents per customer. Routing asks
-    :meth:`served` for the head of every language and topic in line on every pass."""
+    :meth:`served` for the head of every language and topic in line on every pass.
+
+    The server keeps one until the staffing changes (:meth:`of_roster`): what it answers depends
+    on who is staffed and what they speak and know, nothing else. The agents it hands out
+    (``staffed``, :meth:`serving`) are as they were when it was made: for their number and
+    their ids, not for whether they are free now."""
 
     ANY = ""
     """The index entry of agents who list no language (they speak every language)."""
 
-    def __init__(self, agents: Sequence[AgentPresence]) -> None:
+    def __init__(self, agents: Iterable[AgentPresence]) -> None:
         self.staffed = [agent for agent in agents if agent.staffed]
         self._speaking: dict[str, list[AgentPresence]] | None = None
         self._serving: dict[tuple[str, str], list[AgentPresence]] = {}
         self._served: dict[tuple[str, str], bool] = {}
+
+    @classmethod
+    def of_roster(cls, staffed: Mapping[str, AgentPresence]) -> Coverage:
+        """For :meth:`AgentRoster.kept <server.live.roster.AgentRoster.kept>`: one coverage per
+        staffing, shared by every routing pass and ticket until an agent's staffing changes."""
+        return cls(staffed.values())
 
     def _speakers(self, language: str) -> Iterator[AgentPresence]:
         """The staffed agents who speak ``language``, then those who speak every language."""
@@ -178,7 +189,8 @@ def plan_rings(
 
     Only the customers some free agent might take are looked at (:func:`_candidates`): a pass
     costs what the free agents can serve, not what the whole queue holds. ``coverage`` is
-    ``Coverage(agents)``, if the caller has it already."""
+    ``Coverage(agents)``, if the caller has it already; with it, ``agents`` need only hold the
+    free ones (the server passes its roster's, :mod:`server.live.roster`)."""
     free = sorted((a for a in agents if a.routable), key=lambda a: (a.idle_since, a.agent_id))
     if not free:
         return []

@@ -19,6 +19,7 @@ from server.live.memory import MemoryStore
 from server.live.records import Actor, AgentPresence, LiveSession, SessionState
 from server.live.redis import RedisStore
 from server.live.store import LiveStore, Txn
+from server.routing import Coverage
 from signaling import ErrorCode, ProtocolError
 
 from .services import flush
@@ -214,6 +215,40 @@ async def test_agents_read_again_show_each_change(pair: tuple[LiveStore, LiveSto
     await one.atomically(away, agents=["b"])
     again = {a.agent_id: a.status for a in await other.agents()}
     assert again == {"a": "available", "b": "away"}
+
+
+async def test_the_roster_seen_from_another_process_follows_each_change(
+    pair: tuple[LiveStore, LiveStore],
+) -> None:
+    """Routing's view of the agents (``server/live/roster.py``): the free ones after a ring and
+    an accept; what is kept of the staffed ones survives those, not an agent going away."""
+    one, other = pair
+    await seed(one, [make_session("s1", 1.0)], [make_agent("a"), make_agent("b")])
+    roster = await other.roster()
+    assert sorted(a.agent_id for a in roster.free()) == ["a", "b"]
+    coverage = roster.kept(Coverage.of_roster)
+
+    await open_ring(one, "s1", "a", "r1")
+    roster = await other.roster()
+    assert [a.agent_id for a in roster.free()] == ["b"]
+    await one.atomically(
+        lambda txn: ops.accept_ring(txn, "r1", "a", now=101.0),
+        rings=["r1"],
+        sessions=["s1"],
+        agents=["a"],
+    )
+    roster = await other.roster()
+    assert [a.agent_id for a in roster.free()] == ["b"]
+    assert roster.staffed["a"].session_id == "s1"
+    assert roster.kept(Coverage.of_roster) is coverage
+
+    def away(txn: Txn) -> None:
+        txn.agent("b").status = "away"
+
+    await one.atomically(away, agents=["b"])
+    roster = await other.roster()
+    assert (roster.free(), sorted(roster.staffed)) == ([], ["a"])
+    assert [a.agent_id for a in roster.kept(Coverage.of_roster).staffed] == ["a"]
 
 
 async def test_the_agents_seen_from_another_process_follow_each_change_and_removal(

@@ -21,6 +21,7 @@ from .. import estimate
 from ..hours import DeskHours
 from ..live import ops
 from ..live.records import WAITING_STATES, AgentPresence, LiveSession, SessionState, Stats
+from ..live.roster import AgentRoster
 from ..routing import Coverage
 from .context import DeskContext
 
@@ -91,9 +92,9 @@ class QueuePublisher:
         self._pending = False
         started = time.perf_counter()
         waiting = await self.context.store.waiting()
-        agents = await self.context.store.agents()
+        roster = await self.context.store.roster()
         stats = await self.context.store.stats()
-        maker = _TicketMaker(agents, stats, self._routing())
+        maker = _TicketMaker(roster, stats, self._routing())
         now = time.monotonic()
         next_due: float | None = None  # the soonest a held-back place is due
         for index, session in enumerate(waiting):
@@ -122,11 +123,11 @@ class QueuePublisher:
         waiting_ids = {s.id for s in waiting}
         for stale in [k for k in self._last_ticket if k not in waiting_ids]:
             del self._last_ticket[stale]
-        update = _queue_update(waiting, agents, stats, self._routing(), maker.coverage)
+        update = _queue_update(waiting, roster, stats, self._routing(), maker.coverage)
         if update != self._last_queue_update:
             self._last_queue_update = update
             self._queue_version += 1
-        agents_due = await self._push_queue(update, agents, now)
+        agents_due = await self._push_queue(update, roster.agents(), now)
         self._last_cost_s = time.perf_counter() - started
         due = [at for at in (next_due, agents_due) if at is not None]
         if due:
@@ -152,9 +153,13 @@ class QueuePublisher:
 
     async def snapshot(self) -> m.QueueUpdate:
         waiting = await self.context.store.waiting()
-        agents = await self.context.store.agents()
+        roster = await self.context.store.roster()
         return _queue_update(
-            waiting, agents, await self.context.store.stats(), self._routing(), Coverage(agents)
+            waiting,
+            roster,
+            await self.context.store.stats(),
+            self._routing(),
+            roster.kept(Coverage.of_roster),
         )
 
     def _routing(self) -> _Routing:
@@ -206,8 +211,8 @@ class QueuePublisher:
         position = await self.context.store.position(session_id)
         if session is None or position is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"ticket {session_id} is no longer waiting")
-        agents = await self.context.store.agents()
-        maker = _TicketMaker(agents, await self.context.store.stats(), self._routing())
+        roster = await self.context.store.roster()
+        maker = _TicketMaker(roster, await self.context.store.stats(), self._routing())
         key = maker.key(session, position)
         ticket = maker.ticket(session, key)
         self._arm_wakes(ticket)
@@ -339,8 +344,9 @@ class _TicketMaker:
     The key (what the customer sees) comes first and costs a few lookups; the ticket itself is
     built only for the tickets that are pushed."""
 
-    def __init__(self, agents: list[AgentPresence], stats: Stats, routing: _Routing) -> None:
-        self.coverage = Coverage(agents)
+    def __init__(self, roster: AgentRoster, stats: Stats, routing: _Routing) -> None:
+        self.coverage = roster.kept(Coverage.of_roster)
+        self._roster = roster
         self._stats = stats
         self._routing = routing
         self._free_in: dict[int, int] = {}
@@ -352,10 +358,11 @@ class _TicketMaker:
         widen_at = coverage.widens_at(session, overflow_s=routing.overflow_s)
         widened = widen_at is not None and routing.now >= widen_at
         serving = coverage.staffed if widened else coverage.serving(session)
-        # An agent being rung is about to take a customer: count them with the free ones.
+        # An agent being rung is about to take a customer: count them with the free ones (as
+        # they are now: the coverage's records are as they were when it was made).
         free = self._free_in.get(id(serving))
         if free is None:
-            free = self._free_in[id(serving)] = sum(1 for a in serving if a.routable or a.ring_id)
+            free = self._free_in[id(serving)] = self._free_among(serving)
         ringing = session.state is SessionState.RINGING
         wait: float | None
         if ringing or 0 < position <= free:
@@ -386,6 +393,13 @@ class _TicketMaker:
             callback,
         )
 
+    def _free_among(self, agents: list[AgentPresence]) -> int:
+        free = 0
+        for agent in agents:
+            current = self._roster.get(agent.agent_id)
+            free += current is not None and (current.routable or current.ring_id is not None)
+        return free
+
     @staticmethod
     def ticket(session: LiveSession, key: _TicketKey) -> m.Ticket:
         state, position, wait, online, matched, widens_at, widened, opens_at, callback = key
@@ -409,14 +423,14 @@ class _TicketMaker:
 
 def _queue_update(
     waiting: list[LiveSession],
-    agents: list[AgentPresence],
+    roster: AgentRoster,
     stats: Stats,
     routing: _Routing,
     coverage: Coverage,
 ) -> m.QueueUpdate:
     now = routing.now
-    staffed = sum(1 for a in agents if a.staffed)
-    free = sum(1 for a in agents if a.routable)
+    staffed = len(roster.staffed)
+    free = len(roster.free())
     wait = (
         None
         if stats.handled < MIN_HANDLED_FOR_ESTIMATE

@@ -69,25 +69,28 @@ class Rings:
 
     async def _route_once(self) -> None:
         store = self.context.store
-        agents = await store.agents()
+        roster = await store.roster()
         now = self.context.clock()
         overdue = [
             agent.agent_id
-            for agent in agents
+            for agent in roster.wrapping()
             if agent.wrapup_until is not None and agent.wrapup_until <= now
         ]
         for agent_id in overdue:
             # Its timer was armed by a process that is gone, or fires late: done now.
             await self.end_wrapup(agent_id, done=False)
             self._route_requested = True
-        if not any(agent.routable for agent in agents):
+        if overdue:
+            roster = await store.roster()
+        free = roster.free()
+        if not free:
             return  # nobody to ring: no need to read the queue
         line = await store.line()
         settings = self.context.settings
-        coverage = Coverage(agents)
+        coverage = roster.kept(Coverage.of_roster)
         plan = plan_rings(
             line,
-            agents,
+            free,
             now=now,
             decline_hold_s=settings.decline_hold_s,
             overflow_s=settings.overflow_s,

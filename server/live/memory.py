@@ -20,6 +20,7 @@ from .records import (  # an import list: redis.py and ops.py name the same type
     SessionState,
     Stats,
 )
+from .roster import AgentRoster
 from .store import Due, LiveStore, Txn
 
 __all__ = ["MAX_FAILURE_KEYS", "MemoryStore"]
@@ -33,7 +34,7 @@ MAX_FAILURE_KEYS = 10_000
 class MemoryStore(LiveStore):
     def __init__(self, default_handling_time_s: float) -> None:
         self._sessions: dict[str, LiveSession] = {}
-        self._agents: dict[str, AgentPresence] = {}
+        self._roster = AgentRoster()
         self._rings: dict[str, RingRecord] = {}
         self._stats = Stats(handling_time_s=default_handling_time_s)
         self._line = WaitingLine()
@@ -53,7 +54,7 @@ class MemoryStore(LiveStore):
     ) -> T:
         txn = Txn(
             sessions={k: _copy(self._sessions.get(k)) for k in sessions if k},
-            agents={k: _copy(self._agents.get(k)) for k in agents if k},
+            agents={k: _copy(self._roster.get(k)) for k in agents if k},
             rings={k: _copy(self._rings.get(k)) for k in rings if k},
             stats=self._stats.model_copy() if stats else None,
         )
@@ -61,7 +62,7 @@ class MemoryStore(LiveStore):
         for session_id, session in txn.sessions.items():
             self._put_session(session_id, session)
         for agent_id, agent in txn.agents.items():
-            _put(self._agents, agent_id, agent)
+            self._roster.put(agent_id, agent)
         for ring_id, ring in txn.rings.items():
             _put(self._rings, ring_id, ring)
         if txn.stats is not None:
@@ -103,12 +104,15 @@ class MemoryStore(LiveStore):
         return [session.model_copy() for session in self._sessions.values()]
 
     async def get_agent(self, agent_id: str) -> AgentPresence | None:
-        return _copy(self._agents.get(agent_id))
+        return _copy(self._roster.get(agent_id))
 
     async def agents(self) -> list[AgentPresence]:
-        # The records themselves, read-only (see LiveStore.agents), as for waiting(): every
-        # routing pass reads them all, and copying 1,000 agents cost more than the pass.
-        return list(self._agents.values())
+        # The records themselves, read-only (see LiveStore.agents), as for waiting(): a queue
+        # push reads them all, and copying 1,000 agents cost more than the push.
+        return self._roster.agents()
+
+    async def roster(self) -> AgentRoster:
+        return self._roster
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
         return _copy(self._rings.get(ring_id))
@@ -126,7 +130,7 @@ class MemoryStore(LiveStore):
             ],
             lost_agents=[
                 a.agent_id
-                for a in self._agents.values()
+                for a in self._roster.agents()
                 if a.lost_at is not None and a.lost_at <= cutoff
             ],
             expired_leases=[

@@ -54,6 +54,7 @@ from .records import (  # an import list: memory.py and ops.py name the same typ
 from .redis_agents import AgentsMirror
 from .redis_queue import FEED_MAXLEN, QueueMirror
 from .redis_txn import APPLY, KnownValues, ParseMemo, Writes, digest
+from .roster import AgentRoster
 from .store import Due, LiveStore, Txn
 
 __all__ = ["RedisStore"]
@@ -335,6 +336,9 @@ class RedisStore(LiveStore):
 
     async def agents(self) -> list[AgentPresence]:
         return await self._agents.agents()
+
+    async def roster(self) -> AgentRoster:
+        return await self._agents.roster()
 
     async def get_ring(self, ring_id: str) -> RingRecord | None:
         return _parse(RingRecord, await self._get(self._k("r", ring_id)))

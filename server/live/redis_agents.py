@@ -10,6 +10,9 @@ saw, then fetches just those records; an agent removed since is dropped from the
 
 A version lower than the one seen (Redis restarted empty, or was flushed) or none at all (no agent
 written since) reads every agent again.
+
+The copy is an :class:`~server.live.roster.AgentRoster`: routing reads its free agents and what
+it keeps of the staffed ones, as on the memory store.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from redis.asyncio import Redis
 
 from .records import AgentPresence
 from .redis_txn import ParseMemo
+from .roster import AgentRoster
 
 __all__ = ["AgentsMirror"]
 
@@ -48,7 +52,7 @@ class AgentsMirror:
         self._memo = memo
         self._seen: int | None = None
         """``agents-version`` as it was when the copy was last brought up to date."""
-        self._by_id: dict[str, AgentPresence] = {}
+        self._roster = AgentRoster()
         self._sorted: list[AgentPresence] = []
         self._lock = asyncio.Lock()
         self._asked = 0
@@ -58,7 +62,12 @@ class AgentsMirror:
 
     async def agents(self) -> list[AgentPresence]:
         """Every agent, by id, as Redis has them now (read-only: the same list is handed out
-        while no agent changes).
+        while no agent changes)."""
+        await self.roster()
+        return self._sorted
+
+    async def roster(self) -> AgentRoster:
+        """The copy, brought up to date with Redis (read-only).
 
         Reads asked for together share a sync: one that began after a read was asked for
         answers it (it sees every write made before), so a burst of help presses costs two
@@ -70,7 +79,7 @@ class AgentsMirror:
                 covering = self._asked
                 await self._sync()
                 self._covered = covering
-            return self._sorted
+            return self._roster
 
     async def _sync(self) -> None:
         if self._seen is None:
@@ -94,16 +103,12 @@ class AgentsMirror:
         self._seen = None  # until this read is complete: if it fails, the next one reads all
         version = await self._redis.get(self._version)  # before the records: no change missed
         ids = sorted(str(agent_id) for agent_id in await self._redis.smembers(self._ids))
-        self._by_id = {}
+        self._roster = AgentRoster()
         await self._apply(ids)
         self._seen = None if version is None else int(version)
 
     async def _apply(self, ids: list[str]) -> None:
         raw: list[Any] = await self._redis.mget([self._key_of(i) for i in ids]) if ids else []
         for agent_id, value in zip(ids, raw, strict=True):
-            agent = self._memo.parse(agent_id, value)
-            if agent is None:
-                self._by_id.pop(agent_id, None)
-            else:
-                self._by_id[agent_id] = agent
-        self._sorted = [self._by_id[agent_id] for agent_id in sorted(self._by_id)]
+            self._roster.put(agent_id, self._memo.parse(agent_id, value))
+        self._sorted = sorted(self._roster.agents(), key=lambda agent: agent.agent_id)

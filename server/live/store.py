@@ -18,6 +18,7 @@ from signaling import ErrorCode, ProtocolError
 
 from .line import WaitingLine
 from .records import AgentPresence, LiveSession, RingRecord, Stats
+from .roster import AgentRoster
 
 __all__ = ["Due", "LiveStore", "StaleRead", "Txn"]
 
@@ -132,8 +133,13 @@ class LiveStore(ABC):
 
     @abstractmethod
     async def agents(self) -> list[AgentPresence]:
-        """Every signed-in agent. Read-only, like :meth:`waiting` (each routing pass reads
-        them all)."""
+        """Every signed-in agent. Read-only, like :meth:`waiting`."""
+
+    @abstractmethod
+    async def roster(self) -> AgentRoster:
+        """The agents as routing reads them (:mod:`.roster`): the free ones, those wrapping up,
+        the staffed ones. The store's own, kept up to date (on Redis, as of this read): read
+        it, never change it."""
 
     @abstractmethod
     async def get_ring(self, ring_id: str) -> RingRecord | None: ...
