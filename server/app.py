@@ -59,6 +59,7 @@ from .rest_admin import routes as admin_routes
 from .rest_customer import routes as customer_routes
 from .rest_desk import routes as desk_routes
 from .rest_team import routes as team_routes
+from .rooms import LocalManager
 from .settings import Settings
 from .throttle import LoginThrottle
 from .web_files import VENDOR, WEB_ROOT
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[ORIGINS] = Origins(settings.allowed_origins)
     # Emits reach sockets held by any process of the system, through Redis pub/sub; the manager
     # notices when it stops hearing the channel and subscribes again (server/fanout.py).
-    manager = FanoutManager(settings.redis_url) if settings.redis_url else None
+    manager = FanoutManager(settings.redis_url) if settings.redis_url else LocalManager()
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",

@@ -34,6 +34,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from .rooms import IndexedRooms
+
 __all__ = ["CHANNEL", "DEAF_AFTER_S", "PROBE_INTERVAL_S", "FanoutManager"]
 
 log = structlog.get_logger("mayday.fanout")
@@ -59,8 +61,9 @@ def _redis_options() -> dict[str, Any]:
     }
 
 
-class FanoutManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    """The Redis manager plus a probe that proves, end to end, that this process is subscribed."""
+class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
+    """The Redis manager plus a probe that proves, end to end, that this process is subscribed
+    (and each socket's rooms indexed, :mod:`server.rooms`)."""
 
     thread: asyncio.Future[None]
     """python-socketio's listener task, set by :meth:`initialize`."""
