@@ -16,7 +16,7 @@ import redis
 from server.live import ops
 from server.live.line import line_key
 from server.live.memory import MemoryStore
-from server.live.records import Actor, AgentPresence, LiveSession, SessionState
+from server.live.records import Actor, AgentPresence, ControlState, LiveSession, SessionState
 from server.live.redis import RedisStore
 from server.live.store import LiveStore, Txn
 from server.routing import Coverage
@@ -215,6 +215,40 @@ async def test_agents_read_again_show_each_change(pair: tuple[LiveStore, LiveSto
     await one.atomically(away, agents=["b"])
     again = {a.agent_id: a.status for a in await other.agents()}
     assert again == {"a": "available", "b": "away"}
+
+
+async def test_what_comes_due_follows_each_change(pair: tuple[LiveStore, LiveStore]) -> None:
+    """The sweeper's question, asked each second: the memory store answers it from the sessions
+    whose device is away or whose control is suspended, not from every live session."""
+    one, other = pair
+
+    def made(session_id: str, **changes: object) -> LiveSession:
+        return make_session(session_id, 1.0).model_copy(update=changes)
+
+    suspended = {"state": S.ACTIVE, "control": ControlState.SUSPENDED}
+    await seed(
+        one,
+        [
+            made("s1", device_lost_at=100.0),
+            made("s2", control_lease_until=150.0, **suspended),
+            made("s3", control_lease_until=300.0, **suspended),
+            made("s4", state=S.ENDED, device_lost_at=100.0),
+            made("s5", device_lost_at=190.0),
+            made("s6"),
+        ],
+    )
+    due = await other.due(200.0, grace_s=20.0)
+    assert (due.lost_sessions, due.expired_leases, due.suspended) == (["s1"], ["s2"], ["s3"])
+
+    def changes(txn: Txn) -> None:
+        txn.session("s1").device_lost_at = None  # back
+        txn.session("s2").control = ControlState.GRANTED  # resumed
+        txn.session("s3").state = S.ENDED
+        txn.session("s6").device_lost_at = 50.0
+
+    await one.atomically(changes, sessions=["s1", "s2", "s3", "s6"])
+    due = await other.due(200.0, grace_s=20.0)
+    assert (due.lost_sessions, due.expired_leases, due.suspended) == (["s6"], [], [])
 
 
 async def test_the_roster_seen_from_another_process_follows_each_change(

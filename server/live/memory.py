@@ -39,6 +39,10 @@ class MemoryStore(LiveStore):
         self._stats = Stats(handling_time_s=default_handling_time_s)
         self._line = WaitingLine()
         self._by_device: dict[str, str] = {}
+        self._device_lost: dict[str, LiveSession] = {}
+        self._suspended: dict[str, LiveSession] = {}
+        """Live sessions whose device is away, and those whose control is suspended with a
+        lease: what :meth:`due` looks at each second (not all 10,000 live sessions)."""
         self._failures: dict[str, tuple[int, float]] = {}
         """Failure counters: key -> (count, monotonic time it is forgotten)."""
 
@@ -74,11 +78,20 @@ class MemoryStore(LiveStore):
         self._line.put(session_id, session)
         if old is not None and self._by_device.get(old.device_id) == session_id:
             del self._by_device[old.device_id]
+        self._device_lost.pop(session_id, None)
+        self._suspended.pop(session_id, None)
         if session is None:
             return
         self._sessions[session_id] = session
         if session.state is not SessionState.ENDED:
             self._by_device[session.device_id] = session_id
+            if session.device_lost_at is not None:
+                self._device_lost[session_id] = session
+            if (
+                session.control is ControlState.SUSPENDED
+                and session.control_lease_until is not None
+            ):
+                self._suspended[session_id] = session
 
     async def get_session(self, session_id: str) -> LiveSession | None:
         return _copy(self._sessions.get(session_id))
@@ -122,11 +135,13 @@ class MemoryStore(LiveStore):
 
     async def due(self, now: float, *, grace_s: float) -> Due:
         cutoff = now - grace_s
-        live = [s for s in self._sessions.values() if s.state is not SessionState.ENDED]
+        suspended = list(self._suspended.values())
         return Due(
             rings=[r.ring_id for r in self._rings.values() if r.expires_at <= now],
             lost_sessions=[
-                s.id for s in live if s.device_lost_at is not None and s.device_lost_at <= cutoff
+                s.id
+                for s in self._device_lost.values()
+                if s.device_lost_at is not None and s.device_lost_at <= cutoff
             ],
             lost_agents=[
                 a.agent_id
@@ -135,17 +150,13 @@ class MemoryStore(LiveStore):
             ],
             expired_leases=[
                 s.id
-                for s in live
-                if s.control is ControlState.SUSPENDED
-                and s.control_lease_until is not None
-                and s.control_lease_until <= now
+                for s in suspended
+                if s.control_lease_until is not None and s.control_lease_until <= now
             ],
             suspended=[
                 s.id
-                for s in live
-                if s.control is ControlState.SUSPENDED
-                and s.control_lease_until is not None
-                and s.control_lease_until > now
+                for s in suspended
+                if s.control_lease_until is not None and s.control_lease_until > now
             ],
         )
 
