@@ -196,13 +196,53 @@ def plan_rings(
         return []
     coverage = coverage or Coverage(agents)
     plan: list[tuple[str, str]] = []
+    planned: set[str] = set()
+    while free:
+        found = _next_ring(
+            line,
+            free,
+            coverage,
+            planned,
+            now=now,
+            decline_hold_s=decline_hold_s,
+            overflow_s=overflow_s,
+            callback_retry_s=callback_retry_s,
+        )
+        if found is None:
+            break
+        session_id, chosen = found
+        plan.append((session_id, chosen.agent_id))
+        planned.add(session_id)
+        free = [agent for agent in free if agent is not chosen]
+    return plan
+
+
+def _next_ring(
+    line: WaitingLine,
+    free: Sequence[AgentPresence],
+    coverage: Coverage,
+    planned: set[str],
+    *,
+    now: float,
+    decline_hold_s: float,
+    overflow_s: float,
+    callback_retry_s: float,
+) -> tuple[str, AgentPresence] | None:
+    """The first customer in line (not ``planned`` already) whom a free agent can be rung for,
+    and that agent.
+
+    A pass asks again from the front after each ring it plans, with the agents still free: a
+    customer passed by before has no match among fewer agents either, and the groups that no
+    agent still free serves are left out at once. (Going on from where the last ring was found
+    instead walked to the end of that customer's group, hundreds of customers, whenever the one
+    free agent who serves it was rung while agents who serve nobody waiting stayed free.)"""
     # Customers of a language and topic no free agent serves, and who cannot be widened, are
-    # passed over after one lookup (see _passed_over); asked again as free agents get fewer.
+    # passed over after one lookup (see _passed_over).
     passed_over: dict[LineKey, bool] = {}
     queued = SessionState.QUEUED
     for session in _candidates(line, free, coverage):
-        if not free:
-            break
+        if session.id in planned:
+            continue
         if session.reserved_for is None:
             key = line_key(session)
             skip = passed_over.get(key)
@@ -226,10 +266,8 @@ def plan_rings(
             ]
             chosen = next((a for a in anyone if speaks(a, session)), anyone[0] if anyone else None)
         if chosen is not None:
-            plan.append((session.id, chosen.agent_id))
-            free = [agent for agent in free if agent is not chosen]
-            passed_over.clear()  # fewer free agents: ask again
-    return plan
+            return session.id, chosen
+    return None
 
 
 def _candidates(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pytest
 
-from server.live.line import WaitingLine
+from server.live.line import LineKey, WaitingLine
 from server.live.records import AgentPresence, LiveSession, SessionState
 from server.live.records import AgentPresence as _AgentPresence
 from server.routing import matches as _matches
@@ -282,3 +282,26 @@ def test_widened_routing_still_respects_declines() -> None:
         WaitingLine.of([dutch]), [english], now=NOW, decline_hold_s=HOLD_S, overflow_s=0.0
     )
     assert plan == []
+
+
+class CountingLine(WaitingLine):
+    """A line that counts the customers a routing pass looks at."""
+
+    looked_at = 0
+
+    def in_line(self, keys: Iterable[LineKey]) -> Iterator[LiveSession]:
+        for session in super().in_line(keys):
+            self.looked_at += 1
+            yield session
+
+
+def test_a_pass_stops_looking_once_no_free_agent_serves_the_rest() -> None:
+    """The one free agent who serves a long group is rung; agents who serve nobody waiting stay
+    free: the pass must not walk the rest of the group (it used to, at every pass)."""
+    line = CountingLine()
+    for i in range(1000):
+        line.put(f"s{i:04}", customer(f"s{i:04}").model_copy(update={"queue_score": float(i)}))
+    agents = [agent("en"), *(agent(f"sv{i}", languages=["sv"]) for i in range(3))]
+    plan = _plan_rings(line, agents, now=NOW, decline_hold_s=HOLD_S)
+    assert plan == [("s0000", "en")]
+    assert line.looked_at == 1

@@ -36,7 +36,7 @@ TICKET_EXACT_POSITIONS = 50
 """Customers this near the front see every move of their place at once (see :func:`_due`)."""
 TICKET_REFRESH_PER_POSITION_S = 0.01
 TICKET_REFRESH_MAX_S = 30.0
-PUSH_CHUNK = 500
+PUSH_CHUNK = 200
 """Tickets worked out between two turns of the event loop during a push."""
 QUEUE_IN_SESSION_REFRESH_S = 2.0
 """An agent in a session gets ``queue.update`` at most this often (the latest queue then): they
