@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from .live.line import LineKey, WaitingLine, line_key
+from .live.line import WaitingLine, line_key
 from .live.records import AgentPresence, LiveSession, SessionState
 
 __all__ = [
@@ -187,7 +187,7 @@ def plan_rings(
 ) -> list[tuple[str, str]]:
     """Pairs ``(session_id, agent_id)`` to ring now, first customer in line first.
 
-    Only the customers some free agent might take are looked at (:func:`_candidates`): a pass
+    Only the customers some free agent might take are looked at (:func:`_passed_over`): a pass
     costs what the free agents can serve, not what the whole queue holds. ``coverage`` is
     ``Coverage(agents)``, if the caller has it already; with it, ``agents`` need only hold the
     free ones (the server passes its roster's, :mod:`server.live.roster`)."""
@@ -197,88 +197,74 @@ def plan_rings(
     coverage = coverage or Coverage(agents)
     plan: list[tuple[str, str]] = []
     planned: set[str] = set()
+    heads = {line_key(head): head for head in line.heads()}
+    # The languages and topics worth a look: those a free agent serves, and those nobody signed
+    # in serves (routing may widen for them); see _passed_over.
+    open_keys = [key for key, head in heads.items() if not _passed_over(head, free, coverage)]
+    candidates = line.in_line(open_keys)
     while free:
-        found = _next_ring(
-            line,
+        session = next(candidates, None)
+        if session is None:
+            break
+        if session.id in planned:
+            continue
+        chosen = _agent_for(
+            session,
             free,
             coverage,
-            planned,
             now=now,
             decline_hold_s=decline_hold_s,
             overflow_s=overflow_s,
             callback_retry_s=callback_retry_s,
         )
-        if found is None:
-            break
-        session_id, chosen = found
-        plan.append((session_id, chosen.agent_id))
-        planned.add(session_id)
+        if chosen is None:
+            continue
+        plan.append((session.id, chosen.agent_id))
+        planned.add(session.id)
         free = [agent for agent in free if agent is not chosen]
+        # Only what the agent just rung could serve may have nobody free left to serve it. Such
+        # groups are left out at once, and the line is looked at again from the front (a
+        # customer passed by before has no match among fewer agents either): walking on went to
+        # the end of the group, hundreds of customers, whenever the one free agent serving it
+        # was rung while agents serving nobody waiting stayed free.
+        closed = [
+            key
+            for key in open_keys
+            if can_serve(chosen, heads[key]) and _passed_over(heads[key], free, coverage)
+        ]
+        if closed:
+            open_keys = [key for key in open_keys if key not in closed]
+            candidates = line.in_line(open_keys)
     return plan
 
 
-def _next_ring(
-    line: WaitingLine,
+def _agent_for(
+    session: LiveSession,
     free: Sequence[AgentPresence],
     coverage: Coverage,
-    planned: set[str],
     *,
     now: float,
     decline_hold_s: float,
     overflow_s: float,
     callback_retry_s: float,
-) -> tuple[str, AgentPresence] | None:
-    """The first customer in line (not ``planned`` already) whom a free agent can be rung for,
-    and that agent.
-
-    A pass asks again from the front after each ring it plans, with the agents still free: a
-    customer passed by before has no match among fewer agents either, and the groups that no
-    agent still free serves are left out at once. (Going on from where the last ring was found
-    instead walked to the end of that customer's group, hundreds of customers, whenever the one
-    free agent who serves it was rung while agents who serve nobody waiting stayed free.)"""
-    # Customers of a language and topic no free agent serves, and who cannot be widened, are
-    # passed over after one lookup (see _passed_over).
-    passed_over: dict[LineKey, bool] = {}
-    queued = SessionState.QUEUED
-    for session in _candidates(line, free, coverage):
-        if session.id in planned:
-            continue
-        if session.reserved_for is None:
-            key = line_key(session)
-            skip = passed_over.get(key)
-            if skip is None:
-                skip = passed_over[key] = _passed_over(session, free, coverage)
-            if skip:
-                continue
-        if session.state is not queued or session.device_lost_at is not None:
-            continue  # being rung already, or the device is away (within its grace)
-        if retrying_later(session, now=now, callback_retry_s=callback_retry_s):
-            continue
-        chosen = next(
-            (a for a in free if matches(a, session, now=now, decline_hold_s=decline_hold_s)), None
-        )
-        if chosen is None and coverage.widened(session, now=now, overflow_s=overflow_s):
-            # Anyone free now; the customer's language first, then whoever waited longest.
-            anyone = [
-                a
-                for a in free
-                if matches(a, session, now=now, decline_hold_s=decline_hold_s, widened=True)
-            ]
-            chosen = next((a for a in anyone if speaks(a, session)), anyone[0] if anyone else None)
-        if chosen is not None:
-            return session.id, chosen
-    return None
-
-
-def _candidates(
-    line: WaitingLine, free: Sequence[AgentPresence], coverage: Coverage
-) -> Iterator[LiveSession]:
-    """The customers worth a closer look, first in line first: those kept for a colleague, and
-    those of each language and topic not passed over (:func:`_passed_over`) with the agents
-    free now. Free agents only get fewer during a pass, so a customer left out here would be
-    passed over later in it too."""
-    open_keys = [line_key(head) for head in line.heads() if not _passed_over(head, free, coverage)]
-    return line.in_line(open_keys)
+) -> AgentPresence | None:
+    """The free agent to ring for this customer now, if any (the longest idle who matches)."""
+    if session.state is not SessionState.QUEUED or session.device_lost_at is not None:
+        return None  # being rung already, or the device is away (within its grace)
+    if retrying_later(session, now=now, callback_retry_s=callback_retry_s):
+        return None
+    chosen = next(
+        (a for a in free if matches(a, session, now=now, decline_hold_s=decline_hold_s)), None
+    )
+    if chosen is None and coverage.widened(session, now=now, overflow_s=overflow_s):
+        # Anyone free now; the customer's language first, then whoever waited longest.
+        anyone = [
+            a
+            for a in free
+            if matches(a, session, now=now, decline_hold_s=decline_hold_s, widened=True)
+        ]
+        chosen = next((a for a in anyone if speaks(a, session)), anyone[0] if anyone else None)
+    return chosen
 
 
 def _passed_over(session: LiveSession, free: Sequence[AgentPresence], coverage: Coverage) -> bool:

@@ -305,3 +305,18 @@ def test_a_pass_stops_looking_once_no_free_agent_serves_the_rest() -> None:
     plan = _plan_rings(line, agents, now=NOW, decline_hold_s=HOLD_S)
     assert plan == [("s0000", "en")]
     assert line.looked_at == 1
+
+
+def test_a_pass_with_many_free_agents_looks_at_each_customer_once() -> None:
+    """The start of a day: 200 agents sign in to 200 customers waiting, half of them in one
+    language, half in languages of their own; the pass rings them all and looks at each customer
+    once (looking again from the front after each ring looked at over 5,000)."""
+    line = CountingLine()
+    locales = ["en"] * 100 + [f"l{i:03}" for i in range(100)]
+    for i, locale in enumerate(locales):
+        session = customer(f"s{i:03}", locale=locale)
+        line.put(session.id, session.model_copy(update={"queue_score": float(i)}))
+    agents = [agent(f"a{i:03}", languages=[locale]) for i, locale in enumerate(locales)]
+    plan = _plan_rings(line, agents, now=NOW, decline_hold_s=HOLD_S)
+    assert sorted(plan) == [(f"s{i:03}", f"a{i:03}") for i in range(200)]
+    assert line.looked_at == 200
