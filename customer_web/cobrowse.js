@@ -5,8 +5,9 @@
 // * a new or resumed session whose connection is not up (after a reload there is none);
 // * the agent came back or reloaded its console (`session.peer` connected): it has no connection;
 // * the connection failed, or stayed disconnected for 2 s;
-// * its offer is still unanswered after 10 s while the socket is up: the offer or the answer was
-//   lost while a socket moved to another server process, and such a connection never fails.
+// * it has not come up 10 s after its offer while the socket is up: the offer or the answer was
+//   lost while a socket moved to another server process (such a connection never fails), or the
+//   answer applied is that of a connection the agent closed since (the offer reached it twice).
 //
 // Each new connection's `cobrowse` channel starts with a new full snapshot: a new recording, or
 // one taken for it alone in the running recording while watchers' channels are open. The
@@ -53,7 +54,7 @@ export class Cobrowse {
     this.session = null;
     this.peer = null;
     this._timer = null;
-    this._unanswered = null; // offers again if the current offer gets no answer
+    this._unanswered = null; // offers again if the current connection does not come up
     this.overlay = null; // the agent's marks over the page, made with the first one
     this._spare = null; // a connection made ahead for the next offer (peer.js)
     this.watchers = new WatcherConnections(socket, (message) => this._draw(message));
@@ -116,7 +117,8 @@ export class Cobrowse {
       if (!sent) return;
       clearTimeout(this._unanswered);
       this._unanswered = setTimeout(() => {
-        if (this.peer === peer && !peer.answered && this.socket.connected) this.offer();
+        const up = peer.state !== "new" && peer.state !== "connecting";
+        if (this.peer === peer && !up && this.socket.connected) this.offer();
       }, OFFER_ANSWER_TIMEOUT_MS);
       await sent.delivered;
       // The agent's console answers now: the snapshot is taken meanwhile (if not at the ring).

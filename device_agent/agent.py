@@ -51,9 +51,11 @@ TRANSFERRED = "transferred"
 RECONNECT_OFFER_DELAY_S = 2.0
 """How long a disconnected peer connection may recover by itself before the device offers anew."""
 OFFER_ANSWER_TIMEOUT_S = 10.0
-"""How long an offer may wait for its answer before the device offers anew: the offer (or the
-answer) can be lost while a party's socket moves to another server process, and nothing else
-would restart a connection that never began (aiortc reports no failure without an answer)."""
+"""How long a new connection may take to come up before the device offers anew. Its offer (or
+the answer) can be lost while a party's socket moves to another server process, and aiortc
+reports no failure without an answer; or the offer reached the agent twice (sent again across a
+lost socket) and the answer applied is that of a connection the agent has closed since, which
+aiortc gives up on only after about 30 s."""
 
 
 class DeviceAgent:
@@ -447,15 +449,20 @@ class DeviceAgent:
         self.peer = peer
         sdp = await peer.offer()
         if self.peer is peer:
-            self._spawn(self._offer_again_unless_answered(peer))
+            self._spawn(self._offer_again_unless_up(peer))
             await self.client.call(Event.RTC_OFFER, m.RtcOffer(session_id=session_id, sdp=sdp))
 
-    async def _offer_again_unless_answered(self, peer: DevicePeer) -> None:
-        """Offer anew if ``peer``'s offer is still unanswered after the timeout and the socket
-        is up (while it is down, the session's resume offers anew by itself)."""
+    async def _offer_again_unless_up(self, peer: DevicePeer) -> None:
+        """Offer anew if ``peer`` never came up within the timeout while the socket is up (while
+        it is down, the session's resume offers anew by itself)."""
         await asyncio.sleep(self.offer_answer_timeout_s)
-        if self.peer is peer and not peer.answered and self.client.connected:
-            log.info("device.offer_unanswered", session_id=peer.session_id)
+        if (
+            self.peer is peer
+            and not peer.has_been_up
+            and self.client.connected
+            and self.session is not None
+        ):
+            log.info("device.offer_not_up", session_id=peer.session_id, answered=peer.answered)
             await self._offer()
 
     async def _on_media_state(self, peer: DevicePeer, state: str) -> None:

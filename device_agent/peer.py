@@ -125,6 +125,11 @@ class DevicePeer:
         """Whether the other end's answer to this connection's offer has been applied."""
         return self._answered
 
+    @property
+    def has_been_up(self) -> bool:
+        """Whether this connection has been ``connected`` at some time."""
+        return self._listener is not None
+
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return str(self.pc.localDescription.sdp)

@@ -45,6 +45,9 @@ class HeadlessAgent:
         self._offer_count = 0
         """Offers received so far: one being answered when a newer one comes is finished first,
         one still waiting then is dropped (the device only wants the answer to its newest)."""
+        self._offered: str | None = None
+        """The SDP of the last offer answered, and the answer (a repeated offer gets it again)."""
+        self._answer_sdp: str | None = None
         self.first_frame: asyncio.Future[tuple[float, av.VideoFrame]] = self._new_future()
         self.latest_frame: av.VideoFrame | None = None
         self.latest_frame_at = 0.0
@@ -273,12 +276,20 @@ class HeadlessAgent:
         # Socket.IO runs each event in a task of its own: a device that offers twice in a row (it
         # came back, then found its media silent) would have the second offer close the first's
         # connection under it. One offer at a time, and only the newest.
+        if data.get("sdp") == self._offered and self._answer_sdp is not None:
+            # The same offer again (the device sent it again across a lost socket): the same
+            # answer, not a new connection closing the one the device may be connecting to.
+            await self.client.call(
+                Event.RTC_ANSWER, m.RtcAnswer(session_id=data["session_id"], sdp=self._answer_sdp)
+            )
+            return
         self._offer_count += 1
         number = self._offer_count
         async with self._offers:
             if number != self._offer_count:
                 return
             answer = await self._answer(data)
+            self._offered, self._answer_sdp = data.get("sdp"), answer
         # Sent outside the lock: across a server restart the call may wait for the socket to
         # come back, and a newer offer must not wait behind it.
         if number == self._offer_count:
