@@ -468,12 +468,6 @@ class DeviceAgent:
     async def _on_media_state(self, peer: DevicePeer, state: str) -> None:
         if peer is not self.peer or self.session is None:
             return
-        if state == "connected":
-            # The customer sees the media up as soon as it is: the report below may wait for a
-            # socket that is moving to another server process.
-            self.phase = "connected"
-            self.media_connected.set()
-            self._show()
         if state in ("connected", "disconnected", "failed"):
             # Only a report: whatever becomes of it (the socket may be down), recover the media.
             with contextlib.suppress(ProtocolError, socketio.exceptions.SocketIOError):
@@ -483,7 +477,11 @@ class DeviceAgent:
                 )
             if peer is not self.peer:
                 return  # replaced while the report waited for the socket (a resume offers anew)
-        if state == "failed":
+        if state == "connected":
+            self.phase = "connected"
+            self.media_connected.set()
+            self._show()
+        elif state == "failed":
             await self._offer()
         elif state == "disconnected":
             await asyncio.sleep(RECONNECT_OFFER_DELAY_S)
