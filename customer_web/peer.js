@@ -84,11 +84,6 @@ export class WidgetPeer {
     return this.pc.connectionState;
   }
 
-  /** Whether the agent's answer to this connection's offer has been applied. */
-  get answered() {
-    return this._answered;
-  }
-
   /** Whether the connection is still fresh: not bound to a session, no offer sent. */
   get unused() {
     return this.sessionId === null && !this.closed;
